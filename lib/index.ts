@@ -1,0 +1,17 @@
+/**
+ * node-mio: mio's readiness-based, edge-triggered, non-blocking I/O for
+ * Node.js. Start with {@link Poll}, {@link Events}, {@link Interest} and a
+ * socket such as {@link TcpListener}.
+ * @packageDocumentation
+ */
+export { Event, Events } from './events'
+export { Interest } from './interest'
+export { Poll } from './poll'
+export { Registry } from './registry'
+export { Source } from './source'
+export { Token } from './token'
+export { Waker } from './waker'
+export type { RemoteInfo, SocketAddress, SocketAddressInput } from './net/addr'
+export { TcpListener } from './net/tcp-listener'
+export { TcpStream, type Shutdown } from './net/tcp-stream'
+export { UdpSocket } from './net/udp-socket'

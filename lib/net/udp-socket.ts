@@ -1,0 +1,173 @@
+import binding = require('../binding')
+import { badReadBuffer, checkBoolean, checkInteger, checkString, checkWriteBuffer } from '../errors'
+import { kHandle, Source } from '../source'
+import { addressText, type RemoteInfo, type SocketAddress, type SocketAddressInput } from './addr'
+
+/**
+ * A non-blocking UDP socket, as mio's `UdpSocket`.
+ *
+ * Sends and receives return `null` when the socket is not ready, never
+ * throw it. A datagram longer than the receive buffer is truncated, so use
+ * buffers of 64 KiB when sizes are unknown.
+ *
+ * @example
+ * ```ts
+ * const socket = UdpSocket.bind('127.0.0.1:0')
+ * poll.registry.register(socket, Token(0), Interest.READABLE)
+ * const buf = Buffer.alloc(65536)
+ * // ... on a readable event, echo until drained:
+ * for (let from; (from = socket.recvFrom(buf)) !== null; ) {
+ *   socket.sendTo(buf.subarray(0, from.size), from)
+ * }
+ * ```
+ */
+export class UdpSocket extends Source {
+  /** Binds a UDP socket to `addr`; port `0` picks a free port. */
+  static override bind(addr: SocketAddressInput): UdpSocket {
+    return new UdpSocket(binding.udpBind(addressText(addr)))
+  }
+
+  /** Sends one datagram to `target`; returns the bytes sent or `null` if not ready. */
+  sendTo(buf: Uint8Array, target: SocketAddressInput): number | null {
+    if (!(buf instanceof Uint8Array) || buf.byteLength === 0) checkWriteBuffer(buf)
+    return binding.udpSendTo(this[kHandle], buf, addressText(target, 'target'))
+  }
+
+  /** Receives one datagram into `buf`; returns its sender and size, or `null` if none is waiting. */
+  recvFrom(buf: Uint8Array): RemoteInfo | null {
+    if (!(buf instanceof Uint8Array) || buf.byteLength === 0) badReadBuffer(buf)
+    return binding.udpRecvFrom(this[kHandle], buf) as RemoteInfo | null
+  }
+
+  /** Like `recvFrom`, but leaves the datagram queued. */
+  peekFrom(buf: Uint8Array): RemoteInfo | null {
+    if (!(buf instanceof Uint8Array) || buf.byteLength === 0) badReadBuffer(buf)
+    return binding.udpPeekFrom(this[kHandle], buf) as RemoteInfo | null
+  }
+
+  /** Sets the peer for `send`/`recv`/`peek`; datagrams from elsewhere are then dropped. */
+  connect(addr: SocketAddressInput): void {
+    binding.udpConnect(this[kHandle], addressText(addr))
+  }
+
+  /** Sends to the connected peer; returns the bytes sent or `null` if not ready. */
+  send(buf: Uint8Array): number | null {
+    if (!(buf instanceof Uint8Array) || buf.byteLength === 0) checkWriteBuffer(buf)
+    return binding.udpSend(this[kHandle], buf)
+  }
+
+  /** Receives from the connected peer; returns the size or `null` if nothing is waiting. */
+  recv(buf: Uint8Array): number | null {
+    if (!(buf instanceof Uint8Array) || buf.byteLength === 0) badReadBuffer(buf)
+    return binding.udpRecv(this[kHandle], buf)
+  }
+
+  /** Like `recv`, but leaves the datagram queued. */
+  peek(buf: Uint8Array): number | null {
+    if (!(buf instanceof Uint8Array) || buf.byteLength === 0) badReadBuffer(buf)
+    return binding.udpPeek(this[kHandle], buf)
+  }
+
+  /** The local address. */
+  localAddr(): SocketAddress {
+    return binding.socketLocalAddr(this[kHandle]) as SocketAddress
+  }
+
+  /** The connected peer's address; throws `ENOTCONN` if not connected. */
+  peerAddr(): SocketAddress {
+    return binding.socketPeerAddr(this[kHandle]) as SocketAddress
+  }
+
+  /** Sets `SO_BROADCAST`. */
+  setBroadcast(on: boolean): void {
+    checkBoolean(on, 'on')
+    binding.udpSetBroadcast(this[kHandle], on)
+  }
+
+  /** Reads `SO_BROADCAST`. */
+  broadcast(): boolean {
+    return binding.udpBroadcast(this[kHandle])
+  }
+
+  /** Sets `IP_MULTICAST_LOOP`. */
+  setMulticastLoopV4(on: boolean): void {
+    checkBoolean(on, 'on')
+    binding.udpSetMulticastLoopV4(this[kHandle], on)
+  }
+
+  /** Reads `IP_MULTICAST_LOOP`. */
+  multicastLoopV4(): boolean {
+    return binding.udpMulticastLoopV4(this[kHandle])
+  }
+
+  /** Sets `IP_MULTICAST_TTL`, 0 to 255. */
+  setMulticastTtlV4(ttl: number): void {
+    checkInteger(ttl, 'ttl', 0, 255)
+    binding.udpSetMulticastTtlV4(this[kHandle], ttl)
+  }
+
+  /** Reads `IP_MULTICAST_TTL`. */
+  multicastTtlV4(): number {
+    return binding.udpMulticastTtlV4(this[kHandle])
+  }
+
+  /** Sets `IPV6_MULTICAST_LOOP`. */
+  setMulticastLoopV6(on: boolean): void {
+    checkBoolean(on, 'on')
+    binding.udpSetMulticastLoopV6(this[kHandle], on)
+  }
+
+  /** Reads `IPV6_MULTICAST_LOOP`. */
+  multicastLoopV6(): boolean {
+    return binding.udpMulticastLoopV6(this[kHandle])
+  }
+
+  /** Joins IPv4 multicast `group` on the interface with address `iface` (`'0.0.0.0'`: any). */
+  joinMulticastV4(group: string, iface: string): void {
+    checkString(group, 'group')
+    checkString(iface, 'iface')
+    binding.udpJoinMulticastV4(this[kHandle], group, iface)
+  }
+
+  /** Leaves an IPv4 multicast group. */
+  leaveMulticastV4(group: string, iface: string): void {
+    checkString(group, 'group')
+    checkString(iface, 'iface')
+    binding.udpLeaveMulticastV4(this[kHandle], group, iface)
+  }
+
+  /** Joins IPv6 multicast `group` on interface index `iface` (`0`: any). */
+  joinMulticastV6(group: string, iface: number): void {
+    checkString(group, 'group')
+    checkInteger(iface, 'iface', 0, 0xffff_ffff)
+    binding.udpJoinMulticastV6(this[kHandle], group, iface)
+  }
+
+  /** Leaves an IPv6 multicast group. */
+  leaveMulticastV6(group: string, iface: number): void {
+    checkString(group, 'group')
+    checkInteger(iface, 'iface', 0, 0xffff_ffff)
+    binding.udpLeaveMulticastV6(this[kHandle], group, iface)
+  }
+
+  /** Sets the IP time-to-live (`IP_TTL`), 1 to 255. */
+  setTtl(ttl: number): void {
+    checkInteger(ttl, 'ttl', 1, 255)
+    binding.socketSetTtl(this[kHandle], ttl)
+  }
+
+  /** Reads the IP time-to-live. */
+  ttl(): number {
+    return binding.socketTtl(this[kHandle])
+  }
+
+  /** Reads `IPV6_V6ONLY` (mio has no setter). */
+  onlyV6(): boolean {
+    return binding.udpOnlyV6(this[kHandle])
+  }
+
+  /** Takes the pending socket error (`SO_ERROR`); `null` if none. */
+  takeError(): NodeJS.ErrnoException | null {
+    return binding.socketTakeError(this[kHandle]) as NodeJS.ErrnoException | null
+  }
+}

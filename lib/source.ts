@@ -1,0 +1,51 @@
+import binding = require('./binding')
+
+/** Where an I/O object keeps its native handle. @internal */
+export const kHandle: unique symbol = Symbol('node-mio.handle')
+
+const finalizer = new FinalizationRegistry<number>((handle) => {
+  binding.sourceClose(handle)
+})
+
+/**
+ * What every socket shares: a native handle, `close()`, `using` support,
+ * and closing on garbage collection. Register it with a {@link Registry}
+ * (mio's `event::Source`).
+ *
+ * Closing deregisters the source: the OS forgets it, though an event already
+ * returned by the current `poll()` may still name its token. A source the
+ * program forgot is closed when it is garbage-collected; close sockets
+ * explicitly to release them at a known time.
+ */
+export abstract class Source implements Disposable {
+  /** @internal */
+  [kHandle]: number
+
+  /** @internal Sockets come from their static constructors (`TcpStream.connect`, ...). */
+  constructor(handle: number) {
+    if (typeof handle !== 'number' || !(handle > 0)) {
+      throw new TypeError(`${new.target.name} has no public constructor: use its static methods (bind, connect, accept)`)
+    }
+    this[kHandle] = handle
+    finalizer.register(this, handle, this)
+  }
+
+  /** Whether `close()` was called. Any other use after close throws `ERR_SOCKET_CLOSED`. */
+  get closed(): boolean {
+    return this[kHandle] === 0
+  }
+
+  /** Closes the socket (and deregisters it). Closing again does nothing. */
+  close(): void {
+    const handle = this[kHandle]
+    if (handle === 0) return
+    this[kHandle] = 0
+    finalizer.unregister(this)
+    binding.sourceClose(handle)
+  }
+
+  /** `close()`, for `using`. */
+  [Symbol.dispose](): void {
+    this.close()
+  }
+}

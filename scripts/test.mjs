@@ -1,0 +1,63 @@
+// `npm test`: build (cargo and tsc only redo what changed), then run the Rust
+// unit tests, the ava suite and the type check of lib/, __test__/ and
+// examples/. Ends with one line: `N passed, N failed`.
+import { spawnSync } from 'node:child_process'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const bin = (name) => join(root, 'node_modules', '.bin', process.platform === 'win32' ? `${name}.cmd` : name)
+
+/** Runs a command, echoing its output, and returns the output and status. */
+function run(cmd, args, env = {}) {
+  const result = spawnSync(cmd, args, {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    shell: process.platform === 'win32',
+    maxBuffer: 1 << 28,
+  })
+  process.stdout.write(result.stdout ?? '')
+  process.stderr.write(result.stderr ?? '')
+  return { out: `${result.stdout}\n${result.stderr}`, ok: result.status === 0 }
+}
+
+let passed = 0
+let failed = 0
+
+console.log('# build')
+const build = run(process.execPath, [join(root, 'scripts', 'build.mjs')])
+if (!build.ok) {
+  console.log('build failed')
+  console.log(`0 passed, 1 failed`)
+  process.exit(1)
+}
+
+console.log('# cargo test')
+const cargo = run('cargo', ['test', '--quiet'])
+let cargoCounted = false
+for (const m of cargo.out.matchAll(/test result: \w+\. (\d+) passed; (\d+) failed/g)) {
+  passed += Number(m[1])
+  failed += Number(m[2])
+  cargoCounted = true
+}
+if (!cargo.ok && !cargoCounted) failed += 1
+
+console.log('# ava')
+const ava = run(bin('ava'), [], { FORCE_COLOR: '0' })
+const count = (re) => Number(ava.out.match(re)?.[1] ?? 0)
+const avaPassed = count(/(\d+) tests? passed/)
+const avaFailed =
+  count(/(\d+) tests? failed/) + count(/(\d+) uncaught exceptions?/) + count(/(\d+) unhandled rejections?/) + count(/(\d+) tests? remained pending/)
+passed += avaPassed
+failed += avaFailed
+if (!ava.ok && avaFailed === 0) failed += 1
+const skipped = count(/(\d+) tests? skipped/)
+
+console.log('# tsc --noEmit (lib, __test__, examples)')
+const tsc = run(bin('tsc'), ['--noEmit', '-p', 'tsconfig.check.json'])
+if (tsc.ok) passed += 1
+else failed += 1
+
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`)
+process.exit(failed === 0 ? 0 : 1)

@@ -1,0 +1,149 @@
+//! Generational handle tables.
+//!
+//! JavaScript never holds a Rust pointer. Every native object (a `Poll`, a
+//! `Registry`, a socket) lives in a per-thread table and JavaScript holds a
+//! handle: a safe integer packing the slot index (low 32 bits) and the slot's
+//! generation (high 21 bits). A handle of a closed object no longer matches
+//! its slot's generation, so a stale handle is an error, never another
+//! object's socket.
+//!
+//! Why not `#[napi]` classes: a class method call in napi-rs 3 unwraps the
+//! receiver, checks its type tag and registers a borrow guard on every call.
+//! A plain function with a number argument skips all three, which is what the
+//! hot path (`poll`, `read`, `write`) wants. Tables are per thread because
+//! every Node.js environment (the main thread and each worker) runs on its own
+//! thread, and a thread's tables are dropped, closing every descriptor they
+//! hold, when that thread exits.
+
+/// A handle as JavaScript sees it: a positive safe integer naming a native
+/// object in the current thread's tables.
+#[napi_derive::napi]
+pub type Handle = f64;
+
+const INDEX_SPAN: f64 = 4_294_967_296.0; // 2^32
+const GENERATION_MASK: u32 = (1 << 21) - 1;
+
+struct Slot<T> {
+  generation: u32,
+  value: Option<T>,
+}
+
+/// A slab whose slots carry a generation counter.
+pub struct Table<T> {
+  slots: Vec<Slot<T>>,
+  free: Vec<u32>,
+}
+
+impl<T> Table<T> {
+  pub const fn new() -> Self {
+    Table {
+      slots: Vec::new(),
+      free: Vec::new(),
+    }
+  }
+
+  /// Stores `value` and returns its handle.
+  pub fn insert(&mut self, value: T) -> Handle {
+    let index = match self.free.pop() {
+      Some(index) => index,
+      None => {
+        self.slots.push(Slot {
+          generation: 0,
+          value: None,
+        });
+        (self.slots.len() - 1) as u32
+      }
+    };
+    let slot = &mut self.slots[index as usize];
+    slot.generation = (slot.generation + 1) & GENERATION_MASK;
+    if slot.generation == 0 {
+      slot.generation = 1;
+    }
+    slot.value = Some(value);
+    f64::from(slot.generation) * INDEX_SPAN + f64::from(index)
+  }
+
+  fn decode(handle: Handle) -> Option<(usize, u32)> {
+    // Rejects NaN, negatives, fractions and anything above 2^53.
+    if !(INDEX_SPAN..=9_007_199_254_740_991.0).contains(&handle) || handle.fract() != 0.0 {
+      return None;
+    }
+    let bits = handle as u64;
+    Some(((bits & 0xffff_ffff) as usize, (bits >> 32) as u32))
+  }
+
+  pub fn get(&self, handle: Handle) -> Option<&T> {
+    let (index, generation) = Self::decode(handle)?;
+    let slot = self.slots.get(index)?;
+    if slot.generation != generation {
+      return None;
+    }
+    slot.value.as_ref()
+  }
+
+  pub fn get_mut(&mut self, handle: Handle) -> Option<&mut T> {
+    let (index, generation) = Self::decode(handle)?;
+    let slot = self.slots.get_mut(index)?;
+    if slot.generation != generation {
+      return None;
+    }
+    slot.value.as_mut()
+  }
+
+  /// Takes the value out; the handle (and every copy of it) becomes stale.
+  pub fn remove(&mut self, handle: Handle) -> Option<T> {
+    let (index, generation) = Self::decode(handle)?;
+    let slot = self.slots.get_mut(index)?;
+    if slot.generation != generation {
+      return None;
+    }
+    let value = slot.value.take()?;
+    self.free.push(index as u32);
+    Some(value)
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::Table;
+
+  #[test]
+  fn stale_handles_do_not_resolve() {
+    let mut table = Table::new();
+    let a = table.insert("a");
+    assert_eq!(table.get(a), Some(&"a"));
+    assert_eq!(table.remove(a), Some("a"));
+    let b = table.insert("b");
+    assert_ne!(a, b, "a reused slot gets a new generation");
+    assert_eq!(table.get(a), None);
+    assert_eq!(table.get(b), Some(&"b"));
+    assert_eq!(table.remove(a), None);
+  }
+
+  #[test]
+  fn malformed_handles_are_rejected() {
+    let mut table = Table::new();
+    table.insert(1);
+    for bad in [
+      0.0,
+      -1.0,
+      0.5,
+      f64::NAN,
+      f64::INFINITY,
+      1e300,
+      4_294_967_296.5,
+    ] {
+      assert_eq!(table.get(bad), None, "{bad}");
+    }
+  }
+
+  #[test]
+  fn handles_are_safe_integers() {
+    let mut table = Table::new();
+    for _ in 0..5 {
+      let h = table.insert(());
+      assert!(h > 0.0 && h <= 9_007_199_254_740_991.0 && h.fract() == 0.0);
+      table.remove(h);
+    }
+  }
+}

@@ -1,0 +1,22 @@
+//! node-mio: the native core.
+//!
+//! Every concept of mio lives in its own module, as in mio's own `src/`; this
+//! file only wires them. The binding is a flat set of functions over numeric
+//! handles (see `handle.rs` for why): the TypeScript wrapper in `lib/` turns
+//! them back into mio's classes.
+#![deny(clippy::all)]
+// Under `cargo test` the `#[napi]` exports are not generated, so most of the
+// crate is unreachable from the unit tests.
+#![cfg_attr(test, allow(dead_code, unused_imports))]
+
+mod error;
+mod events;
+mod handle;
+mod interest;
+mod net;
+mod poll;
+mod registry;
+mod source;
+mod sys;
+mod token;
+mod waker;

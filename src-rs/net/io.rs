@@ -1,0 +1,97 @@
+//! The hot path: reads and writes on connected streams.
+//!
+//! Each call borrows the caller's `Uint8Array` for the duration of the call
+//! (no copy, no reference, no allocation) and returns the byte count, or
+//! `null` for `WouldBlock`: the normal end of every drain is a value, never
+//! an exception. `EINTR` is retried here, since the caller would otherwise
+//! wait for an edge that already happened.
+
+use std::io::{self, IoSlice, Read, Write};
+
+use napi::bindgen_prelude::{Array, Uint8ArraySlice};
+use napi::Env;
+use napi_derive::napi;
+
+use crate::error::{self, Result};
+use crate::handle::Handle;
+use crate::source::{self, Io};
+
+/// The largest count a call reports: a longer buffer gets a short read or
+/// write, which every caller handles anyway.
+const MAX_CHUNK: usize = i32::MAX as usize;
+
+/// At most this many buffers go to one `writev`; the rest is a short write.
+pub const MAX_IOVECS: usize = 64;
+
+/// The bytes of a caller's `Uint8Array`, writable for the duration of a call.
+#[inline]
+pub fn bytes_mut<'a>(slice: &'a mut Uint8ArraySlice) -> &'a mut [u8] {
+  // SAFETY: the binding's functions are synchronous on the JavaScript thread:
+  // no JavaScript runs until they return, so nothing else writes the buffer
+  // while Rust does, and the slice never outlives the call.
+  unsafe { slice.as_mut() }
+}
+
+/// Retries `EINTR`, maps `WouldBlock` to `None` and throws the rest.
+#[inline]
+pub fn complete(
+  env: &Env,
+  syscall: &str,
+  mut op: impl FnMut() -> io::Result<usize>,
+) -> Result<Option<u32>> {
+  loop {
+    match op() {
+      Ok(n) => return Ok(Some(n as u32)),
+      Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+      Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+      Err(e) => return Err(error::system(env, &e, syscall, None)),
+    }
+  }
+}
+
+/// `Read::read`: fills `buf`; `0` is the end of the stream.
+#[napi]
+pub fn stream_read(env: Env, handle: Handle, mut buf: Uint8ArraySlice) -> Result<Option<u32>> {
+  let buf = crate::net::io::bytes_mut(&mut buf);
+  let len = buf.len().min(MAX_CHUNK);
+  let buf = &mut buf[..len];
+  source::with(&env, handle, |io| match io {
+    Io::TcpStream(s) => complete(&env, "read", || (&*s).read(buf)),
+    _ => Err(error::wrong_kind(&env, "stream")),
+  })
+}
+
+/// `Write::write`: writes what fits; may be short.
+#[napi]
+pub fn stream_write(env: Env, handle: Handle, buf: &[u8]) -> Result<Option<u32>> {
+  let buf = &buf[..buf.len().min(MAX_CHUNK)];
+  source::with(&env, handle, |io| match io {
+    Io::TcpStream(s) => complete(&env, "write", || (&*s).write(buf)),
+    _ => Err(error::wrong_kind(&env, "stream")),
+  })
+}
+
+/// `Write::write_vectored`: gathers up to 64 buffers in one system call.
+#[napi(ts_args_type = "handle: number, bufs: Uint8Array[]")]
+pub fn stream_writev(env: Env, handle: Handle, bufs: Array) -> Result<Option<u32>> {
+  let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+  let count = (bufs.len() as usize).min(MAX_IOVECS);
+  let mut total = 0usize;
+  let mut used = 0;
+  for (index, slot) in slices.iter_mut().enumerate().take(count) {
+    let buf: &[u8] = bufs.get(index as u32)?.unwrap_or(&[]);
+    let room = MAX_CHUNK - total;
+    let buf = &buf[..buf.len().min(room)];
+    total += buf.len();
+    *slot = IoSlice::new(buf);
+    used = index + 1;
+    if total == MAX_CHUNK {
+      break;
+    }
+  }
+  let slices = &slices[..used];
+  source::with(&env, handle, |io| match io {
+    Io::TcpStream(s) => complete(&env, "writev", || (&*s).write_vectored(slices)),
+    _ => Err(error::wrong_kind(&env, "stream")),
+  })
+}

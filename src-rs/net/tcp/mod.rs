@@ -1,0 +1,4 @@
+//! TCP: `TcpListener` and `TcpStream`.
+
+pub mod listener;
+pub mod stream;

@@ -1,0 +1,142 @@
+//! `Poll`: the selector (epoll, kqueue, IOCP) and the `poll` call.
+
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::rc::Rc;
+use std::time::Duration;
+
+use napi::bindgen_prelude::Float64ArraySlice;
+use napi::Env;
+use napi_derive::napi;
+
+use crate::error::{self, Result};
+use crate::events::{self, EVENTS_MAX_CAPACITY, EVENT_STRIDE};
+use crate::handle::{Handle, Table};
+
+/// One mio `Poll` and what every `Registry` of it shares.
+pub struct PollCore {
+  /// `None` once the `Poll` is closed.
+  poll: RefCell<Option<mio::Poll>>,
+  /// Reused by every `poll` call; reallocated only when the capacity changes.
+  events: RefCell<mio::Events>,
+  /// Live `Registry.tryClone()` copies: each keeps the selector open.
+  clones: Cell<u32>,
+  /// mio allows one `Waker` per `Poll`, for the `Poll`'s whole life.
+  pub has_waker: Cell<bool>,
+}
+
+impl PollCore {
+  /// Whether the selector is still open through the `Poll` or a clone.
+  /// Registrations with a closed selector are gone.
+  pub fn is_open(&self) -> bool {
+    self.poll.borrow().is_some() || self.clones.get() > 0
+  }
+
+  /// Runs `f` with the registry of the `Poll` itself.
+  pub fn with_registry<R>(&self, f: impl FnOnce(Option<&mio::Registry>) -> R) -> R {
+    let poll = self.poll.borrow();
+    f(poll.as_ref().map(mio::Poll::registry))
+  }
+
+  pub fn add_clone(&self) {
+    self.clones.set(self.clones.get() + 1);
+  }
+
+  pub fn drop_clone(&self) {
+    self.clones.set(self.clones.get().saturating_sub(1));
+  }
+}
+
+thread_local! {
+  static POLLS: RefCell<Table<Rc<PollCore>>> = const { RefCell::new(Table::new()) };
+}
+
+/// The shared core of a live `Poll`.
+pub fn core(env: &Env, handle: Handle) -> Result<Rc<PollCore>> {
+  POLLS
+    .with_borrow(|polls| polls.get(handle).cloned())
+    .ok_or_else(|| error::closed(env, "Poll"))
+}
+
+/// `Poll::new()`.
+#[napi]
+pub fn poll_new(env: Env) -> Result<Handle> {
+  let poll = mio::Poll::new().map_err(|e| error::system(&env, &e, "poll_create", None))?;
+  let core = PollCore {
+    poll: RefCell::new(Some(poll)),
+    events: RefCell::new(mio::Events::with_capacity(0)),
+    clones: Cell::new(0),
+    has_waker: Cell::new(false),
+  };
+  Ok(POLLS.with_borrow_mut(|polls| polls.insert(Rc::new(core))))
+}
+
+/// `Poll::poll(&mut events, timeout)`: fills `out` (see `events.rs`) and
+/// returns the number of events. A negative `timeout_ms` blocks until an
+/// event arrives. A signal that interrupts the wait ends it with no events
+/// (mio returns `Interrupted`; an empty batch is what a caller retries on).
+#[napi]
+pub fn poll_poll(
+  env: Env,
+  handle: Handle,
+  mut out: Float64ArraySlice,
+  timeout_ms: f64,
+) -> Result<u32> {
+  // SAFETY: synchronous on the JavaScript thread (see `net::io::bytes_mut`).
+  let out = unsafe { out.as_mut() };
+  let capacity = out.len() / EVENT_STRIDE as usize;
+  if capacity == 0 || capacity > EVENTS_MAX_CAPACITY as usize {
+    return Err(error::range_error(
+      &env,
+      "ERR_OUT_OF_RANGE",
+      "events storage must hold 1 to 2^20 events",
+    ));
+  }
+  let timeout = timeout_from_ms(&env, timeout_ms)?;
+  let core = core(&env, handle)?;
+  let mut poll = core.poll.borrow_mut();
+  let poll = poll.as_mut().ok_or_else(|| error::closed(&env, "Poll"))?;
+  let mut batch = core.events.borrow_mut();
+  if batch.capacity() != capacity {
+    *batch = mio::Events::with_capacity(capacity);
+  }
+  match poll.poll(&mut batch, timeout) {
+    Ok(()) => Ok(events::fill(&batch, out)),
+    Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(0),
+    Err(e) => Err(error::system(&env, &e, "poll", None)),
+  }
+}
+
+fn timeout_from_ms(env: &Env, ms: f64) -> Result<Option<Duration>> {
+  if ms.is_nan() {
+    return Err(error::range_error(
+      env,
+      "ERR_OUT_OF_RANGE",
+      "timeout must not be NaN",
+    ));
+  }
+  if ms < 0.0 || ms == f64::INFINITY {
+    return Ok(None);
+  }
+  // Beyond what a Duration holds is as good as forever.
+  Ok(Duration::try_from_secs_f64(ms / 1000.0).ok())
+}
+
+/// A `Registry` handle for this `Poll` (`poll.registry()`).
+#[napi]
+pub fn poll_registry(env: Env, handle: Handle) -> Result<Handle> {
+  let core = core(&env, handle)?;
+  Ok(crate::registry::insert(core, None))
+}
+
+/// Closes the selector. Returns `false` if it was already closed.
+#[napi]
+pub fn poll_close(handle: Handle) -> bool {
+  match POLLS.with_borrow_mut(|polls| polls.remove(handle)) {
+    Some(core) => {
+      core.poll.borrow_mut().take();
+      true
+    }
+    None => false,
+  }
+}
