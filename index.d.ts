@@ -38,6 +38,16 @@ export declare const EVENT_WRITE_CLOSED: number
 export declare const EVENTS_MAX_CAPACITY: number
 
 /**
+ * The hot-path functions, for the wrapper to keep: `pollPoll`,
+ * `streamRead`, `streamWrite`.
+ */
+export declare function fastCalls(): {
+  pollPoll(handle: Handle, out: Float64Array, timeoutMs: number): number
+  streamRead(handle: Handle, buf: Uint8Array): number | null
+  streamWrite(handle: Handle, buf: Uint8Array): number | null
+}
+
+/**
  * A handle as JavaScript sees it: a positive safe integer naming a native
  * object in the current thread's tables.
  */
@@ -58,14 +68,6 @@ export declare function pollClose(handle: Handle): boolean
 
 /** `Poll::new()`. */
 export declare function pollNew(): Handle
-
-/**
- * `Poll::poll(&mut events, timeout)`: fills `out` (see `events.rs`) and
- * returns the number of events. A negative `timeout_ms` blocks until an
- * event arrives. A signal that interrupts the wait ends it with no events
- * (mio returns `Interrupted`; an empty batch is what a caller retries on).
- */
-export declare function pollPoll(handle: Handle, out: Float64Array, timeoutMs: number): number
 
 /** A `Registry` handle for this `Poll` (`poll.registry()`). */
 export declare function pollRegistry(handle: Handle): Handle
@@ -127,12 +129,6 @@ export declare function socketTtl(handle: Handle): number
  * Returns `false` if it was already closed.
  */
 export declare function sourceClose(handle: Handle): boolean
-
-/** `Read::read`: fills `buf`; `0` is the end of the stream. */
-export declare function streamRead(handle: Handle, buf: Uint8Array): number | null
-
-/** `Write::write`: writes what fits; may be short. */
-export declare function streamWrite(handle: Handle, buf: Uint8Array): number | null
 
 /** `Write::write_vectored`: gathers up to 64 buffers in one system call. */
 export declare function streamWritev(handle: number, bufs: Uint8Array[]): number | null

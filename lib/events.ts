@@ -1,4 +1,4 @@
-import binding = require('./binding')
+import binding from './binding'
 import { invalidArgType, outOfRange } from './errors'
 import type { Token } from './token'
 

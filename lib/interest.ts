@@ -1,4 +1,4 @@
-import binding = require('./binding')
+import binding from './binding'
 import { invalidArgType } from './errors'
 
 const NAMES: ReadonlyArray<readonly [number, string]> = [

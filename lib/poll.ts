@@ -1,4 +1,4 @@
-import binding = require('./binding')
+import binding, { fast } from './binding'
 import { invalidArgType, outOfRange } from './errors'
 import { Events, eventsStorage, setLength } from './events'
 import { Registry } from './registry'
@@ -72,7 +72,7 @@ export class Poll implements Disposable {
     } else {
       throw invalidArgType('timeout', 'a number or null', timeout)
     }
-    const count = binding.pollPoll(this.#handle, eventsStorage(events), ms)
+    const count = fast.pollPoll(this.#handle, eventsStorage(events), ms)
     setLength(events, count)
     return count
   }

@@ -1,4 +1,4 @@
-import binding = require('./binding')
+import binding from './binding'
 import { invalidArgType } from './errors'
 import { checkInterest, type Interest } from './interest'
 import { kHandle, Source } from './source'

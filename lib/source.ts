@@ -1,4 +1,4 @@
-import binding = require('./binding')
+import binding from './binding'
 
 /** Where an I/O object keeps its native handle. @internal */
 export const kHandle: unique symbol = Symbol('node-mio.handle')

@@ -11,6 +11,7 @@
 
 mod error;
 mod events;
+mod fast_call;
 mod handle;
 mod interest;
 mod net;

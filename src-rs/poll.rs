@@ -5,12 +5,13 @@ use std::io;
 use std::rc::Rc;
 use std::time::Duration;
 
-use napi::bindgen_prelude::Float64ArraySlice;
+use napi::sys::{self, TypedarrayType};
 use napi::Env;
 use napi_derive::napi;
 
 use crate::error::{self, Result};
 use crate::events::{self, EVENTS_MAX_CAPACITY, EVENT_STRIDE};
+use crate::fast_call;
 use crate::handle::{Handle, Table};
 
 /// One mio `Poll` and what every `Registry` of it shares.
@@ -71,31 +72,47 @@ pub fn poll_new(env: Env) -> Result<Handle> {
   Ok(POLLS.with_borrow_mut(|polls| polls.insert(Rc::new(core))))
 }
 
-/// `Poll::poll(&mut events, timeout)`: fills `out` (see `events.rs`) and
-/// returns the number of events. A negative `timeout_ms` blocks until an
-/// event arrives. A signal that interrupts the wait ends it with no events
-/// (mio returns `Interrupted`; an empty batch is what a caller retries on).
-#[napi]
-pub fn poll_poll(
-  env: Env,
-  handle: Handle,
-  mut out: Float64ArraySlice,
-  timeout_ms: f64,
-) -> Result<u32> {
-  // SAFETY: synchronous on the JavaScript thread (see `net::io::bytes_mut`).
-  let out = unsafe { out.as_mut() };
+/// `pollPoll(handle, out, timeoutMs)`, a hot-path call (see `fast_call.rs`):
+/// `Poll::poll(&mut events, timeout)` into the `Float64Array` `out` (see
+/// `events.rs`); returns the number of events. A negative `timeoutMs` blocks
+/// until an event arrives. A signal that interrupts the wait ends it with no
+/// events (mio returns `Interrupted`; an empty batch is what a caller retries
+/// on anyway).
+///
+/// # Safety
+/// Only Node-API calls this, with its own `env` and `info`.
+pub unsafe extern "C" fn poll_poll(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
+  let env = Env::from_raw(env);
+  // SAFETY: `env` and `info` are this callback's.
+  let [handle, out, timeout] = unsafe { fast_call::args::<3>(env.raw(), info) };
+  // SAFETY: the arguments are this call's; the slice lives only in this call.
+  let result = unsafe {
+    fast_call::number(&env, handle, "handle").and_then(|handle| {
+      let out = fast_call::typed_array::<f64>(&env, out, TypedarrayType::float64_array, "events")?;
+      let timeout = fast_call::number(&env, timeout, "timeout")?;
+      poll_into(&env, handle, out, timeout).map(Some)
+    })
+  };
+  // SAFETY: `env` is this callback's.
+  unsafe { fast_call::count_or_null(&env, result) }
+}
+
+fn poll_into(env: &Env, handle: Handle, out: &mut [f64], timeout_ms: f64) -> Result<u32> {
   let capacity = out.len() / EVENT_STRIDE as usize;
   if capacity == 0 || capacity > EVENTS_MAX_CAPACITY as usize {
     return Err(error::range_error(
-      &env,
+      env,
       "ERR_OUT_OF_RANGE",
       "events storage must hold 1 to 2^20 events",
     ));
   }
-  let timeout = timeout_from_ms(&env, timeout_ms)?;
-  let core = core(&env, handle)?;
+  let timeout = timeout_from_ms(env, timeout_ms)?;
+  let core = core(env, handle)?;
   let mut poll = core.poll.borrow_mut();
-  let poll = poll.as_mut().ok_or_else(|| error::closed(&env, "Poll"))?;
+  let poll = poll.as_mut().ok_or_else(|| error::closed(env, "Poll"))?;
   let mut batch = core.events.borrow_mut();
   if batch.capacity() != capacity {
     *batch = mio::Events::with_capacity(capacity);
@@ -103,7 +120,7 @@ pub fn poll_poll(
   match poll.poll(&mut batch, timeout) {
     Ok(()) => Ok(events::fill(&batch, out)),
     Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(0),
-    Err(e) => Err(error::system(&env, &e, "poll", None)),
+    Err(e) => Err(error::system(env, &e, "poll", None)),
   }
 }
 

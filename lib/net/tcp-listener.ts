@@ -1,4 +1,4 @@
-import binding = require('../binding')
+import binding from '../binding'
 import { checkInteger } from '../errors'
 import { kHandle, Source } from '../source'
 import { addressText, type SocketAddress, type SocketAddressInput } from './addr'

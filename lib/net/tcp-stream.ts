@@ -1,9 +1,9 @@
-import binding = require('../binding')
+import binding, { fast } from '../binding'
 import { badReadBuffer, checkBoolean, checkInteger, checkWriteBuffer, invalidArgType, invalidArgValue } from '../errors'
 import { kHandle, Source } from '../source'
 import { addressText, type SocketAddress, type SocketAddressInput } from './addr'
 
-const { streamRead, streamWrite } = binding
+const { streamRead, streamWrite } = fast
 
 /** Which half of a connection `shutdown()` closes. */
 export type Shutdown = 'read' | 'write' | 'both'

@@ -1,4 +1,4 @@
-import binding = require('../binding')
+import binding from '../binding'
 import { badReadBuffer, checkBoolean, checkInteger, checkString, checkWriteBuffer } from '../errors'
 import { kHandle, Source } from '../source'
 import { addressText, type RemoteInfo, type SocketAddress, type SocketAddressInput } from './addr'

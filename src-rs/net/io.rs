@@ -9,10 +9,12 @@
 use std::io::{self, IoSlice, Read, Write};
 
 use napi::bindgen_prelude::{Array, Uint8ArraySlice};
+use napi::sys::{self, TypedarrayType};
 use napi::Env;
 use napi_derive::napi;
 
 use crate::error::{self, Result};
+use crate::fast_call;
 use crate::handle::Handle;
 use crate::source::{self, Io};
 
@@ -49,25 +51,69 @@ pub fn complete(
   }
 }
 
-/// `Read::read`: fills `buf`; `0` is the end of the stream.
-#[napi]
-pub fn stream_read(env: Env, handle: Handle, mut buf: Uint8ArraySlice) -> Result<Option<u32>> {
-  let buf = crate::net::io::bytes_mut(&mut buf);
+/// `streamRead(handle, buf)`, a hot-path call (see `fast_call.rs`):
+/// `Read::read` into `buf`; the count, `0` at the end of the stream, or
+/// `null` when it would block.
+///
+/// # Safety
+/// Only Node-API calls this, with its own `env` and `info`.
+pub unsafe extern "C" fn stream_read(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
+  let env = Env::from_raw(env);
+  // SAFETY: `env` and `info` are this callback's.
+  let [handle, buf] = unsafe { fast_call::args::<2>(env.raw(), info) };
+  // SAFETY: the arguments are this call's; the slice lives only in this call,
+  // during which no JavaScript runs to touch the buffer.
+  let result = unsafe {
+    fast_call::number(&env, handle, "handle").and_then(|handle| {
+      let buf = fast_call::typed_array::<u8>(&env, buf, TypedarrayType::uint8_array, "buffer")?;
+      read(&env, handle, buf)
+    })
+  };
+  // SAFETY: `env` is this callback's.
+  unsafe { fast_call::count_or_null(&env, result) }
+}
+
+fn read(env: &Env, handle: Handle, buf: &mut [u8]) -> Result<Option<u32>> {
   let len = buf.len().min(MAX_CHUNK);
   let buf = &mut buf[..len];
-  source::with(&env, handle, |io| match io {
-    Io::TcpStream(s) => complete(&env, "read", || (&*s).read(buf)),
-    _ => Err(error::wrong_kind(&env, "stream")),
+  source::with(env, handle, |io| match io {
+    Io::TcpStream(s) => complete(env, "read", || (&*s).read(buf)),
+    _ => Err(error::wrong_kind(env, "stream")),
   })
 }
 
-/// `Write::write`: writes what fits; may be short.
-#[napi]
-pub fn stream_write(env: Env, handle: Handle, buf: &[u8]) -> Result<Option<u32>> {
+/// `streamWrite(handle, buf)`, a hot-path call (see `fast_call.rs`):
+/// `Write::write` from `buf`; the count taken (maybe short), or `null` when
+/// it would block.
+///
+/// # Safety
+/// Only Node-API calls this, with its own `env` and `info`.
+pub unsafe extern "C" fn stream_write(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
+  let env = Env::from_raw(env);
+  // SAFETY: `env` and `info` are this callback's.
+  let [handle, buf] = unsafe { fast_call::args::<2>(env.raw(), info) };
+  // SAFETY: as in `stream_read`; the slice is only read.
+  let result = unsafe {
+    fast_call::number(&env, handle, "handle").and_then(|handle| {
+      let buf = fast_call::typed_array::<u8>(&env, buf, TypedarrayType::uint8_array, "buffer")?;
+      write(&env, handle, buf)
+    })
+  };
+  // SAFETY: `env` is this callback's.
+  unsafe { fast_call::count_or_null(&env, result) }
+}
+
+fn write(env: &Env, handle: Handle, buf: &[u8]) -> Result<Option<u32>> {
   let buf = &buf[..buf.len().min(MAX_CHUNK)];
-  source::with(&env, handle, |io| match io {
-    Io::TcpStream(s) => complete(&env, "write", || (&*s).write(buf)),
-    _ => Err(error::wrong_kind(&env, "stream")),
+  source::with(env, handle, |io| match io {
+    Io::TcpStream(s) => complete(env, "write", || (&*s).write(buf)),
+    _ => Err(error::wrong_kind(env, "stream")),
   })
 }
 

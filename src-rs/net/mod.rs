@@ -1,7 +1,7 @@
 //! `mio::net`: TCP and UDP sockets, and what every socket shares.
 
 pub mod addr;
-mod io;
+pub mod io;
 pub mod tcp;
 pub mod udp;
 
