@@ -53,6 +53,9 @@ export declare function fastCalls(): {
  */
 export type Handle = number
 
+/** Whether `SO_REUSEPORT` exists here (every Unix but Solaris and illumos). */
+export declare const HAS_REUSE_PORT: boolean
+
 export declare const INTEREST_AIO: number
 
 export declare const INTEREST_LIO: number
@@ -62,6 +65,21 @@ export declare const INTEREST_PRIORITY: number
 export declare const INTEREST_READABLE: number
 
 export declare const INTEREST_WRITABLE: number
+
+/** Keepalive settings as read back from a socket. */
+export interface KeepaliveInfo {
+  enabled: boolean
+  /** Idle time before the first probe, where the OS reports it. */
+  idleMs?: number
+  /** Time between probes, where the OS reports it. */
+  intervalMs?: number
+}
+
+/**
+ * `pipe::new()`: `[sender, receiver]` handles. Closing the sender gives the
+ * receiver a read-closed event, and the other way round.
+ */
+export declare function pipeNew(): [Handle, Handle]
 
 /** Closes the selector. Returns `false` if it was already closed. */
 export declare function pollClose(handle: Handle): boolean
@@ -109,14 +127,74 @@ export interface SocketAddress {
   port: number
 }
 
+export declare function socketIpv6Only(handle: Handle): boolean
+
+export declare function socketKeepalive(handle: Handle): KeepaliveInfo
+
+export declare function socketLinger(handle: Handle): number | null
+
 /** `local_addr()` of any socket. */
 export declare function socketLocalAddr(handle: Handle): SocketAddress
+
+export declare function socketNodelay(handle: Handle): boolean
+
+/**
+ * Options for creating a socket. Unset fields keep the OS default (or
+ * mio's: `SO_REUSEADDR` on for listeners on Unix, backlog 128).
+ */
+export interface SocketOptions {
+  reuseAddress?: boolean
+  reusePort?: boolean
+  backlog?: number
+  ipv6Only?: boolean
+  recvBufferSize?: number
+  sendBufferSize?: number
+  nodelay?: boolean
+  keepalive?: boolean
+  keepaliveIdleMs?: number
+  keepaliveIntervalMs?: number
+  /** Milliseconds; `0` makes `close()` reset the connection. */
+  lingerMs?: number
+  broadcast?: boolean
+  /** `ip:port` to bind before connecting. */
+  localAddress?: string
+}
 
 /** `peer_addr()` of a connected socket. */
 export declare function socketPeerAddr(handle: Handle): SocketAddress
 
+export declare function socketRecvBufferSize(handle: Handle): number
+
+export declare function socketReuseAddress(handle: Handle): boolean
+
+export declare function socketReusePort(handle: Handle): boolean
+
+export declare function socketSendBufferSize(handle: Handle): number
+
+/** Turns keepalive on (with optional idle time and interval) or off. */
+export declare function socketSetKeepalive(handle: Handle, on: boolean, idleMs?: number | undefined | null, intervalMs?: number | undefined | null): void
+
+/** `SO_LINGER`: milliseconds, or `null` for off. */
+export declare function socketSetLinger(handle: Handle, ms?: number | undefined | null): void
+
+export declare function socketSetNodelay(handle: Handle, on: boolean): void
+
+export declare function socketSetRecvBufferSize(handle: Handle, size: number): void
+
+export declare function socketSetReuseAddress(handle: Handle, on: boolean): void
+
+export declare function socketSetReusePort(handle: Handle, on: boolean): void
+
+export declare function socketSetSendBufferSize(handle: Handle, size: number): void
+
 /** `set_ttl(ttl)` (IP_TTL) of any socket. */
 export declare function socketSetTtl(handle: Handle, ttl: number): void
+
+/**
+ * `shutdown(how)` of a stream (or a Unix datagram socket), `how` one of
+ * `read`, `write`, `both`.
+ */
+export declare function socketShutdown(handle: number, how: 'read' | 'write' | 'both'): void
 
 /** `take_error()`: the pending `SO_ERROR`, as an error object, or `null`. */
 export declare function socketTakeError(handle: Handle): object | null
@@ -125,10 +203,32 @@ export declare function socketTakeError(handle: Handle): object | null
 export declare function socketTtl(handle: Handle): number
 
 /**
- * Closes (drops) the source; the OS forgets its registration with it.
- * Returns `false` if it was already closed.
+ * Closes (drops) the source, deregistering it. Returns `false` if it was
+ * already closed.
  */
 export declare function sourceClose(handle: Handle): boolean
+
+/**
+ * Deregisters the source and gives its descriptor to the caller, who now
+ * owns it; the source is closed. A `SourceFd` owns nothing to give.
+ */
+export declare function sourceDetachFd(handle: Handle): number
+
+/** `SourceFd(&fd)`: a source for a descriptor the program keeps owning. */
+export declare function sourceFdNew(fd: number): Handle
+
+/**
+ * Adopts `fd` as a source of `kind` (as mio's `from_std`): checks what it
+ * is, makes it non-blocking and takes ownership (closing the source closes
+ * the descriptor).
+ */
+export declare function sourceFromFd(kind: 'TcpListener' | 'TcpStream' | 'UdpSocket' | 'UnixListener' | 'UnixStream' | 'UnixDatagram' | 'PipeSender' | 'PipeReceiver', fd: number): Handle
+
+/** `AsRawFd`: the descriptor, still owned by the source. */
+export declare function sourceRawFd(handle: Handle): number
+
+/** Sets or clears `O_NONBLOCK` on any descriptor the binding holds. */
+export declare function sourceSetNonblocking(handle: Handle, nonblocking: boolean): void
 
 /** `Write::write_vectored`: gathers up to 64 buffers in one system call. */
 export declare function streamWritev(handle: number, bufs: Uint8Array[]): number | null
@@ -139,26 +239,26 @@ export declare function tcpListenerAccept(handle: Handle): Accepted | null
 /** `TcpListener::bind(addr)`: `SO_REUSEADDR` (not on Windows), bind, listen. */
 export declare function tcpListenerBind(addr: string): Handle
 
+/** `TcpListener::bind` with options (socket2, then mio's `from_std`). */
+export declare function tcpListenerBindWith(addr: string, options: SocketOptions): Handle
+
 /**
  * `TcpStream::connect(addr)`: starts a non-blocking connect. Completion is
  * a writable event; then `take_error()` and `peer_addr()` tell the outcome.
  */
 export declare function tcpStreamConnect(addr: string): Handle
 
-/** `TcpStream::nodelay()`. */
-export declare function tcpStreamNodelay(handle: Handle): boolean
+/** `TcpStream::connect` with options: bind to `localAddress` first if set. */
+export declare function tcpStreamConnectWith(addr: string, options: SocketOptions): Handle
 
 /** `TcpStream::peek(buf)`: like `read`, without consuming. */
 export declare function tcpStreamPeek(handle: Handle, buf: Uint8Array): number | null
 
-/** `TcpStream::set_nodelay(on)`. */
-export declare function tcpStreamSetNodelay(handle: Handle, nodelay: boolean): void
-
-/** `TcpStream::shutdown(how)`, `how` one of `read`, `write`, `both`. */
-export declare function tcpStreamShutdown(handle: number, how: 'read' | 'write' | 'both'): void
-
 /** `UdpSocket::bind(addr)`. */
 export declare function udpBind(addr: string): Handle
+
+/** `UdpSocket::bind` with options. */
+export declare function udpBindWith(addr: string, options: SocketOptions): Handle
 
 export declare function udpBroadcast(handle: Handle): boolean
 
@@ -211,6 +311,82 @@ export declare function udpSetMulticastLoopV4(handle: Handle, on: boolean): void
 export declare function udpSetMulticastLoopV6(handle: Handle, on: boolean): void
 
 export declare function udpSetMulticastTtlV4(handle: Handle, ttl: number): void
+
+/** A connection taken by `accept`: the stream's handle and its peer. */
+export interface UnixAccepted {
+  handle: Handle
+  address: UnixAddress
+}
+
+/** A Unix socket address: exactly one of the fields is set. */
+export interface UnixAddress {
+  /** A filesystem path. */
+  path?: string
+  /** A Linux abstract name (the bytes after the leading NUL). */
+  abstract?: Buffer
+  /** An unnamed socket (from `pair()`, `unbound()`, or a client's end). */
+  unnamed?: boolean
+}
+
+/** `UnixDatagram::bind(path)`. */
+export declare function unixDatagramBind(path: string): Handle
+
+/** `UnixDatagram::bind_addr` with a Linux abstract name. */
+export declare function unixDatagramBindAbstract(name: Uint8Array): Handle
+
+/** `UnixDatagram::connect(path)`. */
+export declare function unixDatagramConnect(handle: Handle, path: string): void
+
+/** `UnixDatagram::pair()`: two connected sockets. */
+export declare function unixDatagramPair(): [Handle, Handle]
+
+/** `UnixDatagram::recv(buf)`. */
+export declare function unixDatagramRecv(handle: Handle, buf: Uint8Array): number | null
+
+/** `UnixDatagram::recv_from(buf)`: the sender and size, or `null`. */
+export declare function unixDatagramRecvFrom(handle: Handle, buf: Uint8Array): UnixRemoteInfo | null
+
+/** `UnixDatagram::send(buf)` to the connected peer. */
+export declare function unixDatagramSend(handle: Handle, buf: Uint8Array): number | null
+
+/** `UnixDatagram::send_to(buf, path)`. */
+export declare function unixDatagramSendTo(handle: Handle, buf: Uint8Array, path: string): number | null
+
+/** `UnixDatagram::unbound()`: a socket with no name, for `sendTo`. */
+export declare function unixDatagramUnbound(): Handle
+
+/** `UnixListener::accept()`, or `null` when no connection is pending. */
+export declare function unixListenerAccept(handle: Handle): UnixAccepted | null
+
+/** `UnixListener::bind(path)`. */
+export declare function unixListenerBind(path: string): Handle
+
+/** `UnixListener::bind_addr` with a Linux abstract name. */
+export declare function unixListenerBindAbstract(name: Uint8Array): Handle
+
+/** `local_addr()` of any Unix socket. */
+export declare function unixLocalAddr(handle: Handle): UnixAddress
+
+/** `peer_addr()` of a connected Unix socket. */
+export declare function unixPeerAddr(handle: Handle): UnixAddress
+
+/** A received datagram's sender (one of `path`, `abstract`, `unnamed`) and size. */
+export interface UnixRemoteInfo {
+  path?: string
+  abstract?: Buffer
+  unnamed?: boolean
+  /** Bytes received (a datagram longer than the buffer is truncated). */
+  size: number
+}
+
+/** `UnixStream::connect(path)`. */
+export declare function unixStreamConnect(path: string): Handle
+
+/** `UnixStream::connect_addr` with a Linux abstract name. */
+export declare function unixStreamConnectAbstract(name: Uint8Array): Handle
+
+/** `UnixStream::pair()`: two connected streams. */
+export declare function unixStreamPair(): [Handle, Handle]
 
 /** Drops the waker. Returns `false` if it was already closed. */
 export declare function wakerClose(handle: Handle): boolean

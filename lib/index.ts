@@ -12,6 +12,21 @@ export { Source } from './source'
 export { Token } from './token'
 export { Waker } from './waker'
 export type { RemoteInfo, SocketAddress, SocketAddressInput } from './net/addr'
+export type {
+  BufferOptions,
+  ConnectOptions,
+  IpSocketOptions,
+  KeepaliveOptions,
+  ListenOptions,
+  UdpBindOptions,
+} from './net/options'
+export { IpSocket, Socket } from './net/socket'
 export { TcpListener } from './net/tcp-listener'
 export { TcpStream, type Shutdown } from './net/tcp-stream'
 export { UdpSocket } from './net/udp-socket'
+export type { UnixAddress, UnixAddressInput, UnixRemoteInfo } from './net/unix-addr'
+export { UnixDatagram } from './net/unix-datagram'
+export { UnixListener } from './net/unix-listener'
+export { UnixStream } from './net/unix-stream'
+export { pipe, PipeReceiver, PipeSender } from './unix/pipe'
+export { SourceFd } from './unix/source-fd'

@@ -1,4 +1,6 @@
 import binding from './binding'
+import { checkInteger } from './errors'
+import { requireUnix } from './platform'
 
 /** Where an I/O object keeps its native handle. @internal */
 export const kHandle: unique symbol = Symbol('node-mio.handle')
@@ -35,6 +37,34 @@ export abstract class Source implements Disposable {
     return this[kHandle] === 0
   }
 
+  /**
+   * The OS descriptor (mio's `AsRawFd`), still owned by this object: pass it
+   * to a child process's `stdio`, say, but do not close it. Unix only.
+   */
+  get fd(): number {
+    requireUnix('fd')
+    return binding.sourceRawFd(this[kHandle])
+  }
+
+  /**
+   * Deregisters this source and hands its descriptor to the caller, who owns
+   * it from now on (to give to `new net.Socket({ fd })`, another process, or
+   * `fromFd` again). This object is closed afterwards. Unix only.
+   *
+   * @example
+   * ```ts
+   * const [stream] = listener.accept()!
+   * const socket = new net.Socket({ fd: stream.detachFd() })
+   * ```
+   */
+  detachFd(): number {
+    requireUnix('detachFd')
+    const fd = binding.sourceDetachFd(this[kHandle])
+    this[kHandle] = 0
+    finalizer.unregister(this)
+    return fd
+  }
+
   /** Closes the socket (and deregisters it). Closing again does nothing. */
   close(): void {
     const handle = this[kHandle]
@@ -48,4 +78,11 @@ export abstract class Source implements Disposable {
   [Symbol.dispose](): void {
     this.close()
   }
+}
+
+/** Checks a descriptor argument of `fromFd`. @internal */
+export function checkFd(fd: unknown): number {
+  requireUnix('fromFd')
+  checkInteger(fd, 'fd', 0, 0x7fff_ffff)
+  return fd
 }

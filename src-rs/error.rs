@@ -50,6 +50,24 @@ pub fn system(env: &Env, err: &io::Error, syscall: &str, addr: Option<&SocketAdd
   }
 }
 
+/// Throws `err` from `syscall` on a Unix socket `path` (in the message and
+/// as `error.path`, like `node:net` does for pipes).
+pub fn system_path(env: &Env, err: &io::Error, syscall: &str, path: &str) -> Error {
+  let result = system_object(env, err, syscall, None).and_then(|mut object| {
+    let (code, _) = describe(err);
+    object.set(
+      "message",
+      format!("{syscall} {code}: {} {path}", description(err)),
+    )?;
+    object.set("path", path)?;
+    env.throw(object)
+  });
+  match result {
+    Ok(()) => pending(format!("{syscall} {}", describe(err).0)),
+    Err(e) => e,
+  }
+}
+
 /// Builds (without throwing) the Node-style error object for `err`.
 pub fn system_object<'env>(
   env: &'env Env,
@@ -93,6 +111,19 @@ pub fn type_error(env: &Env, code: &str, message: &str) -> Error {
 
 pub fn range_error(env: &Env, code: &str, message: &str) -> Error {
   if let Err(e) = env.throw_range_error(message, Some(code)) {
+    return e;
+  }
+  pending(message.to_string())
+}
+
+/// An argument the wrapper could not check (what a descriptor is, say).
+pub fn invalid_arg(env: &Env, message: &str) -> Error {
+  type_error(env, "ERR_INVALID_ARG_VALUE", message)
+}
+
+/// A feature this platform does not have.
+pub fn unavailable(env: &Env, message: &str) -> Error {
+  if let Err(e) = env.throw_error(message, Some("ERR_FEATURE_UNAVAILABLE_ON_PLATFORM")) {
     return e;
   }
   pending(message.to_string())

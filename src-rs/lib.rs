@@ -20,4 +20,6 @@ mod registry;
 mod source;
 mod sys;
 mod token;
+#[cfg(unix)]
+mod unix;
 mod waker;

@@ -35,8 +35,11 @@ impl PollCore {
 
   /// Runs `f` with the registry of the `Poll` itself.
   pub fn with_registry<R>(&self, f: impl FnOnce(Option<&mio::Registry>) -> R) -> R {
-    let poll = self.poll.borrow();
-    f(poll.as_ref().map(mio::Poll::registry))
+    match self.poll.try_borrow() {
+      Ok(poll) => f(poll.as_ref().map(mio::Poll::registry)),
+      // Only a poll in progress holds it mutably; it never calls back here.
+      Err(_) => f(None),
+    }
   }
 
   pub fn add_clone(&self) {

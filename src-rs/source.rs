@@ -23,6 +23,19 @@ pub enum Io {
   TcpListener(mio::net::TcpListener),
   TcpStream(mio::net::TcpStream),
   UdpSocket(mio::net::UdpSocket),
+  #[cfg(unix)]
+  UnixListener(mio::net::UnixListener),
+  #[cfg(unix)]
+  UnixStream(mio::net::UnixStream),
+  #[cfg(unix)]
+  UnixDatagram(mio::net::UnixDatagram),
+  #[cfg(unix)]
+  PipeSender(mio::unix::pipe::Sender),
+  #[cfg(unix)]
+  PipeReceiver(mio::unix::pipe::Receiver),
+  /// A descriptor the program owns (`SourceFd`): registered, never closed.
+  #[cfg(unix)]
+  Fd(crate::unix::source_fd::Fd),
 }
 
 impl Io {
@@ -31,6 +44,18 @@ impl Io {
       Io::TcpListener(s) => s,
       Io::TcpStream(s) => s,
       Io::UdpSocket(s) => s,
+      #[cfg(unix)]
+      Io::UnixListener(s) => s,
+      #[cfg(unix)]
+      Io::UnixStream(s) => s,
+      #[cfg(unix)]
+      Io::UnixDatagram(s) => s,
+      #[cfg(unix)]
+      Io::PipeSender(s) => s,
+      #[cfg(unix)]
+      Io::PipeReceiver(s) => s,
+      #[cfg(unix)]
+      Io::Fd(s) => s,
     }
   }
 }
@@ -139,11 +164,27 @@ pub fn registration(
   })
 }
 
-/// Closes (drops) the source; the OS forgets its registration with it.
-/// Returns `false` if it was already closed.
+/// Takes the source out of the table, deregistered: closing its descriptor
+/// (dropping it) is then all that is left, or handing it on (`detachFd`).
+pub fn take(handle: Handle) -> Option<Io> {
+  // Take it out first so nothing runs inside the table borrow.
+  let mut entry = SOURCES.with_borrow_mut(|sources| sources.remove(handle))?;
+  // Closing a descriptor removes it from epoll and kqueue, but a borrowed
+  // one (`SourceFd`) or one handed on stays open: deregister explicitly.
+  if let Some(core) = entry.registered.take().and_then(|poll| poll.upgrade()) {
+    core.with_registry(|registry| {
+      if let Some(registry) = registry {
+        // Best effort: the source is going away either way.
+        let _ = registry.deregister(entry.io.as_source());
+      }
+    });
+  }
+  Some(entry.io)
+}
+
+/// Closes (drops) the source, deregistering it. Returns `false` if it was
+/// already closed.
 #[napi]
 pub fn source_close(handle: Handle) -> bool {
-  // Take it out first so the socket is dropped outside the table borrow.
-  let entry = SOURCES.with_borrow_mut(|sources| sources.remove(handle));
-  entry.is_some()
+  take(handle).is_some()
 }

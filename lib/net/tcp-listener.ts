@@ -1,8 +1,9 @@
 import binding from '../binding'
-import { checkInteger } from '../errors'
-import { kHandle, Source } from '../source'
+import { kHandle, checkFd } from '../source'
 import { addressText, type SocketAddress, type SocketAddressInput } from './addr'
-import { adoptStream, type TcpStream } from './tcp-stream'
+import { nativeOptions, type ListenOptions } from './options'
+import { IpSocket } from './socket'
+import { TcpStream } from './tcp-stream'
 
 /**
  * A non-blocking TCP server socket, as mio's `TcpListener`.
@@ -18,13 +19,32 @@ import { adoptStream, type TcpStream } from './tcp-stream'
  * }
  * ```
  */
-export class TcpListener extends Source {
+export class TcpListener extends IpSocket {
   /**
    * Binds and listens on `addr` (`SO_REUSEADDR` on Unix, backlog 128, as
    * mio). Port `0` picks a free port: read it back with `localAddr()`.
+   *
+   * @param options socket options (`reusePort`, `backlog`, `ipv6Only`, buffer
+   *   sizes, `reuseAddress`), set before `bind`.
+   * @example
+   * ```ts
+   * // One port, one listener per worker, the kernel balancing (Linux):
+   * const listener = TcpListener.bind('0.0.0.0:8080', { reusePort: true, backlog: 1024 })
+   * ```
    */
-  static override bind(addr: SocketAddressInput): TcpListener {
-    return new TcpListener(binding.tcpListenerBind(addressText(addr)))
+  static override bind(addr: SocketAddressInput, options?: ListenOptions): TcpListener {
+    const text = addressText(addr)
+    if (options === undefined) return new TcpListener(binding.tcpListenerBind(text))
+    return new TcpListener(binding.tcpListenerBindWith(text, nativeOptions(options, 'listen')))
+  }
+
+  /**
+   * Adopts a listening socket descriptor (inherited, say, through socket
+   * activation's `LISTEN_FDS`), as mio's `from_std`: it is checked to be a
+   * TCP socket, made non-blocking, and owned from now on. Unix only.
+   */
+  static fromFd(fd: number): TcpListener {
+    return new TcpListener(binding.sourceFromFd('TcpListener', checkFd(fd)))
   }
 
   /**
@@ -35,27 +55,6 @@ export class TcpListener extends Source {
   accept(): [TcpStream, SocketAddress] | null {
     const accepted = binding.tcpListenerAccept(this[kHandle])
     if (accepted === null) return null
-    return [adoptStream(accepted.handle), accepted.address as SocketAddress]
-  }
-
-  /** The bound address. */
-  localAddr(): SocketAddress {
-    return binding.socketLocalAddr(this[kHandle]) as SocketAddress
-  }
-
-  /** Sets the IP time-to-live (`IP_TTL`) of accepted connections, 1 to 255. */
-  setTtl(ttl: number): void {
-    checkInteger(ttl, 'ttl', 1, 255)
-    binding.socketSetTtl(this[kHandle], ttl)
-  }
-
-  /** Reads the IP time-to-live. */
-  ttl(): number {
-    return binding.socketTtl(this[kHandle])
-  }
-
-  /** Takes the pending socket error (`SO_ERROR`); `null` if none. */
-  takeError(): NodeJS.ErrnoException | null {
-    return binding.socketTakeError(this[kHandle]) as NodeJS.ErrnoException | null
+    return [new TcpStream(accepted.handle), accepted.address as SocketAddress]
   }
 }

@@ -1,12 +1,19 @@
-import binding, { fast } from '../binding'
-import { badReadBuffer, checkBoolean, checkInteger, checkWriteBuffer, invalidArgType, invalidArgValue } from '../errors'
-import { kHandle, Source } from '../source'
+import binding from '../binding'
+import { badReadBuffer, checkBoolean, invalidArgValue } from '../errors'
+import { read, write, writev } from '../io'
+import { checkFd, kHandle } from '../source'
 import { addressText, type SocketAddress, type SocketAddressInput } from './addr'
-
-const { streamRead, streamWrite } = fast
+import { checkMillis, keepaliveArgs, nativeOptions, type ConnectOptions, type KeepaliveOptions } from './options'
+import { IpSocket } from './socket'
 
 /** Which half of a connection `shutdown()` closes. */
 export type Shutdown = 'read' | 'write' | 'both'
+
+/** Checks a `shutdown()` direction. @internal */
+export function checkShutdown(how: unknown): Shutdown {
+  if (how !== 'read' && how !== 'write' && how !== 'both') throw invalidArgValue('how', "must be 'read', 'write' or 'both'", how)
+  return how
+}
 
 /**
  * A non-blocking TCP connection, as mio's `TcpStream`.
@@ -30,7 +37,7 @@ export type Shutdown = 'read' | 'write' | 'both'
  * }
  * ```
  */
-export class TcpStream extends Source {
+export class TcpStream extends IpSocket {
   /**
    * Starts a non-blocking connect to `addr` (an IP address; no DNS).
    *
@@ -39,9 +46,23 @@ export class TcpStream extends Source {
    * `takeError()` (an error means the connect failed) and `peerAddr()`
    * (throws `ENOTCONN` while still in progress). A connect is only
    * guaranteed to have started once the stream is registered.
+   *
+   * @param options socket options set before connecting (`localAddress`,
+   *   `nodelay`, `keepalive`, `linger`, buffer sizes, ...).
    */
-  static connect(addr: SocketAddressInput): TcpStream {
-    return new TcpStream(binding.tcpStreamConnect(addressText(addr)))
+  static connect(addr: SocketAddressInput, options?: ConnectOptions): TcpStream {
+    const text = addressText(addr)
+    if (options === undefined) return new TcpStream(binding.tcpStreamConnect(text))
+    return new TcpStream(binding.tcpStreamConnectWith(text, nativeOptions(options, 'connect')))
+  }
+
+  /**
+   * Adopts a connected TCP socket descriptor (from `detachFd()`, another
+   * process, or a `node:net` socket's descriptor handed over), as mio's
+   * `from_std`: checked, made non-blocking and owned from now on. Unix only.
+   */
+  static fromFd(fd: number): TcpStream {
+    return new TcpStream(binding.sourceFromFd('TcpStream', checkFd(fd)))
   }
 
   /**
@@ -50,8 +71,7 @@ export class TcpStream extends Source {
    * place, without a copy. It must not be empty.
    */
   read(buf: Uint8Array): number | null {
-    if (!(buf instanceof Uint8Array) || buf.byteLength === 0) badReadBuffer(buf)
-    return streamRead(this[kHandle], buf)
+    return read(this[kHandle], buf)
   }
 
   /**
@@ -60,8 +80,7 @@ export class TcpStream extends Source {
    * writable event). The buffer is read in place.
    */
   write(buf: Uint8Array): number | null {
-    if (!(buf instanceof Uint8Array) || buf.byteLength === 0) checkWriteBuffer(buf)
-    return streamWrite(this[kHandle], buf)
+    return write(this[kHandle], buf)
   }
 
   /**
@@ -70,11 +89,7 @@ export class TcpStream extends Source {
    * go in one call; the count tells what was written.
    */
   writev(bufs: readonly Uint8Array[]): number | null {
-    if (!Array.isArray(bufs)) throw invalidArgType('bufs', 'an array of Uint8Array', bufs)
-    for (let i = 0; i < bufs.length; i++) {
-      if (!(bufs[i] instanceof Uint8Array) || bufs[i].byteLength === 0) checkWriteBuffer(bufs[i], `bufs[${i}]`)
-    }
-    return binding.streamWritev(this[kHandle], bufs as Uint8Array[])
+    return writev(this[kHandle], bufs)
   }
 
   /** Like `read`, but leaves the data in the socket. */
@@ -88,46 +103,47 @@ export class TcpStream extends Source {
     return binding.socketPeerAddr(this[kHandle]) as SocketAddress
   }
 
-  /** The local address. */
-  localAddr(): SocketAddress {
-    return binding.socketLocalAddr(this[kHandle]) as SocketAddress
-  }
-
   /** Shuts down the read half, the write half, or both. */
   shutdown(how: Shutdown): void {
-    if (how !== 'read' && how !== 'write' && how !== 'both') throw invalidArgValue('how', "must be 'read', 'write' or 'both'", how)
-    binding.tcpStreamShutdown(this[kHandle], how)
+    binding.socketShutdown(this[kHandle], checkShutdown(how))
   }
 
   /** Sets `TCP_NODELAY` (disables Nagle's algorithm when `true`). */
   setNodelay(nodelay: boolean): void {
     checkBoolean(nodelay, 'nodelay')
-    binding.tcpStreamSetNodelay(this[kHandle], nodelay)
+    binding.socketSetNodelay(this[kHandle], nodelay)
   }
 
   /** Reads `TCP_NODELAY`. */
   nodelay(): boolean {
-    return binding.tcpStreamNodelay(this[kHandle])
+    return binding.socketNodelay(this[kHandle])
   }
 
-  /** Sets the IP time-to-live (`IP_TTL`), 1 to 255. */
-  setTtl(ttl: number): void {
-    checkInteger(ttl, 'ttl', 1, 255)
-    binding.socketSetTtl(this[kHandle], ttl)
+  /**
+   * Turns `SO_KEEPALIVE` on or off; an object turns it on with the given
+   * timing (milliseconds; most OSes count whole seconds).
+   */
+  setKeepalive(keepalive: boolean | KeepaliveOptions): void {
+    const [enabled, idle, interval] = keepaliveArgs(keepalive, 'keepalive')
+    binding.socketSetKeepalive(this[kHandle], enabled, idle, interval)
   }
 
-  /** Reads the IP time-to-live. */
-  ttl(): number {
-    return binding.socketTtl(this[kHandle])
+  /** Reads keepalive: whether it is on, and its timing where the OS reports it. */
+  keepalive(): { enabled: boolean; idle?: number; interval?: number } {
+    const info = binding.socketKeepalive(this[kHandle])
+    const out: { enabled: boolean; idle?: number; interval?: number } = { enabled: info.enabled }
+    if (info.idleMs != null) out.idle = info.idleMs
+    if (info.intervalMs != null) out.interval = info.intervalMs
+    return out
   }
 
-  /** Takes the pending socket error (`SO_ERROR`), such as a failed connect's `ECONNREFUSED`; `null` if none. */
-  takeError(): NodeJS.ErrnoException | null {
-    return binding.socketTakeError(this[kHandle]) as NodeJS.ErrnoException | null
+  /** Sets `SO_LINGER` in milliseconds (`0`: `close()` resets the connection), or `null` for off. */
+  setLinger(ms: number | null): void {
+    binding.socketSetLinger(this[kHandle], ms === null ? null : checkMillis(ms, 'ms'))
   }
-}
 
-/** Wraps a handle the binding created (accept). @internal */
-export function adoptStream(handle: number): TcpStream {
-  return new TcpStream(handle)
+  /** Reads `SO_LINGER` in milliseconds, or `null` when off. */
+  linger(): number | null {
+    return binding.socketLinger(this[kHandle])
+  }
 }

@@ -1,7 +1,9 @@
 import binding from '../binding'
 import { badReadBuffer, checkBoolean, checkInteger, checkString, checkWriteBuffer } from '../errors'
-import { kHandle, Source } from '../source'
+import { checkFd, kHandle } from '../source'
 import { addressText, type RemoteInfo, type SocketAddress, type SocketAddressInput } from './addr'
+import { nativeOptions, type UdpBindOptions } from './options'
+import { IpSocket } from './socket'
 
 /**
  * A non-blocking UDP socket, as mio's `UdpSocket`.
@@ -21,10 +23,22 @@ import { addressText, type RemoteInfo, type SocketAddress, type SocketAddressInp
  * }
  * ```
  */
-export class UdpSocket extends Source {
-  /** Binds a UDP socket to `addr`; port `0` picks a free port. */
-  static override bind(addr: SocketAddressInput): UdpSocket {
-    return new UdpSocket(binding.udpBind(addressText(addr)))
+export class UdpSocket extends IpSocket {
+  /**
+   * Binds a UDP socket to `addr`; port `0` picks a free port.
+   *
+   * @param options socket options set before `bind` (`reuseAddress`,
+   *   `reusePort`, `ipv6Only`, `broadcast`, buffer sizes).
+   */
+  static override bind(addr: SocketAddressInput, options?: UdpBindOptions): UdpSocket {
+    const text = addressText(addr)
+    if (options === undefined) return new UdpSocket(binding.udpBind(text))
+    return new UdpSocket(binding.udpBindWith(text, nativeOptions(options, 'udp')))
+  }
+
+  /** Adopts a UDP socket descriptor, as mio's `from_std` (checked, made non-blocking, owned). Unix only. */
+  static fromFd(fd: number): UdpSocket {
+    return new UdpSocket(binding.sourceFromFd('UdpSocket', checkFd(fd)))
   }
 
   /** Sends one datagram to `target`; returns the bytes sent or `null` if not ready. */
@@ -66,11 +80,6 @@ export class UdpSocket extends Source {
   peek(buf: Uint8Array): number | null {
     if (!(buf instanceof Uint8Array) || buf.byteLength === 0) badReadBuffer(buf)
     return binding.udpPeek(this[kHandle], buf)
-  }
-
-  /** The local address. */
-  localAddr(): SocketAddress {
-    return binding.socketLocalAddr(this[kHandle]) as SocketAddress
   }
 
   /** The connected peer's address; throws `ENOTCONN` if not connected. */
@@ -150,24 +159,8 @@ export class UdpSocket extends Source {
     binding.udpLeaveMulticastV6(this[kHandle], group, iface)
   }
 
-  /** Sets the IP time-to-live (`IP_TTL`), 1 to 255. */
-  setTtl(ttl: number): void {
-    checkInteger(ttl, 'ttl', 1, 255)
-    binding.socketSetTtl(this[kHandle], ttl)
-  }
-
-  /** Reads the IP time-to-live. */
-  ttl(): number {
-    return binding.socketTtl(this[kHandle])
-  }
-
   /** Reads `IPV6_V6ONLY` (mio has no setter). */
   onlyV6(): boolean {
     return binding.udpOnlyV6(this[kHandle])
-  }
-
-  /** Takes the pending socket error (`SO_ERROR`); `null` if none. */
-  takeError(): NodeJS.ErrnoException | null {
-    return binding.socketTakeError(this[kHandle]) as NodeJS.ErrnoException | null
   }
 }

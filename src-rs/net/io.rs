@@ -81,7 +81,13 @@ fn read(env: &Env, handle: Handle, buf: &mut [u8]) -> Result<Option<u32>> {
   let buf = &mut buf[..len];
   source::with(env, handle, |io| match io {
     Io::TcpStream(s) => complete(env, "read", || (&*s).read(buf)),
-    _ => Err(error::wrong_kind(env, "stream")),
+    #[cfg(unix)]
+    Io::UnixStream(s) => complete(env, "read", || (&*s).read(buf)),
+    #[cfg(unix)]
+    Io::PipeReceiver(s) => complete(env, "read", || (&*s).read(buf)),
+    #[cfg(unix)]
+    Io::Fd(fd) => complete(env, "read", || (&*fd).read(buf)),
+    _ => Err(error::wrong_kind(env, "readable stream")),
   })
 }
 
@@ -113,7 +119,13 @@ fn write(env: &Env, handle: Handle, buf: &[u8]) -> Result<Option<u32>> {
   let buf = &buf[..buf.len().min(MAX_CHUNK)];
   source::with(env, handle, |io| match io {
     Io::TcpStream(s) => complete(env, "write", || (&*s).write(buf)),
-    _ => Err(error::wrong_kind(env, "stream")),
+    #[cfg(unix)]
+    Io::UnixStream(s) => complete(env, "write", || (&*s).write(buf)),
+    #[cfg(unix)]
+    Io::PipeSender(s) => complete(env, "write", || (&*s).write(buf)),
+    #[cfg(unix)]
+    Io::Fd(fd) => complete(env, "write", || (&*fd).write(buf)),
+    _ => Err(error::wrong_kind(env, "writable stream")),
   })
 }
 
@@ -138,6 +150,12 @@ pub fn stream_writev(env: Env, handle: Handle, bufs: Array) -> Result<Option<u32
   let slices = &slices[..used];
   source::with(&env, handle, |io| match io {
     Io::TcpStream(s) => complete(&env, "writev", || (&*s).write_vectored(slices)),
-    _ => Err(error::wrong_kind(&env, "stream")),
+    #[cfg(unix)]
+    Io::UnixStream(s) => complete(&env, "writev", || (&*s).write_vectored(slices)),
+    #[cfg(unix)]
+    Io::PipeSender(s) => complete(&env, "writev", || (&*s).write_vectored(slices)),
+    #[cfg(unix)]
+    Io::Fd(fd) => complete(&env, "writev", || (&*fd).write_vectored(slices)),
+    _ => Err(error::wrong_kind(&env, "writable stream")),
   })
 }

@@ -2,8 +2,13 @@
 
 pub mod addr;
 pub mod io;
+pub mod options;
 pub mod tcp;
 pub mod udp;
+#[cfg(unix)]
+pub mod uds;
+
+use std::net::Shutdown;
 
 use napi::bindgen_prelude::Object;
 use napi::Env;
@@ -22,6 +27,8 @@ pub fn socket_local_addr(env: Env, handle: Handle) -> Result<SocketAddress> {
       Io::TcpListener(s) => s.local_addr(),
       Io::TcpStream(s) => s.local_addr(),
       Io::UdpSocket(s) => s.local_addr(),
+      #[cfg(unix)]
+      _ => return Err(error::wrong_kind(&env, "TCP or UDP socket")),
     };
     result
       .map(SocketAddress::from)
@@ -52,6 +59,14 @@ pub fn socket_take_error(env: &Env, handle: Handle) -> Result<Option<Object<'_>>
       Io::TcpListener(s) => s.take_error(),
       Io::TcpStream(s) => s.take_error(),
       Io::UdpSocket(s) => s.take_error(),
+      #[cfg(unix)]
+      Io::UnixListener(s) => s.take_error(),
+      #[cfg(unix)]
+      Io::UnixStream(s) => s.take_error(),
+      #[cfg(unix)]
+      Io::UnixDatagram(s) => s.take_error(),
+      #[cfg(unix)]
+      _ => return Err(error::wrong_kind(env, "socket")),
     };
     result.map_err(|e| error::system(env, &e, "getsockopt", None))
   })?;
@@ -68,6 +83,8 @@ pub fn socket_set_ttl(env: Env, handle: Handle, ttl: u32) -> Result<()> {
       Io::TcpListener(s) => s.set_ttl(ttl),
       Io::TcpStream(s) => s.set_ttl(ttl),
       Io::UdpSocket(s) => s.set_ttl(ttl),
+      #[cfg(unix)]
+      _ => return Err(error::wrong_kind(&env, "TCP or UDP socket")),
     };
     result.map_err(|e| error::system(&env, &e, "setsockopt", None))
   })
@@ -81,7 +98,38 @@ pub fn socket_ttl(env: Env, handle: Handle) -> Result<u32> {
       Io::TcpListener(s) => s.ttl(),
       Io::TcpStream(s) => s.ttl(),
       Io::UdpSocket(s) => s.ttl(),
+      #[cfg(unix)]
+      _ => return Err(error::wrong_kind(&env, "TCP or UDP socket")),
     };
     result.map_err(|e| error::system(&env, &e, "getsockopt", None))
+  })
+}
+
+/// `shutdown(how)` of a stream (or a Unix datagram socket), `how` one of
+/// `read`, `write`, `both`.
+#[napi(ts_args_type = "handle: number, how: 'read' | 'write' | 'both'")]
+pub fn socket_shutdown(env: Env, handle: Handle, how: String) -> Result<()> {
+  let how = match how.as_str() {
+    "read" => Shutdown::Read,
+    "write" => Shutdown::Write,
+    "both" => Shutdown::Both,
+    _ => {
+      return Err(error::type_error(
+        &env,
+        "ERR_INVALID_ARG_VALUE",
+        &format!("shutdown direction must be 'read', 'write' or 'both', got {how:?}"),
+      ))
+    }
+  };
+  source::with(&env, handle, |io| {
+    let result = match io {
+      Io::TcpStream(s) => s.shutdown(how),
+      #[cfg(unix)]
+      Io::UnixStream(s) => s.shutdown(how),
+      #[cfg(unix)]
+      Io::UnixDatagram(s) => s.shutdown(how),
+      _ => return Err(error::wrong_kind(&env, "stream")),
+    };
+    result.map_err(|e| error::system(&env, &e, "shutdown", None))
   })
 }

@@ -1,0 +1,83 @@
+import binding from '../binding'
+import { checkBoolean, checkInteger } from '../errors'
+import { kHandle, Source } from '../source'
+import type { SocketAddress } from './addr'
+import { checkSize } from './options'
+
+/** What every socket (IP or Unix) shares: the pending error and buffer sizes. */
+export abstract class Socket extends Source {
+  /** Takes the pending socket error (`SO_ERROR`), such as a failed connect's `ECONNREFUSED`; `null` if none. */
+  takeError(): NodeJS.ErrnoException | null {
+    return binding.socketTakeError(this[kHandle]) as NodeJS.ErrnoException | null
+  }
+
+  /** Sets `SO_RCVBUF` in bytes (the OS may round or double it). */
+  setRecvBufferSize(size: number): void {
+    binding.socketSetRecvBufferSize(this[kHandle], checkSize(size, 'size'))
+  }
+
+  /** Reads `SO_RCVBUF`. */
+  recvBufferSize(): number {
+    return binding.socketRecvBufferSize(this[kHandle])
+  }
+
+  /** Sets `SO_SNDBUF` in bytes (the OS may round or double it). */
+  setSendBufferSize(size: number): void {
+    binding.socketSetSendBufferSize(this[kHandle], checkSize(size, 'size'))
+  }
+
+  /** Reads `SO_SNDBUF`. */
+  sendBufferSize(): number {
+    return binding.socketSendBufferSize(this[kHandle])
+  }
+}
+
+/** What TCP and UDP sockets share: addresses, TTL and address reuse. */
+export abstract class IpSocket extends Socket {
+  /** The local address (with the port the OS picked for port `0`). */
+  localAddr(): SocketAddress {
+    return binding.socketLocalAddr(this[kHandle]) as SocketAddress
+  }
+
+  /** Sets the IP time-to-live (`IP_TTL`), 1 to 255. */
+  setTtl(ttl: number): void {
+    checkInteger(ttl, 'ttl', 1, 255)
+    binding.socketSetTtl(this[kHandle], ttl)
+  }
+
+  /** Reads the IP time-to-live. */
+  ttl(): number {
+    return binding.socketTtl(this[kHandle])
+  }
+
+  /** Sets `SO_REUSEADDR` (it matters before `bind`: prefer the `reuseAddress` option). */
+  setReuseAddress(on: boolean): void {
+    checkBoolean(on, 'on')
+    binding.socketSetReuseAddress(this[kHandle], on)
+  }
+
+  /** Reads `SO_REUSEADDR`. */
+  reuseAddress(): boolean {
+    return binding.socketReuseAddress(this[kHandle])
+  }
+
+  /**
+   * Sets `SO_REUSEPORT` (it matters before `bind`: prefer the `reusePort`
+   * option). Linux, macOS and FreeBSD; elsewhere
+   * `ERR_FEATURE_UNAVAILABLE_ON_PLATFORM`.
+   */
+  setReusePort(on: boolean): void {
+    checkBoolean(on, 'on')
+    binding.socketSetReusePort(this[kHandle], on)
+  }
+
+  /** Reads `SO_REUSEPORT` (Linux, macOS, FreeBSD). */
+  reusePort(): boolean {
+    return binding.socketReusePort(this[kHandle])
+  }
+
+  /** Reads `IPV6_V6ONLY` (set it with the `ipv6Only` option of `bind`/`connect`). */
+  ipv6Only(): boolean {
+    return binding.socketIpv6Only(this[kHandle])
+  }
+}

@@ -1,0 +1,36 @@
+import { invalidArgType } from '../errors'
+
+/**
+ * A Unix socket address, as node-mio returns it: a filesystem path, a Linux
+ * abstract name (the bytes after the leading NUL), or unnamed (a `pair()`
+ * end, an `unbound()` socket, a client's end).
+ */
+export type UnixAddress = { path: string } | { abstract: Buffer } | { unnamed: true }
+
+/** A received datagram's sender and size. */
+export type UnixRemoteInfo = UnixAddress & { size: number }
+
+/**
+ * A Unix socket address as node-mio accepts it: a path (`'/tmp/app.sock'` or
+ * `{ path }`), or on Linux an abstract name (`{ abstract: 'name' }` or bytes).
+ */
+export type UnixAddressInput = string | { path: string } | { abstract: string | Uint8Array }
+
+/** Splits an input into a path or abstract-name bytes. @internal */
+export function unixTarget(addr: unknown, name = 'address'): { path: string } | { abstract: Uint8Array } {
+  if (typeof addr === 'string') return { path: addr }
+  if (typeof addr === 'object' && addr !== null) {
+    const { path, abstract: name_ } = addr as { path?: unknown; abstract?: unknown }
+    if (typeof path === 'string') return { path }
+    if (typeof name_ === 'string') return { abstract: Buffer.from(name_) }
+    if (name_ instanceof Uint8Array) return { abstract: name_ }
+  }
+  throw invalidArgType(name, "a path string, { path }, or { abstract: string | Uint8Array }", addr)
+}
+
+/** Normalizes the binding's address object (one field set). @internal */
+export function unixAddress(raw: { path?: string | null; abstract?: Buffer | null; unnamed?: boolean | null }): UnixAddress {
+  if (typeof raw.path === 'string') return { path: raw.path }
+  if (raw.abstract != null) return { abstract: raw.abstract }
+  return { unnamed: true }
+}

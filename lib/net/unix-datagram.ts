@@ -1,0 +1,97 @@
+import binding from '../binding'
+import { badReadBuffer, checkString, checkWriteBuffer } from '../errors'
+import { requireUnix } from '../platform'
+import { checkFd, kHandle } from '../source'
+import { Socket } from './socket'
+import { checkShutdown, type Shutdown } from './tcp-stream'
+import { unixAddress, unixTarget, type UnixAddress, type UnixAddressInput, type UnixRemoteInfo } from './unix-addr'
+
+/**
+ * A non-blocking Unix domain datagram socket, as mio's `UnixDatagram`.
+ * Sends and receives return `null` when they would block. Unix only.
+ *
+ * @example
+ * ```ts
+ * const server = UnixDatagram.bind('/tmp/app.dgram')
+ * const client = UnixDatagram.unbound()
+ * client.sendTo(Buffer.from('hello'), '/tmp/app.dgram')
+ * server.recvFrom(buf) // { size: 5, unnamed: true }
+ * ```
+ */
+export class UnixDatagram extends Socket {
+  /** Binds to a path (or Linux abstract name). */
+  static override bind(addr: UnixAddressInput): UnixDatagram {
+    requireUnix('UnixDatagram')
+    const target = unixTarget(addr)
+    return new UnixDatagram(
+      'path' in target ? binding.unixDatagramBind(target.path) : binding.unixDatagramBindAbstract(target.abstract),
+    )
+  }
+
+  /** A socket with no name, to send with `sendTo` (replies cannot reach it). */
+  static unbound(): UnixDatagram {
+    requireUnix('UnixDatagram')
+    return new UnixDatagram(binding.unixDatagramUnbound())
+  }
+
+  /** Two connected, unnamed sockets (`socketpair`). */
+  static pair(): [UnixDatagram, UnixDatagram] {
+    requireUnix('UnixDatagram')
+    const [a, b] = binding.unixDatagramPair()
+    return [new UnixDatagram(a), new UnixDatagram(b)]
+  }
+
+  /** Adopts a Unix datagram socket descriptor (checked, made non-blocking, owned). */
+  static fromFd(fd: number): UnixDatagram {
+    return new UnixDatagram(binding.sourceFromFd('UnixDatagram', checkFd(fd)))
+  }
+
+  /** Sets the peer (a path) for `send`/`recv`. */
+  connect(path: string): void {
+    checkString(path, 'path')
+    binding.unixDatagramConnect(this[kHandle], path)
+  }
+
+  /** Sends one datagram to `path`: the bytes sent, or `null` when it would block. */
+  sendTo(buf: Uint8Array, path: string): number | null {
+    if (!(buf instanceof Uint8Array) || buf.byteLength === 0) checkWriteBuffer(buf)
+    checkString(path, 'path')
+    return binding.unixDatagramSendTo(this[kHandle], buf, path)
+  }
+
+  /** Receives one datagram: its sender and size, or `null` when none is waiting. */
+  recvFrom(buf: Uint8Array): UnixRemoteInfo | null {
+    if (!(buf instanceof Uint8Array) || buf.byteLength === 0) badReadBuffer(buf)
+    const info = binding.unixDatagramRecvFrom(this[kHandle], buf)
+    return info === null ? null : { ...unixAddress(info), size: info.size }
+  }
+
+  /** Sends to the connected peer: the bytes sent, or `null` when it would block. */
+  send(buf: Uint8Array): number | null {
+    if (!(buf instanceof Uint8Array) || buf.byteLength === 0) checkWriteBuffer(buf)
+    return binding.unixDatagramSend(this[kHandle], buf)
+  }
+
+  /** Receives from the connected peer: the size, or `null` when nothing is waiting. */
+  recv(buf: Uint8Array): number | null {
+    if (!(buf instanceof Uint8Array) || buf.byteLength === 0) badReadBuffer(buf)
+    return binding.unixDatagramRecv(this[kHandle], buf)
+  }
+
+  /** The local address. */
+  localAddr(): UnixAddress {
+    return unixAddress(binding.unixLocalAddr(this[kHandle]))
+  }
+
+  /** The connected peer's address; throws `ENOTCONN` if not connected. */
+  peerAddr(): UnixAddress {
+    return unixAddress(binding.unixPeerAddr(this[kHandle]))
+  }
+
+  /** Shuts down reading, writing, or both. */
+  shutdown(how: Shutdown): void {
+    binding.socketShutdown(this[kHandle], checkShutdown(how))
+  }
+}
+
+

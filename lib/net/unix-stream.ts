@@ -1,0 +1,75 @@
+import binding from '../binding'
+import { read, write, writev } from '../io'
+import { requireUnix } from '../platform'
+import { checkFd, kHandle } from '../source'
+import { Socket } from './socket'
+import { checkShutdown, type Shutdown } from './tcp-stream'
+import { unixAddress, unixTarget, type UnixAddress, type UnixAddressInput } from './unix-addr'
+
+/**
+ * A non-blocking Unix domain stream socket, as mio's `UnixStream`. Reads and
+ * writes behave like `TcpStream`'s: `null` when they would block, `0` at
+ * the end of the stream. Unix only.
+ *
+ * @example
+ * ```ts
+ * const [a, b] = UnixStream.pair()
+ * a.write(Buffer.from('ping'))
+ * b.read(buf) // 4
+ * ```
+ */
+export class UnixStream extends Socket {
+  /**
+   * Connects to a listening socket's path (or Linux abstract name). Like
+   * mio, it may return before the connection is accepted: wait for writable.
+   */
+  static connect(addr: UnixAddressInput): UnixStream {
+    requireUnix('UnixStream')
+    const target = unixTarget(addr)
+    return new UnixStream(
+      'path' in target ? binding.unixStreamConnect(target.path) : binding.unixStreamConnectAbstract(target.abstract),
+    )
+  }
+
+  /** Two connected, unnamed streams (`socketpair`). */
+  static pair(): [UnixStream, UnixStream] {
+    requireUnix('UnixStream')
+    const [a, b] = binding.unixStreamPair()
+    return [new UnixStream(a), new UnixStream(b)]
+  }
+
+  /** Adopts a connected Unix stream socket descriptor (checked, made non-blocking, owned). */
+  static fromFd(fd: number): UnixStream {
+    return new UnixStream(binding.sourceFromFd('UnixStream', checkFd(fd)))
+  }
+
+  /** Reads into `buf`: the count, `0` at the end of the stream, or `null` when nothing is ready. */
+  read(buf: Uint8Array): number | null {
+    return read(this[kHandle], buf)
+  }
+
+  /** Writes from `buf`: the count taken (maybe short), or `null` when the buffer is full. */
+  write(buf: Uint8Array): number | null {
+    return write(this[kHandle], buf)
+  }
+
+  /** Writes up to 64 buffers in one system call: the total taken, or `null`. */
+  writev(bufs: readonly Uint8Array[]): number | null {
+    return writev(this[kHandle], bufs)
+  }
+
+  /** The local address (usually `{ unnamed: true }` for a client). */
+  localAddr(): UnixAddress {
+    return unixAddress(binding.unixLocalAddr(this[kHandle]))
+  }
+
+  /** The peer's address. */
+  peerAddr(): UnixAddress {
+    return unixAddress(binding.unixPeerAddr(this[kHandle]))
+  }
+
+  /** Shuts down the read half, the write half, or both. */
+  shutdown(how: Shutdown): void {
+    binding.socketShutdown(this[kHandle], checkShutdown(how))
+  }
+}

@@ -1,0 +1,393 @@
+//! Socket options mio leaves to `socket2` (it dropped `TcpSocket` in 0.8):
+//! sockets created with options, and option getters and setters on any
+//! socket the binding holds.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use napi::Env;
+use napi_derive::napi;
+use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
+
+use crate::error::{self, Result};
+use crate::handle::Handle;
+use crate::net::addr;
+use crate::source::{self, Io};
+
+/// Whether `SO_REUSEPORT` exists here (every Unix but Solaris and illumos).
+#[napi]
+pub const HAS_REUSE_PORT: bool = cfg!(all(
+  unix,
+  not(any(target_os = "solaris", target_os = "illumos"))
+));
+
+/// Options for creating a socket. Unset fields keep the OS default (or
+/// mio's: `SO_REUSEADDR` on for listeners on Unix, backlog 128).
+#[napi(object)]
+#[derive(Default)]
+pub struct SocketOptions {
+  pub reuse_address: Option<bool>,
+  pub reuse_port: Option<bool>,
+  pub backlog: Option<u32>,
+  pub ipv6_only: Option<bool>,
+  pub recv_buffer_size: Option<u32>,
+  pub send_buffer_size: Option<u32>,
+  pub nodelay: Option<bool>,
+  pub keepalive: Option<bool>,
+  pub keepalive_idle_ms: Option<f64>,
+  pub keepalive_interval_ms: Option<f64>,
+  /// Milliseconds; `0` makes `close()` reset the connection.
+  pub linger_ms: Option<f64>,
+  pub broadcast: Option<bool>,
+  /// `ip:port` to bind before connecting.
+  pub local_address: Option<String>,
+}
+
+/// Keepalive settings as read back from a socket.
+#[napi(object)]
+pub struct KeepaliveInfo {
+  pub enabled: bool,
+  /// Idle time before the first probe, where the OS reports it.
+  pub idle_ms: Option<f64>,
+  /// Time between probes, where the OS reports it.
+  pub interval_ms: Option<f64>,
+}
+
+fn sock_ref(io: &Io) -> Option<SockRef<'_>> {
+  Some(match io {
+    Io::TcpListener(s) => SockRef::from(s),
+    Io::TcpStream(s) => SockRef::from(s),
+    Io::UdpSocket(s) => SockRef::from(s),
+    #[cfg(unix)]
+    Io::UnixListener(s) => SockRef::from(s),
+    #[cfg(unix)]
+    Io::UnixStream(s) => SockRef::from(s),
+    #[cfg(unix)]
+    Io::UnixDatagram(s) => SockRef::from(s),
+    #[cfg(unix)]
+    _ => return None,
+  })
+}
+
+/// Runs `f` on the socket behind `handle`, mapping errors to `syscall`.
+fn with_sock<R>(
+  env: &Env,
+  handle: Handle,
+  syscall: &str,
+  f: impl FnOnce(&SockRef) -> std::io::Result<R>,
+) -> Result<R> {
+  source::with(env, handle, |io| {
+    let sock = sock_ref(io).ok_or_else(|| error::wrong_kind(env, "socket"))?;
+    f(&sock).map_err(|e| error::system(env, &e, syscall, None))
+  })
+}
+
+fn millis(env: &Env, ms: f64, name: &str) -> Result<Duration> {
+  Duration::try_from_secs_f64(ms / 1000.0).map_err(|_| {
+    error::range_error(
+      env,
+      "ERR_OUT_OF_RANGE",
+      &format!("{name} must be a non-negative number of milliseconds"),
+    )
+  })
+}
+
+fn keepalive(env: &Env, idle_ms: Option<f64>, interval_ms: Option<f64>) -> Result<TcpKeepalive> {
+  let mut params = TcpKeepalive::new();
+  if let Some(idle) = idle_ms {
+    params = params.with_time(millis(env, idle, "keepalive idle time")?);
+  }
+  if let Some(interval) = interval_ms {
+    params = params.with_interval(millis(env, interval, "keepalive interval")?);
+  }
+  Ok(params)
+}
+
+fn set_reuse_port(sock: &SockRef, on: bool) -> std::io::Result<()> {
+  #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
+  {
+    sock.set_reuse_port(on)
+  }
+  #[cfg(not(all(unix, not(any(target_os = "solaris", target_os = "illumos")))))]
+  {
+    let _ = (sock, on);
+    Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+  }
+}
+
+/// Creates a non-blocking, close-on-exec socket for `addr` and applies the
+/// options that must come before `bind`/`connect`.
+fn socket(
+  env: &Env,
+  addr: &SocketAddr,
+  ty: Type,
+  options: &SocketOptions,
+  listener: bool,
+) -> Result<Socket> {
+  if options.reuse_port == Some(true) && !HAS_REUSE_PORT {
+    return Err(error::unavailable(
+      env,
+      "reusePort (SO_REUSEPORT) is not available on this platform",
+    ));
+  }
+  let protocol = if ty == Type::STREAM {
+    Protocol::TCP
+  } else {
+    Protocol::UDP
+  };
+  let fail = |e: std::io::Error, syscall: &str| error::system(env, &e, syscall, None);
+  let socket =
+    Socket::new(Domain::for_address(*addr), ty, Some(protocol)).map_err(|e| fail(e, "socket"))?;
+  socket.set_nonblocking(true).map_err(|e| fail(e, "fcntl"))?;
+  #[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "tvos",
+    target_os = "watchos",
+    target_os = "visionos"
+  ))]
+  socket
+    .set_nosigpipe(true)
+    .map_err(|e| fail(e, "setsockopt"))?;
+  let sock = SockRef::from(&socket);
+  // mio's listeners reuse addresses on Unix (not on Windows, where it means
+  // something else).
+  let reuse_address = options.reuse_address.unwrap_or(listener && cfg!(unix));
+  if reuse_address {
+    sock
+      .set_reuse_address(true)
+      .map_err(|e| fail(e, "setsockopt"))?;
+  }
+  if let Some(on) = options.reuse_port {
+    set_reuse_port(&sock, on).map_err(|e| fail(e, "setsockopt"))?;
+  }
+  if let Some(only) = options.ipv6_only {
+    if addr.is_ipv6() {
+      sock.set_only_v6(only).map_err(|e| fail(e, "setsockopt"))?;
+    }
+  }
+  apply(env, &sock, options)?;
+  Ok(socket)
+}
+
+/// Options that may be set at any time.
+fn apply(env: &Env, sock: &SockRef, options: &SocketOptions) -> Result<()> {
+  let fail = |e: std::io::Error| error::system(env, &e, "setsockopt", None);
+  if let Some(size) = options.recv_buffer_size {
+    sock.set_recv_buffer_size(size as usize).map_err(fail)?;
+  }
+  if let Some(size) = options.send_buffer_size {
+    sock.set_send_buffer_size(size as usize).map_err(fail)?;
+  }
+  if let Some(on) = options.nodelay {
+    sock.set_tcp_nodelay(on).map_err(fail)?;
+  }
+  if options.keepalive == Some(true)
+    || options.keepalive_idle_ms.is_some()
+    || options.keepalive_interval_ms.is_some()
+  {
+    if options.keepalive == Some(false) {
+      sock.set_keepalive(false).map_err(fail)?;
+    } else {
+      sock
+        .set_tcp_keepalive(&keepalive(
+          env,
+          options.keepalive_idle_ms,
+          options.keepalive_interval_ms,
+        )?)
+        .map_err(fail)?;
+    }
+  } else if options.keepalive == Some(false) {
+    sock.set_keepalive(false).map_err(fail)?;
+  }
+  if let Some(ms) = options.linger_ms {
+    sock
+      .set_linger(Some(millis(env, ms, "linger")?))
+      .map_err(fail)?;
+  }
+  if let Some(on) = options.broadcast {
+    sock.set_broadcast(on).map_err(fail)?;
+  }
+  Ok(())
+}
+
+/// `TcpListener::bind` with options (socket2, then mio's `from_std`).
+#[napi]
+pub fn tcp_listener_bind_with(env: Env, addr: String, options: SocketOptions) -> Result<Handle> {
+  let addr = addr::parse(&env, &addr)?;
+  let socket = socket(&env, &addr, Type::STREAM, &options, true)?;
+  socket
+    .bind(&addr.into())
+    .map_err(|e| error::system(&env, &e, "bind", Some(&addr)))?;
+  let backlog = options.backlog.unwrap_or(128).min(i32::MAX as u32) as i32;
+  socket
+    .listen(backlog)
+    .map_err(|e| error::system(&env, &e, "listen", Some(&addr)))?;
+  let listener = mio::net::TcpListener::from_std(socket.into());
+  Ok(source::insert(Io::TcpListener(listener)))
+}
+
+/// `TcpStream::connect` with options: bind to `localAddress` first if set.
+#[napi]
+pub fn tcp_stream_connect_with(env: Env, addr: String, options: SocketOptions) -> Result<Handle> {
+  let addr = addr::parse(&env, &addr)?;
+  let socket = socket(&env, &addr, Type::STREAM, &options, false)?;
+  if let Some(local) = &options.local_address {
+    let local = addr::parse(&env, local)?;
+    socket
+      .bind(&local.into())
+      .map_err(|e| error::system(&env, &e, "bind", Some(&local)))?;
+  }
+  match socket.connect(&addr.into()) {
+    Ok(()) => {}
+    #[cfg(unix)]
+    Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+    Err(e) => return Err(error::system(&env, &e, "connect", Some(&addr))),
+  }
+  let stream = mio::net::TcpStream::from_std(socket.into());
+  Ok(source::insert(Io::TcpStream(stream)))
+}
+
+/// `UdpSocket::bind` with options.
+#[napi]
+pub fn udp_bind_with(env: Env, addr: String, options: SocketOptions) -> Result<Handle> {
+  let addr = addr::parse(&env, &addr)?;
+  let socket = socket(&env, &addr, Type::DGRAM, &options, false)?;
+  socket
+    .bind(&addr.into())
+    .map_err(|e| error::system(&env, &e, "bind", Some(&addr)))?;
+  let udp = mio::net::UdpSocket::from_std(socket.into());
+  Ok(source::insert(Io::UdpSocket(udp)))
+}
+
+#[napi]
+pub fn socket_set_reuse_address(env: Env, handle: Handle, on: bool) -> Result<()> {
+  with_sock(&env, handle, "setsockopt", |s| s.set_reuse_address(on))
+}
+
+#[napi]
+pub fn socket_reuse_address(env: Env, handle: Handle) -> Result<bool> {
+  with_sock(&env, handle, "getsockopt", |s| s.reuse_address())
+}
+
+#[napi]
+pub fn socket_set_reuse_port(env: Env, handle: Handle, on: bool) -> Result<()> {
+  if !HAS_REUSE_PORT {
+    return Err(error::unavailable(
+      &env,
+      "reusePort (SO_REUSEPORT) is not available on this platform",
+    ));
+  }
+  with_sock(&env, handle, "setsockopt", |s| set_reuse_port(s, on))
+}
+
+#[napi]
+pub fn socket_reuse_port(env: Env, handle: Handle) -> Result<bool> {
+  #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
+  {
+    with_sock(&env, handle, "getsockopt", |s| s.reuse_port())
+  }
+  #[cfg(not(all(unix, not(any(target_os = "solaris", target_os = "illumos")))))]
+  {
+    let _ = handle;
+    Err(error::unavailable(
+      &env,
+      "reusePort (SO_REUSEPORT) is not available on this platform",
+    ))
+  }
+}
+
+#[napi]
+pub fn socket_ipv6_only(env: Env, handle: Handle) -> Result<bool> {
+  with_sock(&env, handle, "getsockopt", |s| s.only_v6())
+}
+
+#[napi]
+pub fn socket_set_nodelay(env: Env, handle: Handle, on: bool) -> Result<()> {
+  with_sock(&env, handle, "setsockopt", |s| s.set_tcp_nodelay(on))
+}
+
+#[napi]
+pub fn socket_nodelay(env: Env, handle: Handle) -> Result<bool> {
+  with_sock(&env, handle, "getsockopt", |s| s.tcp_nodelay())
+}
+
+/// Turns keepalive on (with optional idle time and interval) or off.
+#[napi]
+pub fn socket_set_keepalive(
+  env: Env,
+  handle: Handle,
+  on: bool,
+  idle_ms: Option<f64>,
+  interval_ms: Option<f64>,
+) -> Result<()> {
+  if !on {
+    return with_sock(&env, handle, "setsockopt", |s| s.set_keepalive(false));
+  }
+  let params = keepalive(&env, idle_ms, interval_ms)?;
+  with_sock(&env, handle, "setsockopt", |s| s.set_tcp_keepalive(&params))
+}
+
+#[napi]
+pub fn socket_keepalive(env: Env, handle: Handle) -> Result<KeepaliveInfo> {
+  with_sock(&env, handle, "getsockopt", |s| {
+    let enabled = s.keepalive()?;
+    #[cfg(not(any(windows, target_os = "haiku", target_os = "openbsd")))]
+    let (idle_ms, interval_ms) = (
+      Some(s.tcp_keepalive_time()?.as_secs_f64() * 1000.0),
+      Some(s.tcp_keepalive_interval()?.as_secs_f64() * 1000.0),
+    );
+    #[cfg(any(windows, target_os = "haiku", target_os = "openbsd"))]
+    let (idle_ms, interval_ms) = (None, None);
+    Ok(KeepaliveInfo {
+      enabled,
+      idle_ms,
+      interval_ms,
+    })
+  })
+}
+
+/// `SO_LINGER`: milliseconds, or `null` for off.
+#[napi]
+pub fn socket_set_linger(env: Env, handle: Handle, ms: Option<f64>) -> Result<()> {
+  let linger = ms.map(|ms| millis(&env, ms, "linger")).transpose()?;
+  with_sock(&env, handle, "setsockopt", |s| s.set_linger(linger))
+}
+
+#[napi]
+pub fn socket_linger(env: Env, handle: Handle) -> Result<Option<f64>> {
+  with_sock(&env, handle, "getsockopt", |s| {
+    Ok(s.linger()?.map(|d| d.as_secs_f64() * 1000.0))
+  })
+}
+
+#[napi]
+pub fn socket_set_recv_buffer_size(env: Env, handle: Handle, size: u32) -> Result<()> {
+  with_sock(&env, handle, "setsockopt", |s| {
+    s.set_recv_buffer_size(size as usize)
+  })
+}
+
+#[napi]
+pub fn socket_recv_buffer_size(env: Env, handle: Handle) -> Result<u32> {
+  with_sock(&env, handle, "getsockopt", |s| {
+    s.recv_buffer_size()
+      .map(|n| n.min(u32::MAX as usize) as u32)
+  })
+}
+
+#[napi]
+pub fn socket_set_send_buffer_size(env: Env, handle: Handle, size: u32) -> Result<()> {
+  with_sock(&env, handle, "setsockopt", |s| {
+    s.set_send_buffer_size(size as usize)
+  })
+}
+
+#[napi]
+pub fn socket_send_buffer_size(env: Env, handle: Handle) -> Result<u32> {
+  with_sock(&env, handle, "getsockopt", |s| {
+    s.send_buffer_size()
+      .map(|n| n.min(u32::MAX as usize) as u32)
+  })
+}

@@ -1,0 +1,6 @@
+//! Unix domain sockets: `UnixListener`, `UnixStream`, `UnixDatagram`.
+
+pub mod addr;
+pub mod datagram;
+pub mod listener;
+pub mod stream;
