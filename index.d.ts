@@ -394,5 +394,35 @@ export declare function wakerClose(handle: Handle): boolean
 /** `Waker::new(registry, token)`. */
 export declare function wakerNew(registry: Handle, token: number): Handle
 
+/**
+ * Gives the waker a process-wide id that any thread can wake it through
+ * (`waker_wake_shared`). The same id every time.
+ */
+export declare function wakerShare(handle: Handle): number
+
 /** `Waker::wake()`: the `Poll` gets a readable event with the waker's token. */
 export declare function wakerWake(handle: Handle): void
+
+/**
+ * Wakes a shared waker from any thread. Returns `false` if it is closed
+ * (or the id never named one).
+ */
+export declare function wakerWakeShared(id: number): boolean
+
+/** `ref()` / `unref()`: whether the watch keeps the event loop alive. */
+export declare function watchRef(handle: Handle, keepAlive: boolean): void
+
+/**
+ * Starts watching `poll`: `on_ready()` runs on the JS thread whenever the
+ * selector has events. One watch per `Poll`.
+ */
+export declare function watchStart(poll: Handle, onReady: () => void): Handle
+
+/**
+ * Stops a watch; it will not call back again. Returns `false` if it was
+ * already stopped.
+ */
+export declare function watchStop(handle: Handle): boolean
+
+/** Whether watch mode can run here (Node.js with libuv on Unix). */
+export declare function watchSupported(): boolean

@@ -10,7 +10,8 @@ export { Poll } from './poll'
 export { Registry } from './registry'
 export { Source } from './source'
 export { Token } from './token'
-export { Waker } from './waker'
+export { SharedWaker, Waker } from './waker'
+export { Watch } from './watch'
 export type { RemoteInfo, SocketAddress, SocketAddressInput } from './net/addr'
 export type {
   BufferOptions,

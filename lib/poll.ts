@@ -2,6 +2,7 @@ import binding, { fast } from './binding'
 import { invalidArgType, outOfRange } from './errors'
 import { Events, eventsStorage, setLength } from './events'
 import { Registry } from './registry'
+import { Watch } from './watch'
 
 /** What a forgotten `Poll` leaves to close: its selector and its registry's entry. */
 interface Held {
@@ -35,6 +36,8 @@ export class Poll implements Disposable {
   #handle: number
   #registry: Registry | undefined
   readonly #held: Held
+  #watch: Watch | undefined
+  readonly #onClose = new Set<() => void>()
 
   /** Creates the OS selector (epoll, kqueue or IOCP). */
   constructor() {
@@ -62,19 +65,101 @@ export class Poll implements Disposable {
    */
   poll(events: Events, timeout: number | null): number {
     if (!(events instanceof Events)) throw invalidArgType('events', 'an instance of Events', events)
-    let ms: number
-    if (timeout === null) {
-      ms = -1
-    } else if (typeof timeout === 'number' && timeout >= 0) {
-      ms = timeout === Infinity ? -1 : timeout
-    } else if (typeof timeout === 'number') {
-      throw outOfRange('timeout', 'a non-negative number of milliseconds, or null', timeout)
-    } else {
-      throw invalidArgType('timeout', 'a number or null', timeout)
-    }
-    const count = fast.pollPoll(this.#handle, eventsStorage(events), ms)
+    const count = fast.pollPoll(this.#handle, eventsStorage(events), checkTimeout(timeout))
     setLength(events, count)
     return count
+  }
+
+  /**
+   * Delivers readiness on Node's event loop: `callback(events)` runs on this
+   * thread each time registered sources have events, without blocking the
+   * thread (timers, `fs`, `node:net` keep running) and without a thread hop.
+   * `events` holds the batch until the callback returns; the next batch
+   * reuses it. Registering, reregistering, deregistering, closing and waking
+   * from inside the callback all work. An exception thrown by the callback is
+   * an uncaught exception, as from any event-loop callback.
+   *
+   * One watch (or pending `pollAsync`) per `Poll` at a time. Unix with
+   * Node.js: the `Poll`'s own epoll/kqueue descriptor is watched with
+   * libuv's `uv_poll` on this environment's loop (each worker has its own).
+   *
+   * @example
+   * ```ts
+   * const watch = poll.watch(new Events(256), (events) => {
+   *   for (const event of events) handlers.get(event.token)?.(event)
+   * })
+   * // later:
+   * watch.stop()
+   * ```
+   */
+  watch(events: Events, callback: (events: Events) => void): Watch {
+    if (!(events instanceof Events)) throw invalidArgType('events', 'an instance of Events', events)
+    if (typeof callback !== 'function') throw invalidArgType('callback', 'a function', callback)
+    const handle = this.#handle
+    const storage = eventsStorage(events)
+    const onReady = (): void => {
+      const count = fast.pollPoll(handle, storage, 0)
+      setLength(events, count)
+      if (count > 0) callback(events)
+    }
+    const watch = new Watch(binding.watchStart(handle, onReady), this)
+    this.#watch = watch
+    return watch
+  }
+
+  /**
+   * Waits for events without blocking the thread: resolves with the number
+   * of events stored in `events` (`0` when `timeout` ms pass first). A
+   * pending `pollAsync` keeps the process alive, as a pending timer does.
+   * It holds no thread-pool thread while it waits.
+   *
+   * @example
+   * ```ts
+   * const count = await poll.pollAsync(events, 1000)
+   * ```
+   */
+  async pollAsync(events: Events, timeout: number | null = null): Promise<number> {
+    const ms = checkTimeout(timeout)
+    const ready = this.poll(events, 0)
+    if (ready > 0 || ms === 0) return ready
+    return new Promise<number>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined
+      let watch: Watch | undefined
+      const finish = (count: number): void => {
+        this.#onClose.delete(onClose)
+        watch?.stop()
+        if (timer !== undefined) clearTimeout(timer)
+        resolve(count)
+      }
+      const onClose = (): void => finish(0)
+      this.#onClose.add(onClose)
+      try {
+        watch = this.watch(events, (batch) => finish(batch.length))
+      } catch (error) {
+        reject(error)
+        return
+      }
+      if (ms >= 0) timer = setTimeout(() => finish(0), ms)
+    })
+  }
+
+  /**
+   * Batches of events as an async iterator, on Node's event loop (see
+   * `watch`). Each batch is `events`, valid until the loop asks for the next.
+   * Ends when the `Poll` closes.
+   *
+   * @example
+   * ```ts
+   * for await (const batch of poll.batches(new Events(128))) {
+   *   for (const event of batch) handle(event)
+   * }
+   * ```
+   */
+  async *batches(events: Events): AsyncGenerator<Events, void, undefined> {
+    while (!this.closed) {
+      const count = await this.pollAsync(events, null)
+      if (count > 0) yield events
+    }
   }
 
   /** Whether `close()` was called. */
@@ -92,6 +177,8 @@ export class Poll implements Disposable {
     if (handle === 0) return
     this.#handle = 0
     finalizer.unregister(this)
+    this.#watch?.stop()
+    for (const onClose of [...this.#onClose]) onClose()
     if (this.#registry !== undefined) binding.registryClose(this.#registry.handle)
     binding.pollClose(handle)
   }
@@ -99,4 +186,12 @@ export class Poll implements Disposable {
   [Symbol.dispose](): void {
     this.close()
   }
+}
+
+/** A timeout in ms, `-1` for none; checks the argument. */
+function checkTimeout(timeout: unknown): number {
+  if (timeout === null || timeout === Infinity) return -1
+  if (typeof timeout === 'number' && timeout >= 0) return timeout
+  if (typeof timeout === 'number') throw outOfRange('timeout', 'a non-negative number of milliseconds, or null', timeout)
+  throw invalidArgType('timeout', 'a number or null', timeout)
 }

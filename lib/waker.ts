@@ -37,6 +37,23 @@ export class Waker implements Disposable {
     binding.wakerWake(this.#handle)
   }
 
+  /**
+   * A form of this waker that other threads can wake it through: post it to
+   * a worker (`postMessage`), rebuild it there with `SharedWaker.from`, and
+   * call `wake()`. It stays valid while this waker is open.
+   *
+   * @example
+   * ```ts
+   * // in the worker that polls:
+   * parentPort.postMessage(waker.share())
+   * // in the main thread:
+   * worker.on('message', (msg) => SharedWaker.from(msg).wake())
+   * ```
+   */
+  share(): SharedWaker {
+    return new SharedWaker(binding.wakerShare(this.#handle))
+  }
+
   /** Whether `close()` was called. */
   get closed(): boolean {
     return this.#handle === 0
@@ -53,5 +70,32 @@ export class Waker implements Disposable {
 
   [Symbol.dispose](): void {
     this.close()
+  }
+}
+
+/**
+ * A {@link Waker} as any thread of the process can wake it: a plain id,
+ * which `postMessage` carries as `{ id }`.
+ */
+export class SharedWaker {
+  /** The process-wide id of the waker. */
+  readonly id: number
+
+  constructor(id: number) {
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 1 || id > 0xffff_ffff) {
+      throw invalidArgType('id', 'the id of a shared Waker (from waker.share())', id)
+    }
+    this.id = id
+  }
+
+  /** Rebuilds a shared waker after `postMessage` (which turns it into `{ id }`). */
+  static from(value: { id: number }): SharedWaker {
+    if (typeof value !== 'object' || value === null) throw invalidArgType('value', 'a shared Waker ({ id })', value)
+    return new SharedWaker(value.id)
+  }
+
+  /** Wakes the waker's `Poll`, from any thread. Returns `false` if the waker is closed. */
+  wake(): boolean {
+    return binding.wakerWakeShared(this.id)
   }
 }

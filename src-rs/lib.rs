@@ -23,3 +23,4 @@ mod token;
 #[cfg(unix)]
 mod unix;
 mod waker;
+mod watch;

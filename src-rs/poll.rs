@@ -3,7 +3,7 @@
 use std::cell::{Cell, RefCell};
 use std::io;
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use napi::sys::{self, TypedarrayType};
 use napi::Env;
@@ -24,6 +24,8 @@ pub struct PollCore {
   clones: Cell<u32>,
   /// mio allows one `Waker` per `Poll`, for the `Poll`'s whole life.
   pub has_waker: Cell<bool>,
+  /// The active watch (see `watch.rs`), stopped when the `Poll` closes.
+  pub watch: Cell<Option<Handle>>,
 }
 
 impl PollCore {
@@ -40,6 +42,18 @@ impl PollCore {
       // Only a poll in progress holds it mutably; it never calls back here.
       Err(_) => f(None),
     }
+  }
+
+  /// The selector's descriptor (epoll or kqueue), while the `Poll` is open.
+  #[cfg(unix)]
+  pub fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+    use std::os::fd::AsRawFd;
+    self
+      .poll
+      .try_borrow()
+      .ok()?
+      .as_ref()
+      .map(|poll| poll.as_raw_fd())
   }
 
   pub fn add_clone(&self) {
@@ -71,6 +85,7 @@ pub fn poll_new(env: Env) -> Result<Handle> {
     events: RefCell::new(mio::Events::with_capacity(0)),
     clones: Cell::new(0),
     has_waker: Cell::new(false),
+    watch: Cell::new(None),
   };
   Ok(POLLS.with_borrow_mut(|polls| polls.insert(Rc::new(core))))
 }
@@ -120,10 +135,45 @@ fn poll_into(env: &Env, handle: Handle, out: &mut [f64], timeout_ms: f64) -> Res
   if batch.capacity() != capacity {
     *batch = mio::Events::with_capacity(capacity);
   }
-  match poll.poll(&mut batch, timeout) {
-    Ok(()) => Ok(events::fill(&batch, out)),
-    Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(0),
-    Err(e) => Err(error::system(env, &e, "poll", None)),
+  if timeout.is_some_and(|t| t <= SLICE) {
+    return match poll.poll(&mut batch, timeout) {
+      Ok(()) => Ok(events::fill(&batch, out)),
+      Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(0),
+      Err(e) => Err(error::system(env, &e, "poll", None)),
+    };
+  }
+  // A long wait is cut into slices: between them the environment is asked
+  // whether it is being torn down (a worker terminated while blocked here),
+  // since nothing else can interrupt the system call.
+  let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+  loop {
+    let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+    let last = remaining.is_some_and(|r| r <= SLICE);
+    match poll.poll(&mut batch, Some(remaining.map_or(SLICE, |r| r.min(SLICE)))) {
+      Ok(()) if !batch.is_empty() || last => return Ok(events::fill(&batch, out)),
+      Ok(()) => {}
+      Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(0),
+      Err(e) => return Err(error::system(env, &e, "poll", None)),
+    }
+    if env_stopping(env) {
+      return Ok(0);
+    }
+  }
+}
+
+/// The longest single wait of a blocking `poll` (see `poll_into`).
+const SLICE: Duration = Duration::from_millis(100);
+
+/// Whether the environment can no longer run JavaScript: it is being torn
+/// down (`worker.terminate()`, process exit). Node-API calls that may run
+/// JavaScript then fail up front, and coercing `undefined` is the cheapest.
+fn env_stopping(env: &Env) -> bool {
+  let mut undefined = std::ptr::null_mut();
+  let mut coerced = std::ptr::null_mut();
+  // SAFETY: plain Node-API calls on this thread's env with valid out-pointers.
+  unsafe {
+    sys::napi_get_undefined(env.raw(), &mut undefined) != sys::Status::napi_ok
+      || sys::napi_coerce_to_bool(env.raw(), undefined, &mut coerced) != sys::Status::napi_ok
   }
 }
 
@@ -154,6 +204,9 @@ pub fn poll_registry(env: Env, handle: Handle) -> Result<Handle> {
 pub fn poll_close(handle: Handle) -> bool {
   match POLLS.with_borrow_mut(|polls| polls.remove(handle)) {
     Some(core) => {
+      if let Some(watch) = core.watch.take() {
+        crate::watch::watch_stop(watch);
+      }
       core.poll.borrow_mut().take();
       true
     }

@@ -1,7 +1,8 @@
-//! Platform specifics, as in mio's `sys/`: error numbers today.
+//! Platform specifics, as in mio's `sys/`: error numbers, and the event loop
+//! watch mode rides on.
 
 #[cfg(unix)]
-mod unix;
+pub mod unix;
 #[cfg(unix)]
 pub use unix::*;
 

@@ -1,0 +1,68 @@
+import binding from './binding'
+
+const finalizer = new FinalizationRegistry<number>((handle) => {
+  binding.watchStop(handle)
+})
+
+/**
+ * A running watch: {@link Poll.watch} delivering readiness on Node's event
+ * loop. Like a timer or a `node:net` server, a watch keeps the process alive
+ * while it is ref'd (the default); `unref()` lets the process exit while it
+ * waits.
+ */
+export class Watch implements Disposable {
+  #handle: number
+  #refed = true
+  // The Poll (and so its selector) lives as long as the watch object.
+  readonly #owner: object
+
+  /** @internal */
+  constructor(handle: number, owner: object) {
+    this.#handle = handle
+    this.#owner = owner
+    finalizer.register(this, handle, this)
+  }
+
+  /** Whether the watch is still running. */
+  get active(): boolean {
+    return this.#handle !== 0
+  }
+
+  /** Stops the watch: no callback runs after this returns. Stopping again does nothing. */
+  stop(): void {
+    const handle = this.#handle
+    if (handle === 0) return
+    this.#handle = 0
+    finalizer.unregister(this)
+    binding.watchStop(handle)
+  }
+
+  /** Keeps the process alive while the watch waits (the default). */
+  ref(): this {
+    if (this.#handle !== 0) binding.watchRef(this.#handle, true)
+    this.#refed = true
+    return this
+  }
+
+  /** Lets the process exit while the watch waits, as `timer.unref()`. */
+  unref(): this {
+    if (this.#handle !== 0) binding.watchRef(this.#handle, false)
+    this.#refed = false
+    return this
+  }
+
+  /** Whether the watch keeps the process alive. */
+  hasRef(): boolean {
+    return this.#handle !== 0 && this.#refed
+  }
+
+  /** `stop()`, for `using`. */
+  [Symbol.dispose](): void {
+    this.stop()
+  }
+
+  /** @internal */
+  get owner(): object {
+    return this.#owner
+  }
+}
