@@ -230,6 +230,13 @@ export declare function sourceRawFd(handle: Handle): number
 /** Sets or clears `O_NONBLOCK` on any descriptor the binding holds. */
 export declare function sourceSetNonblocking(handle: Handle, nonblocking: boolean): void
 
+/**
+ * `Read::read_vectored`: scatters into up to 64 buffers in one system call;
+ * the count, `0` at the end of the stream, or `null` when it would block.
+ * The buffers must not overlap (each is written independently).
+ */
+export declare function streamReadv(handle: number, bufs: Uint8Array[]): number | null
+
 /** `Write::write_vectored`: gathers up to 64 buffers in one system call. */
 export declare function streamWritev(handle: number, bufs: Uint8Array[]): number | null
 

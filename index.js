@@ -888,6 +888,7 @@ module.exports.sourceFdNew = nativeBinding.sourceFdNew
 module.exports.sourceFromFd = nativeBinding.sourceFromFd
 module.exports.sourceRawFd = nativeBinding.sourceRawFd
 module.exports.sourceSetNonblocking = nativeBinding.sourceSetNonblocking
+module.exports.streamReadv = nativeBinding.streamReadv
 module.exports.streamWritev = nativeBinding.streamWritev
 module.exports.tcpListenerAccept = nativeBinding.tcpListenerAccept
 module.exports.tcpListenerBind = nativeBinding.tcpListenerBind

@@ -6,7 +6,15 @@
  * @packageDocumentation
  */
 
+import { types } from 'node:util'
+
 type CodedError = Error & { code: string }
+
+/**
+ * A real `Uint8Array` (or `Buffer`), from any realm; objects that only borrow
+ * its prototype are not. Pure JavaScript, so it costs nothing on the hot path.
+ */
+export const isUint8Array: (value: unknown) => value is Uint8Array = types.isUint8Array
 
 function coded<E extends Error>(error: E, code: string): E & CodedError {
   return Object.assign(error, { code })
@@ -50,10 +58,10 @@ function isDetached(view: ArrayBufferView): boolean {
 
 /**
  * Throws the right error for a buffer that failed the inline check
- * `buf instanceof Uint8Array && buf.byteLength > 0` of a read.
+ * `isUint8Array(buf) && buf.byteLength > 0` of a read.
  */
 export function badReadBuffer(buf: unknown, name = 'buffer'): never {
-  if (!(buf instanceof Uint8Array)) throw invalidArgType(name, 'an instance of Uint8Array or Buffer', buf)
+  if (!isUint8Array(buf)) throw invalidArgType(name, 'an instance of Uint8Array or Buffer', buf)
   if (isDetached(buf)) throw invalidArgValue(name, 'must not be detached', buf)
   throw coded(
     new RangeError(`The "${name}" argument must not be empty: a read into 0 bytes cannot be told apart from the end of the stream`),
@@ -63,7 +71,7 @@ export function badReadBuffer(buf: unknown, name = 'buffer'): never {
 
 /** Throws for a write buffer that is not a `Uint8Array` or is detached. */
 export function checkWriteBuffer(buf: unknown, name = 'buffer'): asserts buf is Uint8Array {
-  if (!(buf instanceof Uint8Array)) throw invalidArgType(name, 'an instance of Uint8Array or Buffer', buf)
+  if (!isUint8Array(buf)) throw invalidArgType(name, 'an instance of Uint8Array or Buffer', buf)
   if (buf.byteLength === 0 && isDetached(buf)) throw invalidArgValue(name, 'must not be detached', buf)
 }
 

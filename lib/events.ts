@@ -158,6 +158,7 @@ class EventsIterator implements IterableIterator<Event> {
   }
 }
 
+let isEventsImpl!: (value: unknown) => value is Events
 let eventsData!: (events: Events) => Float64Array
 let setEventsLength!: (events: Events, length: number) => void
 
@@ -181,6 +182,7 @@ let setEventsLength!: (events: Events, length: number) => void
  */
 export class Events implements Iterable<Event> {
   static {
+    isEventsImpl = (value): value is Events => typeof value === 'object' && value !== null && #data in value
     eventsData = (events) => events.#data
     setEventsLength = (events, length) => {
       events.#length = length
@@ -265,4 +267,9 @@ export function eventsStorage(events: Events): Float64Array {
 /** Records how many events `poll()` wrote. @internal */
 export function setLength(events: Events, length: number): void {
   setEventsLength(events, length)
+}
+
+/** Whether `value` is a real `Events` (a brand check: a borrowed prototype is not). @internal */
+export function isEvents(value: unknown): value is Events {
+  return isEventsImpl(value)
 }

@@ -43,6 +43,12 @@ export class Interest {
 
   /** The interest's bits as the native binding reads them. @internal */
   readonly bits: number
+  readonly #interned = true
+
+  /** @internal */
+  static isInterest(value: unknown): value is Interest {
+    return typeof value === 'object' && value !== null && #interned in value
+  }
 
   private constructor(bits: number) {
     if (sealed) throw new TypeError('Interest has no public constructor: use Interest.READABLE, Interest.WRITABLE, add() and remove()')
@@ -110,7 +116,7 @@ export class Interest {
 
 /** Checks that `value` is an `Interest`. @internal */
 export function checkInterest(value: unknown, name = 'interest'): Interest {
-  if (!(value instanceof Interest)) throw invalidArgType(name, 'an Interest (such as Interest.READABLE)', value)
+  if (!Interest.isInterest(value)) throw invalidArgType(name, 'an Interest (such as Interest.READABLE)', value)
   return value
 }
 

@@ -1,6 +1,6 @@
 import binding, { fast } from './binding'
 import { invalidArgType, outOfRange } from './errors'
-import { Events, eventsStorage, setLength } from './events'
+import { Events, eventsStorage, isEvents, setLength } from './events'
 import { Registry } from './registry'
 import { Watch } from './watch'
 
@@ -64,7 +64,7 @@ export class Poll implements Disposable {
    *   short by a signal, or one that times out, returns `0`.
    */
   poll(events: Events, timeout: number | null): number {
-    if (!(events instanceof Events)) throw invalidArgType('events', 'an instance of Events', events)
+    if (!isEvents(events)) throw invalidArgType('events', 'an instance of Events', events)
     const count = fast.pollPoll(this.#handle, eventsStorage(events), checkTimeout(timeout))
     setLength(events, count)
     return count
@@ -93,7 +93,7 @@ export class Poll implements Disposable {
    * ```
    */
   watch(events: Events, callback: (events: Events) => void): Watch {
-    if (!(events instanceof Events)) throw invalidArgType('events', 'an instance of Events', events)
+    if (!isEvents(events)) throw invalidArgType('events', 'an instance of Events', events)
     if (typeof callback !== 'function') throw invalidArgType('callback', 'a function', callback)
     const handle = this.#handle
     const storage = eventsStorage(events)

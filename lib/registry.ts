@@ -9,7 +9,7 @@ const finalizer = new FinalizationRegistry<number>((handle) => {
 })
 
 function sourceHandle(source: unknown): number {
-  if (!(source instanceof Source)) throw invalidArgType('source', 'a node-mio socket (TcpListener, TcpStream, UdpSocket, ...)', source)
+  if (!Source.isSource(source)) throw invalidArgType('source', 'a node-mio socket (TcpListener, TcpStream, UdpSocket, ...)', source)
   return source[kHandle]
 }
 
@@ -35,6 +35,11 @@ export class Registry {
     // The Poll stays alive while its registry is reachable.
     this.#owner = owner
     if (owner === undefined) finalizer.register(this, handle, this)
+  }
+
+  /** @internal */
+  static isRegistry(value: unknown): value is Registry {
+    return typeof value === 'object' && value !== null && #handle in value
   }
 
   /** @internal */

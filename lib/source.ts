@@ -5,6 +5,13 @@ import { requireUnix } from './platform'
 /** Where an I/O object keeps its native handle. @internal */
 export const kHandle: unique symbol = Symbol('node-mio.handle')
 
+/**
+ * Proof that a source is being built by node-mio itself (from `bind`,
+ * `connect`, `accept`, `fromFd`...), never from a handle someone passed in,
+ * which would make two objects own one socket. @internal
+ */
+export const kConstruct: unique symbol = Symbol('node-mio.construct')
+
 const finalizer = new FinalizationRegistry<number>((handle) => {
   binding.sourceClose(handle)
 })
@@ -23,13 +30,20 @@ export abstract class Source implements Disposable {
   /** @internal */
   [kHandle]: number
 
+  readonly #source = true
+
   /** @internal Sockets come from their static constructors (`TcpStream.connect`, ...). */
-  constructor(handle: number) {
-    if (typeof handle !== 'number' || !(handle > 0)) {
-      throw new TypeError(`${new.target.name} has no public constructor: use its static methods (bind, connect, accept)`)
+  constructor(handle: number, key: typeof kConstruct) {
+    if (key !== kConstruct || typeof handle !== 'number' || !(handle > 0)) {
+      throw new TypeError(`${new.target.name} has no public constructor: use its static methods (bind, connect, accept, fromFd)`)
     }
     this[kHandle] = handle
     finalizer.register(this, handle, this)
+  }
+
+  /** @internal */
+  static isSource(value: unknown): value is Source {
+    return typeof value === 'object' && value !== null && #source in value
   }
 
   /** Whether `close()` was called. Any other use after close throws `ERR_SOCKET_CLOSED`. */

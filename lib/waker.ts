@@ -27,7 +27,7 @@ export class Waker implements Disposable {
   #handle: number
 
   constructor(registry: Registry, token: Token) {
-    if (!(registry instanceof Registry)) throw invalidArgType('registry', 'a Registry (poll.registry)', registry)
+    if (!Registry.isRegistry(registry)) throw invalidArgType('registry', 'a Registry (poll.registry)', registry)
     this.#handle = binding.wakerNew(registry.handle, Token(token))
     finalizer.register(this, this.#handle, this)
   }

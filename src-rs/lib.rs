@@ -23,4 +23,8 @@ mod token;
 #[cfg(unix)]
 mod unix;
 mod waker;
+#[cfg(unix)]
+mod watch;
+#[cfg(not(unix))]
+#[path = "watch_unavailable.rs"]
 mod watch;

@@ -63,6 +63,8 @@ impl Io {
 pub struct SourceEntry {
   pub io: Io,
   registered: Option<Weak<PollCore>>,
+  /// Where a connecting stream connects to, for the error `takeError` gives.
+  target: Option<std::net::SocketAddr>,
 }
 
 thread_local! {
@@ -70,12 +72,23 @@ thread_local! {
 }
 
 pub fn insert(io: Io) -> Handle {
+  insert_connecting(io, None)
+}
+
+/// Stores a stream whose connect to `target` is under way.
+pub fn insert_connecting(io: Io, target: Option<std::net::SocketAddr>) -> Handle {
   SOURCES.with_borrow_mut(|sources| {
     sources.insert(SourceEntry {
       io,
       registered: None,
+      target,
     })
   })
+}
+
+/// The address a stream was connecting to (see `insert_connecting`).
+pub fn target(handle: Handle) -> Option<std::net::SocketAddr> {
+  SOURCES.with_borrow(|sources| sources.get(handle).and_then(|entry| entry.target))
 }
 
 /// Runs `f` on the live source behind `handle`.

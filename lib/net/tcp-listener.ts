@@ -1,5 +1,5 @@
 import binding from '../binding'
-import { kHandle, checkFd } from '../source'
+import { checkFd, kConstruct, kHandle } from '../source'
 import { addressText, type SocketAddress, type SocketAddressInput } from './addr'
 import { nativeOptions, type ListenOptions } from './options'
 import { IpSocket } from './socket'
@@ -34,8 +34,8 @@ export class TcpListener extends IpSocket {
    */
   static override bind(addr: SocketAddressInput, options?: ListenOptions): TcpListener {
     const text = addressText(addr)
-    if (options === undefined) return new TcpListener(binding.tcpListenerBind(text))
-    return new TcpListener(binding.tcpListenerBindWith(text, nativeOptions(options, 'listen')))
+    if (options === undefined) return new TcpListener(binding.tcpListenerBind(text), kConstruct)
+    return new TcpListener(binding.tcpListenerBindWith(text, nativeOptions(options, 'listen')), kConstruct)
   }
 
   /**
@@ -44,7 +44,7 @@ export class TcpListener extends IpSocket {
    * TCP socket, made non-blocking, and owned from now on. Unix only.
    */
   static fromFd(fd: number): TcpListener {
-    return new TcpListener(binding.sourceFromFd('TcpListener', checkFd(fd)))
+    return new TcpListener(binding.sourceFromFd('TcpListener', checkFd(fd)), kConstruct)
   }
 
   /**
@@ -55,6 +55,6 @@ export class TcpListener extends IpSocket {
   accept(): [TcpStream, SocketAddress] | null {
     const accepted = binding.tcpListenerAccept(this[kHandle])
     if (accepted === null) return null
-    return [new TcpStream(accepted.handle), accepted.address as SocketAddress]
+    return [new TcpStream(accepted.handle, kConstruct), accepted.address as SocketAddress]
   }
 }

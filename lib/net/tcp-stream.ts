@@ -1,7 +1,7 @@
 import binding from '../binding'
-import { badReadBuffer, checkBoolean, invalidArgValue } from '../errors'
-import { read, write, writev } from '../io'
-import { checkFd, kHandle } from '../source'
+import { badReadBuffer, checkBoolean, invalidArgValue, isUint8Array } from '../errors'
+import { read, readv, write, writev } from '../io'
+import { checkFd, kConstruct, kHandle } from '../source'
 import { addressText, type SocketAddress, type SocketAddressInput } from './addr'
 import { checkMillis, keepaliveArgs, nativeOptions, type ConnectOptions, type KeepaliveOptions } from './options'
 import { IpSocket } from './socket'
@@ -52,8 +52,8 @@ export class TcpStream extends IpSocket {
    */
   static connect(addr: SocketAddressInput, options?: ConnectOptions): TcpStream {
     const text = addressText(addr)
-    if (options === undefined) return new TcpStream(binding.tcpStreamConnect(text))
-    return new TcpStream(binding.tcpStreamConnectWith(text, nativeOptions(options, 'connect')))
+    if (options === undefined) return new TcpStream(binding.tcpStreamConnect(text), kConstruct)
+    return new TcpStream(binding.tcpStreamConnectWith(text, nativeOptions(options, 'connect')), kConstruct)
   }
 
   /**
@@ -62,7 +62,7 @@ export class TcpStream extends IpSocket {
    * `from_std`: checked, made non-blocking and owned from now on. Unix only.
    */
   static fromFd(fd: number): TcpStream {
-    return new TcpStream(binding.sourceFromFd('TcpStream', checkFd(fd)))
+    return new TcpStream(binding.sourceFromFd('TcpStream', checkFd(fd)), kConstruct)
   }
 
   /**
@@ -92,9 +92,19 @@ export class TcpStream extends IpSocket {
     return writev(this[kHandle], bufs)
   }
 
+  /**
+   * Reads into several buffers with one system call (`readv`, mio's
+   * `read_vectored`), filling them in order: the total count, `0` at the end
+   * of the stream, or `null` when nothing is ready. At most 64 buffers; they
+   * must not overlap.
+   */
+  readv(bufs: readonly Uint8Array[]): number | null {
+    return readv(this[kHandle], bufs)
+  }
+
   /** Like `read`, but leaves the data in the socket. */
   peek(buf: Uint8Array): number | null {
-    if (!(buf instanceof Uint8Array) || buf.byteLength === 0) badReadBuffer(buf)
+    if (!isUint8Array(buf) || buf.byteLength === 0) badReadBuffer(buf)
     return binding.tcpStreamPeek(this[kHandle], buf)
   }
 

@@ -1,6 +1,6 @@
 import binding from '../binding'
-import { badReadBuffer, checkBoolean, checkInteger, checkString, checkWriteBuffer } from '../errors'
-import { checkFd, kHandle } from '../source'
+import { badReadBuffer, checkBoolean, checkInteger, checkString, checkWriteBuffer, isUint8Array } from '../errors'
+import { checkFd, kConstruct, kHandle } from '../source'
 import { addressText, type RemoteInfo, type SocketAddress, type SocketAddressInput } from './addr'
 import { nativeOptions, type UdpBindOptions } from './options'
 import { IpSocket } from './socket'
@@ -32,30 +32,30 @@ export class UdpSocket extends IpSocket {
    */
   static override bind(addr: SocketAddressInput, options?: UdpBindOptions): UdpSocket {
     const text = addressText(addr)
-    if (options === undefined) return new UdpSocket(binding.udpBind(text))
-    return new UdpSocket(binding.udpBindWith(text, nativeOptions(options, 'udp')))
+    if (options === undefined) return new UdpSocket(binding.udpBind(text), kConstruct)
+    return new UdpSocket(binding.udpBindWith(text, nativeOptions(options, 'udp')), kConstruct)
   }
 
   /** Adopts a UDP socket descriptor, as mio's `from_std` (checked, made non-blocking, owned). Unix only. */
   static fromFd(fd: number): UdpSocket {
-    return new UdpSocket(binding.sourceFromFd('UdpSocket', checkFd(fd)))
+    return new UdpSocket(binding.sourceFromFd('UdpSocket', checkFd(fd)), kConstruct)
   }
 
   /** Sends one datagram to `target`; returns the bytes sent or `null` if not ready. */
   sendTo(buf: Uint8Array, target: SocketAddressInput): number | null {
-    if (!(buf instanceof Uint8Array) || buf.byteLength === 0) checkWriteBuffer(buf)
+    if (!isUint8Array(buf) || buf.byteLength === 0) checkWriteBuffer(buf)
     return binding.udpSendTo(this[kHandle], buf, addressText(target, 'target'))
   }
 
   /** Receives one datagram into `buf`; returns its sender and size, or `null` if none is waiting. */
   recvFrom(buf: Uint8Array): RemoteInfo | null {
-    if (!(buf instanceof Uint8Array) || buf.byteLength === 0) badReadBuffer(buf)
+    if (!isUint8Array(buf) || buf.byteLength === 0) badReadBuffer(buf)
     return binding.udpRecvFrom(this[kHandle], buf) as RemoteInfo | null
   }
 
   /** Like `recvFrom`, but leaves the datagram queued. */
   peekFrom(buf: Uint8Array): RemoteInfo | null {
-    if (!(buf instanceof Uint8Array) || buf.byteLength === 0) badReadBuffer(buf)
+    if (!isUint8Array(buf) || buf.byteLength === 0) badReadBuffer(buf)
     return binding.udpPeekFrom(this[kHandle], buf) as RemoteInfo | null
   }
 
@@ -66,19 +66,19 @@ export class UdpSocket extends IpSocket {
 
   /** Sends to the connected peer; returns the bytes sent or `null` if not ready. */
   send(buf: Uint8Array): number | null {
-    if (!(buf instanceof Uint8Array) || buf.byteLength === 0) checkWriteBuffer(buf)
+    if (!isUint8Array(buf) || buf.byteLength === 0) checkWriteBuffer(buf)
     return binding.udpSend(this[kHandle], buf)
   }
 
   /** Receives from the connected peer; returns the size or `null` if nothing is waiting. */
   recv(buf: Uint8Array): number | null {
-    if (!(buf instanceof Uint8Array) || buf.byteLength === 0) badReadBuffer(buf)
+    if (!isUint8Array(buf) || buf.byteLength === 0) badReadBuffer(buf)
     return binding.udpRecv(this[kHandle], buf)
   }
 
   /** Like `recv`, but leaves the datagram queued. */
   peek(buf: Uint8Array): number | null {
-    if (!(buf instanceof Uint8Array) || buf.byteLength === 0) badReadBuffer(buf)
+    if (!isUint8Array(buf) || buf.byteLength === 0) badReadBuffer(buf)
     return binding.udpPeek(this[kHandle], buf)
   }
 

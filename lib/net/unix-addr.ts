@@ -1,4 +1,4 @@
-import { invalidArgType } from '../errors'
+import { invalidArgType, isUint8Array } from '../errors'
 
 /**
  * A Unix socket address, as node-mio returns it: a filesystem path, a Linux
@@ -23,7 +23,7 @@ export function unixTarget(addr: unknown, name = 'address'): { path: string } | 
     const { path, abstract: name_ } = addr as { path?: unknown; abstract?: unknown }
     if (typeof path === 'string') return { path }
     if (typeof name_ === 'string') return { abstract: Buffer.from(name_) }
-    if (name_ instanceof Uint8Array) return { abstract: name_ }
+    if (isUint8Array(name_)) return { abstract: name_ }
   }
   throw invalidArgType(name, "a path string, { path }, or { abstract: string | Uint8Array }", addr)
 }

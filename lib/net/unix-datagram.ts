@@ -1,7 +1,7 @@
 import binding from '../binding'
-import { badReadBuffer, checkString, checkWriteBuffer } from '../errors'
+import { badReadBuffer, checkString, checkWriteBuffer, isUint8Array } from '../errors'
 import { requireUnix } from '../platform'
-import { checkFd, kHandle } from '../source'
+import { checkFd, kConstruct, kHandle } from '../source'
 import { Socket } from './socket'
 import { checkShutdown, type Shutdown } from './tcp-stream'
 import { unixAddress, unixTarget, type UnixAddress, type UnixAddressInput, type UnixRemoteInfo } from './unix-addr'
@@ -24,26 +24,26 @@ export class UnixDatagram extends Socket {
     requireUnix('UnixDatagram')
     const target = unixTarget(addr)
     return new UnixDatagram(
-      'path' in target ? binding.unixDatagramBind(target.path) : binding.unixDatagramBindAbstract(target.abstract),
+      'path' in target ? binding.unixDatagramBind(target.path) : binding.unixDatagramBindAbstract(target.abstract), kConstruct
     )
   }
 
   /** A socket with no name, to send with `sendTo` (replies cannot reach it). */
   static unbound(): UnixDatagram {
     requireUnix('UnixDatagram')
-    return new UnixDatagram(binding.unixDatagramUnbound())
+    return new UnixDatagram(binding.unixDatagramUnbound(), kConstruct)
   }
 
   /** Two connected, unnamed sockets (`socketpair`). */
   static pair(): [UnixDatagram, UnixDatagram] {
     requireUnix('UnixDatagram')
     const [a, b] = binding.unixDatagramPair()
-    return [new UnixDatagram(a), new UnixDatagram(b)]
+    return [new UnixDatagram(a, kConstruct), new UnixDatagram(b, kConstruct)]
   }
 
   /** Adopts a Unix datagram socket descriptor (checked, made non-blocking, owned). */
   static fromFd(fd: number): UnixDatagram {
-    return new UnixDatagram(binding.sourceFromFd('UnixDatagram', checkFd(fd)))
+    return new UnixDatagram(binding.sourceFromFd('UnixDatagram', checkFd(fd)), kConstruct)
   }
 
   /** Sets the peer (a path) for `send`/`recv`. */
@@ -54,27 +54,27 @@ export class UnixDatagram extends Socket {
 
   /** Sends one datagram to `path`: the bytes sent, or `null` when it would block. */
   sendTo(buf: Uint8Array, path: string): number | null {
-    if (!(buf instanceof Uint8Array) || buf.byteLength === 0) checkWriteBuffer(buf)
+    if (!isUint8Array(buf) || buf.byteLength === 0) checkWriteBuffer(buf)
     checkString(path, 'path')
     return binding.unixDatagramSendTo(this[kHandle], buf, path)
   }
 
   /** Receives one datagram: its sender and size, or `null` when none is waiting. */
   recvFrom(buf: Uint8Array): UnixRemoteInfo | null {
-    if (!(buf instanceof Uint8Array) || buf.byteLength === 0) badReadBuffer(buf)
+    if (!isUint8Array(buf) || buf.byteLength === 0) badReadBuffer(buf)
     const info = binding.unixDatagramRecvFrom(this[kHandle], buf)
     return info === null ? null : { ...unixAddress(info), size: info.size }
   }
 
   /** Sends to the connected peer: the bytes sent, or `null` when it would block. */
   send(buf: Uint8Array): number | null {
-    if (!(buf instanceof Uint8Array) || buf.byteLength === 0) checkWriteBuffer(buf)
+    if (!isUint8Array(buf) || buf.byteLength === 0) checkWriteBuffer(buf)
     return binding.unixDatagramSend(this[kHandle], buf)
   }
 
   /** Receives from the connected peer: the size, or `null` when nothing is waiting. */
   recv(buf: Uint8Array): number | null {
-    if (!(buf instanceof Uint8Array) || buf.byteLength === 0) badReadBuffer(buf)
+    if (!isUint8Array(buf) || buf.byteLength === 0) badReadBuffer(buf)
     return binding.unixDatagramRecv(this[kHandle], buf)
   }
 

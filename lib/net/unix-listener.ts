@@ -1,6 +1,6 @@
 import binding from '../binding'
 import { requireUnix } from '../platform'
-import { checkFd, kHandle } from '../source'
+import { checkFd, kConstruct, kHandle } from '../source'
 import { Socket } from './socket'
 import { unixAddress, unixTarget, type UnixAddress, type UnixAddressInput } from './unix-addr'
 import { UnixStream } from './unix-stream'
@@ -29,20 +29,20 @@ export class UnixListener extends Socket {
     requireUnix('UnixListener')
     const target = unixTarget(addr)
     return new UnixListener(
-      'path' in target ? binding.unixListenerBind(target.path) : binding.unixListenerBindAbstract(target.abstract),
+      'path' in target ? binding.unixListenerBind(target.path) : binding.unixListenerBindAbstract(target.abstract), kConstruct
     )
   }
 
   /** Adopts a listening Unix socket descriptor (checked, made non-blocking, owned). */
   static fromFd(fd: number): UnixListener {
-    return new UnixListener(binding.sourceFromFd('UnixListener', checkFd(fd)))
+    return new UnixListener(binding.sourceFromFd('UnixListener', checkFd(fd)), kConstruct)
   }
 
   /** Accepts a pending connection: `[stream, peer address]`, or `null` when none is pending. */
   accept(): [UnixStream, UnixAddress] | null {
     const accepted = binding.unixListenerAccept(this[kHandle])
     if (accepted === null) return null
-    return [new UnixStream(accepted.handle), unixAddress(accepted.address)]
+    return [new UnixStream(accepted.handle, kConstruct), unixAddress(accepted.address)]
   }
 
   /** The bound address. */

@@ -1,7 +1,7 @@
 import binding from '../binding'
-import { read, write, writev } from '../io'
+import { read, readv, write, writev } from '../io'
 import { requireUnix } from '../platform'
-import { checkFd, kHandle } from '../source'
+import { checkFd, kConstruct, kHandle } from '../source'
 import { Socket } from './socket'
 import { checkShutdown, type Shutdown } from './tcp-stream'
 import { unixAddress, unixTarget, type UnixAddress, type UnixAddressInput } from './unix-addr'
@@ -27,7 +27,7 @@ export class UnixStream extends Socket {
     requireUnix('UnixStream')
     const target = unixTarget(addr)
     return new UnixStream(
-      'path' in target ? binding.unixStreamConnect(target.path) : binding.unixStreamConnectAbstract(target.abstract),
+      'path' in target ? binding.unixStreamConnect(target.path) : binding.unixStreamConnectAbstract(target.abstract), kConstruct
     )
   }
 
@@ -35,17 +35,27 @@ export class UnixStream extends Socket {
   static pair(): [UnixStream, UnixStream] {
     requireUnix('UnixStream')
     const [a, b] = binding.unixStreamPair()
-    return [new UnixStream(a), new UnixStream(b)]
+    return [new UnixStream(a, kConstruct), new UnixStream(b, kConstruct)]
   }
 
   /** Adopts a connected Unix stream socket descriptor (checked, made non-blocking, owned). */
   static fromFd(fd: number): UnixStream {
-    return new UnixStream(binding.sourceFromFd('UnixStream', checkFd(fd)))
+    return new UnixStream(binding.sourceFromFd('UnixStream', checkFd(fd)), kConstruct)
   }
 
   /** Reads into `buf`: the count, `0` at the end of the stream, or `null` when nothing is ready. */
   read(buf: Uint8Array): number | null {
     return read(this[kHandle], buf)
+  }
+
+  /**
+   * Reads into several buffers with one system call (`readv`, mio's
+   * `read_vectored`), filling them in order: the total count, `0` at the end
+   * of the stream, or `null` when nothing is ready. At most 64 buffers; they
+   * must not overlap.
+   */
+  readv(bufs: readonly Uint8Array[]): number | null {
+    return readv(this[kHandle], bufs)
   }
 
   /** Writes from `buf`: the count taken (maybe short), or `null` when the buffer is full. */

@@ -1,8 +1,8 @@
 import binding from '../binding'
 import { checkBoolean } from '../errors'
-import { read, write, writev } from '../io'
+import { read, readv, write, writev } from '../io'
 import { requireUnix } from '../platform'
-import { checkFd, kHandle, Source } from '../source'
+import { checkFd, kConstruct, kHandle, Source } from '../source'
 
 /**
  * The writing end of a pipe (mio's `pipe::Sender`). Closing it gives the
@@ -11,7 +11,7 @@ import { checkFd, kHandle, Source } from '../source'
 export class PipeSender extends Source {
   /** Adopts a pipe's write end (checked, made non-blocking, owned). */
   static fromFd(fd: number): PipeSender {
-    return new PipeSender(binding.sourceFromFd('PipeSender', checkFd(fd)))
+    return new PipeSender(binding.sourceFromFd('PipeSender', checkFd(fd)), kConstruct)
   }
 
   /** Writes from `buf`: the count taken (maybe short), or `null` when the pipe is full. */
@@ -38,12 +38,22 @@ export class PipeSender extends Source {
 export class PipeReceiver extends Source {
   /** Adopts a pipe's read end (checked, made non-blocking, owned). */
   static fromFd(fd: number): PipeReceiver {
-    return new PipeReceiver(binding.sourceFromFd('PipeReceiver', checkFd(fd)))
+    return new PipeReceiver(binding.sourceFromFd('PipeReceiver', checkFd(fd)), kConstruct)
   }
 
   /** Reads into `buf`: the count, `0` when every sender is closed, or `null` when empty. */
   read(buf: Uint8Array): number | null {
     return read(this[kHandle], buf)
+  }
+
+  /**
+   * Reads into several buffers with one system call (`readv`, mio's
+   * `read_vectored`), filling them in order: the total count, `0` at the end
+   * of the stream, or `null` when nothing is ready. At most 64 buffers; they
+   * must not overlap.
+   */
+  readv(bufs: readonly Uint8Array[]): number | null {
+    return readv(this[kHandle], bufs)
   }
 
   /** Sets or clears `O_NONBLOCK` (on by default; a blocking end blocks this thread). */
@@ -74,5 +84,5 @@ export class PipeReceiver extends Source {
 export function pipe(): [PipeSender, PipeReceiver] {
   requireUnix('pipe')
   const [sender, receiver] = binding.pipeNew()
-  return [new PipeSender(sender), new PipeReceiver(receiver)]
+  return [new PipeSender(sender, kConstruct), new PipeReceiver(receiver, kConstruct)]
 }

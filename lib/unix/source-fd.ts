@@ -2,7 +2,7 @@ import binding from '../binding'
 import { checkBoolean } from '../errors'
 import { read, write, writev } from '../io'
 import { requireUnix } from '../platform'
-import { checkFd, kHandle, Source } from '../source'
+import { checkFd, kConstruct, kHandle, Source } from '../source'
 
 /**
  * Registers any file descriptor the program holds, without taking
@@ -28,7 +28,7 @@ export class SourceFd extends Source {
   /** Wraps `fd` (checked to be open; not made non-blocking, not owned). */
   constructor(fd: number) {
     requireUnix('SourceFd')
-    super(binding.sourceFdNew(checkFd(fd)))
+    super(binding.sourceFdNew(checkFd(fd)), kConstruct)
   }
 
   /** Reads with `read(2)`: the count, `0` at the end, or `null` when it would block. */

@@ -6,7 +6,7 @@
 //! an exception. `EINTR` is retried here, since the caller would otherwise
 //! wait for an edge that already happened.
 
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 
 use napi::bindgen_prelude::{Array, Uint8ArraySlice};
 use napi::sys::{self, TypedarrayType};
@@ -76,9 +76,23 @@ pub unsafe extern "C" fn stream_read(
   unsafe { fast_call::count_or_null(&env, result) }
 }
 
-fn read(env: &Env, handle: Handle, buf: &mut [u8]) -> Result<Option<u32>> {
+/// A receive buffer, capped at `MAX_CHUNK`. An empty one is refused here
+/// too (the wrapper checks first): reading into it would return `0`, which
+/// means the end of the stream.
+pub fn readable<'a>(env: &Env, buf: &'a mut [u8]) -> Result<&'a mut [u8]> {
+  if buf.is_empty() {
+    return Err(error::range_error(
+      env,
+      "ERR_OUT_OF_RANGE",
+      "the read buffer must not be empty: a read into 0 bytes cannot be told apart from the end of the stream",
+    ));
+  }
   let len = buf.len().min(MAX_CHUNK);
-  let buf = &mut buf[..len];
+  Ok(&mut buf[..len])
+}
+
+fn read(env: &Env, handle: Handle, buf: &mut [u8]) -> Result<Option<u32>> {
+  let buf = readable(env, buf)?;
   source::with(env, handle, |io| match io {
     Io::TcpStream(s) => complete(env, "read", || (&*s).read(buf)),
     #[cfg(unix)]
@@ -157,5 +171,64 @@ pub fn stream_writev(env: Env, handle: Handle, bufs: Array) -> Result<Option<u32
     #[cfg(unix)]
     Io::Fd(fd) => complete(&env, "writev", || (&*fd).write_vectored(slices)),
     _ => Err(error::wrong_kind(&env, "writable stream")),
+  })
+}
+
+/// `Read::read_vectored`: scatters into up to 64 buffers in one system call;
+/// the count, `0` at the end of the stream, or `null` when it would block.
+/// The buffers must not overlap (each is written independently).
+#[napi(ts_args_type = "handle: number, bufs: Uint8Array[]")]
+pub fn stream_readv(env: Env, handle: Handle, bufs: Array) -> Result<Option<u32>> {
+  let count = (bufs.len() as usize).min(MAX_IOVECS);
+  let mut ranges = [(std::ptr::null_mut::<u8>(), 0usize); MAX_IOVECS];
+  let mut total = 0usize;
+  let mut used = 0;
+  for (index, range) in ranges.iter_mut().enumerate().take(count) {
+    let Some(mut view) = bufs.get::<Uint8ArraySlice>(index as u32)? else {
+      break;
+    };
+    let buf = bytes_mut(&mut view);
+    let len = buf.len().min(MAX_CHUNK - total);
+    *range = (buf.as_mut_ptr(), len);
+    total += len;
+    used = index + 1;
+    if total == MAX_CHUNK {
+      break;
+    }
+  }
+  if total == 0 {
+    return Err(error::range_error(
+      &env,
+      "ERR_OUT_OF_RANGE",
+      "the read buffers must not all be empty: a read into 0 bytes cannot be told apart from the end of the stream",
+    ));
+  }
+  let ranges = &ranges[..used];
+  for (i, a) in ranges.iter().enumerate() {
+    for b in &ranges[i + 1..] {
+      let (a0, a1) = (a.0 as usize, a.0 as usize + a.1);
+      let (b0, b1) = (b.0 as usize, b.0 as usize + b.1);
+      if a.1 > 0 && b.1 > 0 && a0 < b1 && b0 < a1 {
+        return Err(error::invalid_arg(&env, "readv buffers must not overlap"));
+      }
+    }
+  }
+  let mut slices: [IoSliceMut<'_>; MAX_IOVECS] =
+    std::array::from_fn(|index| match ranges.get(index) {
+      // SAFETY: each range is a live JavaScript buffer's memory (or a prefix),
+      // valid for the call (see `bytes_mut`), and no two ranges overlap.
+      Some(&(ptr, len)) if len > 0 => {
+        IoSliceMut::new(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
+      }
+      _ => IoSliceMut::new(&mut []),
+    });
+  let slices = &mut slices[..used];
+  source::with(&env, handle, |io| match io {
+    Io::TcpStream(s) => complete(&env, "readv", || (&*s).read_vectored(slices)),
+    #[cfg(unix)]
+    Io::UnixStream(s) => complete(&env, "readv", || (&*s).read_vectored(slices)),
+    #[cfg(unix)]
+    Io::PipeReceiver(s) => complete(&env, "readv", || (&*s).read_vectored(slices)),
+    _ => Err(error::wrong_kind(&env, "readable stream")),
   })
 }

@@ -70,8 +70,16 @@ pub fn socket_take_error(env: &Env, handle: Handle) -> Result<Option<Object<'_>>
     };
     result.map_err(|e| error::system(env, &e, "getsockopt", None))
   })?;
+  // A stream's pending error is its connect's outcome; name the target,
+  // as `node:net` does.
+  let target = source::target(handle);
+  let syscall = if target.is_some() {
+    "connect"
+  } else {
+    "getsockopt"
+  };
   pending
-    .map(|e| error::system_object(env, &e, "connect", None))
+    .map(|e| error::system_object(env, &e, syscall, target.as_ref()))
     .transpose()
 }
 

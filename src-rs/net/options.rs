@@ -246,7 +246,7 @@ pub fn tcp_stream_connect_with(env: Env, addr: String, options: SocketOptions) -
     Err(e) => return Err(error::system(&env, &e, "connect", Some(&addr))),
   }
   let stream = mio::net::TcpStream::from_std(socket.into());
-  Ok(source::insert(Io::TcpStream(stream)))
+  Ok(source::insert_connecting(Io::TcpStream(stream), Some(addr)))
 }
 
 /// `UdpSocket::bind` with options.

@@ -108,6 +108,7 @@ pub fn udp_recv_from(
   mut buf: Uint8ArraySlice,
 ) -> Result<Option<RemoteInfo>> {
   let buf = crate::net::io::bytes_mut(&mut buf);
+  let buf = crate::net::io::readable(&env, buf)?;
   with_udp(&env, handle, |s| {
     received(&env, "recvfrom", || s.recv_from(buf))
   })
@@ -121,6 +122,7 @@ pub fn udp_peek_from(
   mut buf: Uint8ArraySlice,
 ) -> Result<Option<RemoteInfo>> {
   let buf = crate::net::io::bytes_mut(&mut buf);
+  let buf = crate::net::io::readable(&env, buf)?;
   with_udp(&env, handle, |s| {
     received(&env, "recvfrom", || s.peek_from(buf))
   })
@@ -146,6 +148,7 @@ pub fn udp_send(env: Env, handle: Handle, buf: &[u8]) -> Result<Option<u32>> {
 #[napi]
 pub fn udp_recv(env: Env, handle: Handle, mut buf: Uint8ArraySlice) -> Result<Option<u32>> {
   let buf = crate::net::io::bytes_mut(&mut buf);
+  let buf = crate::net::io::readable(&env, buf)?;
   with_udp(&env, handle, |s| complete(&env, "recv", || s.recv(buf)))
 }
 
@@ -153,6 +156,7 @@ pub fn udp_recv(env: Env, handle: Handle, mut buf: Uint8ArraySlice) -> Result<Op
 #[napi]
 pub fn udp_peek(env: Env, handle: Handle, mut buf: Uint8ArraySlice) -> Result<Option<u32>> {
   let buf = crate::net::io::bytes_mut(&mut buf);
+  let buf = crate::net::io::readable(&env, buf)?;
   with_udp(&env, handle, |s| complete(&env, "recv", || s.peek(buf)))
 }
 

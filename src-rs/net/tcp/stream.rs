@@ -18,15 +18,14 @@ pub fn tcp_stream_connect(env: Env, addr: String) -> Result<Handle> {
   let addr = addr::parse(&env, &addr)?;
   let stream = mio::net::TcpStream::connect(addr)
     .map_err(|e| error::system(&env, &e, "connect", Some(&addr)))?;
-  Ok(source::insert(Io::TcpStream(stream)))
+  Ok(source::insert_connecting(Io::TcpStream(stream), Some(addr)))
 }
 
 /// `TcpStream::peek(buf)`: like `read`, without consuming.
 #[napi]
 pub fn tcp_stream_peek(env: Env, handle: Handle, mut buf: Uint8ArraySlice) -> Result<Option<u32>> {
   let buf = crate::net::io::bytes_mut(&mut buf);
-  let len = buf.len().min(i32::MAX as usize);
-  let buf = &mut buf[..len];
+  let buf = crate::net::io::readable(&env, buf)?;
   source::with(&env, handle, |io| match io {
     Io::TcpStream(s) => complete(&env, "peek", || s.peek(buf)),
     _ => Err(error::wrong_kind(&env, "TcpStream")),

@@ -106,6 +106,7 @@ pub fn unix_datagram_recv(
   mut buf: Uint8ArraySlice,
 ) -> Result<Option<u32>> {
   let buf = crate::net::io::bytes_mut(&mut buf);
+  let buf = crate::net::io::readable(&env, buf)?;
   with_datagram(&env, handle, |s| complete(&env, "recv", || s.recv(buf)))
 }
 
@@ -117,6 +118,7 @@ pub fn unix_datagram_recv_from(
   mut buf: Uint8ArraySlice,
 ) -> Result<Option<UnixRemoteInfo>> {
   let buf = crate::net::io::bytes_mut(&mut buf);
+  let buf = crate::net::io::readable(&env, buf)?;
   with_datagram(&env, handle, |s| loop {
     match s.recv_from(buf) {
       Ok((size, from)) => {
