@@ -117,3 +117,142 @@ export function echoServer(host = '127.0.0.1'): { port: number; address: string;
   const port = peer.value
   return { port, address: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`, peer }
 }
+
+// ---- Added for the TCP specs (tcp.spec.ts, tcp-stream.spec.ts, tcp-listener.spec.ts) ----
+// (Imports are hoisted; they sit here to keep this file's edits append-only.)
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs'
+import { Interest, TcpListener, TcpStream, type SocketAddress } from 'node-mio'
+
+/**
+ * A reusable barrier shared by this thread and `Peer` workers, as mio's tests'
+ * `std::sync::Barrier`: `wait()` returns once `parties` threads called it.
+ * Pass `barrier.buffer` in a Peer's `workerData` and wait there with
+ * `await barrierWait(data.barrier)` (include {@link BARRIER_WAIT_SOURCE} in
+ * the Peer's source). Waits give up after 10 s with an error.
+ */
+export class Barrier {
+  /** [arrived, generation, parties] */
+  readonly buffer = new SharedArrayBuffer(12)
+  readonly #state = new Int32Array(this.buffer)
+
+  constructor(parties: number) {
+    Atomics.store(this.#state, 2, parties)
+  }
+
+  /** Blocks this thread until every party arrived. */
+  wait(): void {
+    const state = this.#state
+    const generation = Atomics.load(state, 1)
+    if (Atomics.add(state, 0, 1) + 1 === Atomics.load(state, 2)) {
+      Atomics.store(state, 0, 0)
+      Atomics.add(state, 1, 1)
+      Atomics.notify(state, 1)
+      return
+    }
+    while (Atomics.load(state, 1) === generation) {
+      if (Atomics.wait(state, 1, generation, 10_000) === 'timed-out') throw new Error('barrier: the other threads did not arrive')
+    }
+  }
+}
+
+/** Source of `async barrierWait(buffer)`, a {@link Barrier}'s `wait()` for Peer code. */
+export const BARRIER_WAIT_SOURCE = `
+  async function barrierWait(buffer) {
+    const state = new Int32Array(buffer)
+    const generation = Atomics.load(state, 1)
+    if (Atomics.add(state, 0, 1) + 1 === Atomics.load(state, 2)) {
+      Atomics.store(state, 0, 0)
+      Atomics.add(state, 1, 1)
+      Atomics.notify(state, 1)
+      return
+    }
+    while (Atomics.load(state, 1) === generation) {
+      const result = Atomics.waitAsync(state, 1, generation, 10000)
+      if ((result.async ? await result.value : result.value) === 'timed-out') throw new Error('barrier: the other threads did not arrive')
+    }
+  }
+`
+
+/** Whether `addr` is a loopback address (mio's `ip().is_loopback()`). */
+export function isLoopback(addr: { address: string }): boolean {
+  return addr.address === '::1' || /^127\.\d+\.\d+\.\d+$/.test(addr.address)
+}
+
+/**
+ * std's blocking `accept()` for a node-mio listener that is not registered:
+ * waits for a connection on a private Poll (up to 10 s), then deregisters.
+ */
+export function acceptBlocking(listener: TcpListener): [TcpStream, SocketAddress] {
+  using poll = new Poll()
+  const events = new Events(4)
+  poll.registry.register(listener, 0, Interest.READABLE)
+  try {
+    for (let round = 0; round < 20; round++) {
+      const accepted = listener.accept()
+      if (accepted !== null) return accepted
+      poll.poll(events, 500)
+    }
+    throw new Error('acceptBlocking: no connection arrived')
+  } finally {
+    poll.registry.deregister(listener)
+  }
+}
+
+/**
+ * A connected pair on loopback, as std's blocking `TcpStream::connect` plus
+ * `TcpListener::accept` give it: `[client, accepted]`, both unregistered.
+ */
+export function connectedPair(): [TcpStream, TcpStream] {
+  using listener = TcpListener.bind(ANY_LOCAL)
+  const client = TcpStream.connect(addrText(listener.localAddr()))
+  try {
+    return [client, acceptBlocking(listener)[0]]
+  } catch (error) {
+    client.close()
+    throw error
+  }
+}
+
+const O_NONBLOCK = 0o4000
+const O_CLOEXEC = 0o2000000
+
+/**
+ * The open-file flags (`/proc/self/fdinfo`) of this process's one descriptor
+ * bound to `socket.localAddr()`'s port, found through `/proc/net/{tcp,udp}[6]`;
+ * `null` off Linux, where nothing is checked (as mio checks nothing on Windows).
+ */
+export function socketFdFlags(t: ExecutionContext, socket: { localAddr(): SocketAddress }, protocol: 'tcp' | 'udp'): number | null {
+  if (process.platform !== 'linux') return null
+  const local = socket.localAddr()
+  const table = readFileSync(`/proc/net/${protocol}${local.family === 'IPv6' ? '6' : ''}`, 'utf8')
+  const inodes = new Set<string>()
+  for (const line of table.trim().split('\n').slice(1)) {
+    const columns = line.trim().split(/\s+/)
+    if (parseInt(columns[1].split(':')[1], 16) === local.port) inodes.add(columns[9])
+  }
+  const fds: string[] = []
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1]
+      if (inode !== undefined && inodes.has(inode)) fds.push(fd)
+    } catch {
+      // closed while listing
+    }
+  }
+  t.is(fds.length, 1, `expected one descriptor for ${protocol} port ${local.port}, found ${fds.length}`)
+  if (fds.length !== 1) return null
+  const flags = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fds[0]}`, 'utf8'))?.[1]
+  return parseInt(flags ?? 'NaN', 8)
+}
+
+/** mio's `assert_socket_non_blocking` (Linux; a no-op elsewhere). */
+export function assertSocketNonBlocking(t: ExecutionContext, socket: { localAddr(): SocketAddress }, protocol: 'tcp' | 'udp'): void {
+  const flags = socketFdFlags(t, socket, protocol)
+  if (flags !== null) t.not(flags & O_NONBLOCK, 0, 'socket not non-blocking')
+}
+
+/** mio's `assert_socket_close_on_exec` (Linux; a no-op elsewhere). */
+export function assertSocketCloseOnExec(t: ExecutionContext, socket: { localAddr(): SocketAddress }, protocol: 'tcp' | 'udp'): void {
+  const flags = socketFdFlags(t, socket, protocol)
+  if (flags !== null) t.not(flags & O_CLOEXEC, 0, 'socket flag CLOEXEC not set')
+}

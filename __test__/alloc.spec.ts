@@ -1,0 +1,346 @@
+// Allocation and garbage collection.
+//
+// The hot paths (poll + iterate events, read, write) must allocate nothing in
+// steady state, so a busy event loop never triggers a collection: one million
+// iterations run with zero GCs and the heap does not grow. And the other way
+// round: a socket, Poll or Waker the program forgot is closed when the
+// garbage collector takes it.
+//
+// Needs `--expose-gc` (set in package.json "ava".nodeArguments). The tests
+// are serial: the measured loops are synchronous, but the descriptor counts
+// of the GC tests must not see another test's sockets.
+import test, { type ExecutionContext } from 'ava'
+import fs from 'node:fs'
+import { PerformanceObserver, performance } from 'node:perf_hooks'
+import v8 from 'node:v8'
+import { Events, Interest, Poll, TcpListener, TcpStream, Token, UdpSocket, Waker } from 'node-mio'
+import { ANY_LOCAL, addrText, expectEvents } from './helpers.ts'
+
+const gc = (globalThis as { gc?: () => void }).gc
+
+/** Start times of every GC of this process, as `performance.now()` reads them. */
+const collections: Array<{ start: number; kind: number | undefined }> = []
+const observer = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    collections.push({ start: entry.startTime, kind: (entry as { detail?: { kind?: number } }).detail?.kind })
+  }
+})
+observer.observe({ entryTypes: ['gc'] })
+test.after.always(() => observer.disconnect())
+
+const tick = (ms = 0): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+function newSpaceUsed(): number {
+  return v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_used_size ?? NaN
+}
+
+interface Measurement {
+  /** GCs that started while the loop ran. */
+  gcs: number
+  /** Young-generation bytes allocated during the loop (no GC ran in between). */
+  newSpace: number
+  /** `heapUsed` after the loop minus before, both right after a full GC. */
+  retained: number
+  ms: number
+}
+
+/**
+ * Warms `loop` up (so the JIT has settled), collects, runs it `iterations`
+ * times and reports what the run allocated and retained.
+ */
+async function measure(loop: (iterations: number) => void, iterations: number): Promise<Measurement> {
+  loop(iterations / 5)
+  gc!()
+  await tick(20)
+  gc!()
+  await tick()
+  const heapBefore = process.memoryUsage().heapUsed
+  const newBefore = newSpaceUsed()
+  const t0 = performance.now()
+  loop(iterations)
+  const t1 = performance.now()
+  const newAfter = newSpaceUsed()
+  gc!()
+  const heapAfter = process.memoryUsage().heapUsed
+  // GC entries reach the observer asynchronously.
+  await tick(50)
+  return {
+    gcs: collections.filter((c) => c.start >= t0 && c.start <= t1).length,
+    newSpace: newAfter - newBefore,
+    retained: heapAfter - heapBefore,
+    ms: Math.round(t1 - t0),
+  }
+}
+
+/**
+ * No GC during the loop, and less than a quarter of a byte allocated or
+ * retained per iteration: any per-iteration allocation (16 bytes at least)
+ * or leak is far above that; what is left is the JIT's one-off feedback and
+ * code.
+ */
+function allocationFree(t: ExecutionContext, result: Measurement, iterations: number): void {
+  t.log(
+    `${iterations} iterations in ${result.ms} ms: ${result.gcs} GCs, ` +
+      `${result.newSpace} B young-generation growth, ${result.retained} B retained after GC`,
+  )
+  t.is(result.gcs, 0, 'no garbage collection during the loop')
+  t.true(result.newSpace / iterations < 0.25, `young generation grew ${result.newSpace} B over ${iterations} iterations`)
+  t.true(result.retained / iterations < 0.25, `heap grew ${result.retained} B over ${iterations} iterations`)
+}
+
+/** A connected pair: `client` from `connect`, `server` from `accept`. */
+function connectedPair(poll: Poll, events: Events): { listener: TcpListener; client: TcpStream; server: TcpStream } {
+  const listener = TcpListener.bind(ANY_LOCAL)
+  const client = TcpStream.connect(listener.localAddr())
+  poll.registry.register(listener, Token(0), Interest.READABLE)
+  poll.registry.register(client, Token(1), Interest.WRITABLE)
+  let accepted: ReturnType<TcpListener['accept']> = null
+  for (let round = 0; round < 20 && accepted === null; round++) {
+    poll.poll(events, 100)
+    accepted = listener.accept()
+  }
+  if (accepted === null) throw new Error('no connection to accept')
+  return { listener, client, server: accepted[0] }
+}
+
+const MILLION = 1_000_000
+
+test.serial('--expose-gc is on', (t) => {
+  t.is(typeof gc, 'function', 'run with node --expose-gc')
+})
+
+test.serial('poll(events, 0) and for...of over a few events a million times: no GC, no heap growth', async (t) => {
+  if (!gc) return t.fail('needs --expose-gc')
+  const poll = new Poll()
+  const events = new Events(16)
+  const { listener, client, server } = connectedPair(poll, events)
+  const waker = new Waker(poll.registry, Token(2))
+  poll.registry.register(server, Token(3), Interest.WRITABLE)
+  const registry = poll.registry
+  const WRITABLE = Interest.WRITABLE
+  // Three ready events per poll: the woken Waker, and both ends of the
+  // connection (a reregister re-arms an edge-triggered writable source).
+  let polled = 0
+  let tokens = 0
+  let readable = 0
+  let writable = 0
+  const loop = (iterations: number): void => {
+    for (let i = 0; i < iterations; i++) {
+      waker.wake()
+      registry.reregister(client, 1, WRITABLE)
+      registry.reregister(server, 3, WRITABLE)
+      polled += poll.poll(events, 0)
+      for (const event of events) {
+        tokens += event.token
+        if (event.isReadable()) readable++
+        if (event.isWritable()) writable++
+      }
+    }
+  }
+  try {
+    const result = await measure(loop, MILLION)
+    const total = MILLION + MILLION / 5
+    t.is(polled, 3 * total, 'three events per poll')
+    t.is(readable, total, 'the Waker event each time')
+    t.is(writable, 2 * total, 'both writable streams each time')
+    t.is(tokens, (1 + 2 + 3) * total)
+    allocationFree(t, result, MILLION)
+  } finally {
+    waker.close()
+    server.close()
+    client.close()
+    listener.close()
+    poll.close()
+  }
+})
+
+test.serial('write + read + WouldBlock read a million times: no GC, no heap growth', async (t) => {
+  if (!gc) return t.fail('needs --expose-gc')
+  const poll = new Poll()
+  const events = new Events(16)
+  const { listener, client, server } = connectedPair(poll, events)
+  poll.registry.deregister(client)
+  // Nagle would hold back a small write while an earlier one is unacknowledged.
+  client.setNodelay(true)
+  const message = Buffer.from('ping!!!!')
+  const buf = Buffer.alloc(64)
+  let wrote = 0
+  let read = 0
+  let wouldBlock = 0
+  let ends = 0
+  const loop = (iterations: number): void => {
+    for (let i = 0; i < iterations; i++) {
+      const n = client.write(message)
+      if (n !== null) wrote += n
+      // Drain: read until null (WouldBlock).
+      for (let got = server.read(buf); ; got = server.read(buf)) {
+        if (got === null) {
+          wouldBlock++
+          break
+        }
+        if (got === 0) ends++
+        read += got
+      }
+    }
+  }
+  try {
+    const result = await measure(loop, MILLION)
+    const total = MILLION + MILLION / 5
+    // Whatever had not arrived yet when the loop ended.
+    for (let round = 0; round < 20 && read < wrote; round++) {
+      poll.poll(events, 10)
+      for (let got; (got = server.read(buf)) !== null && got > 0; ) read += got
+    }
+    t.is(wrote, message.length * total, 'every write took the whole message')
+    t.is(read, wrote, 'every byte came through')
+    t.is(ends, 0, 'no end of stream')
+    t.true(wouldBlock >= total, 'each drain ended with a null (WouldBlock) read')
+    allocationFree(t, result, MILLION)
+  } finally {
+    server.close()
+    client.close()
+    listener.close()
+    poll.close()
+  }
+})
+
+// ---------------------------------------------------------------- closed on GC
+
+const FD_DIR = '/proc/self/fd'
+const hasFdDir = fs.existsSync(FD_DIR)
+
+function openDescriptors(): number {
+  return fs.readdirSync(FD_DIR).length
+}
+
+/** Collects until `done()` holds (finalizers run as tasks after a GC). */
+async function collectUntil(done: () => boolean): Promise<boolean> {
+  for (let round = 0; round < 20; round++) {
+    gc!()
+    await new Promise((resolve) => setImmediate(resolve))
+    await tick(round < 10 ? 0 : 10)
+    if (done()) return true
+  }
+  return done()
+}
+
+// These make objects and let go of them: nothing they create is returned.
+function forgetListener(): string {
+  const listener = TcpListener.bind(ANY_LOCAL)
+  return addrText(listener.localAddr())
+}
+
+function forgetUdpSocket(): string {
+  const socket = UdpSocket.bind(ANY_LOCAL)
+  return addrText(socket.localAddr())
+}
+
+function forgetPollWithEverything(): void {
+  const poll = new Poll()
+  const waker = new Waker(poll.registry, Token(1))
+  waker.wake()
+  const clone = poll.registry.tryClone()
+  const socket = UdpSocket.bind(ANY_LOCAL)
+  clone.register(socket, Token(2), Interest.READABLE)
+}
+
+test.serial('a listener the program forgot is closed when collected: its port is free again', async (t) => {
+  if (!gc) return t.fail('needs --expose-gc')
+  await collectUntil(() => false)
+  const before = hasFdDir ? openDescriptors() : 0
+  const address = forgetListener()
+  if (hasFdDir) t.is(openDescriptors(), before + 1, 'the listener holds a descriptor')
+  const closed = await collectUntil(() => !hasFdDir || openDescriptors() === before)
+  t.true(closed, 'the descriptor was closed after GC')
+
+  // Nobody listens there any more: a connect is refused ...
+  const poll = new Poll()
+  const events = new Events(4)
+  const client = TcpStream.connect(address)
+  try {
+    poll.registry.register(client, Token(1), Interest.WRITABLE)
+    expectEvents(t, poll, events, [{ token: 1, readiness: ['writable'] }])
+    t.is(client.takeError()?.code, 'ECONNREFUSED')
+  } finally {
+    client.close()
+    poll.close()
+  }
+  // ... and the port can be bound again (a live listener would be EADDRINUSE).
+  const again = TcpListener.bind(address)
+  t.is(addrText(again.localAddr()), address)
+  again.close()
+})
+
+test.serial('a connected stream the program forgot is closed when collected: the peer reads the end', async (t) => {
+  if (!gc) return t.fail('needs --expose-gc')
+  const poll = new Poll()
+  const events = new Events(8)
+  const listener = TcpListener.bind(ANY_LOCAL)
+  try {
+    poll.registry.register(listener, Token(0), Interest.READABLE)
+    // Connect, register and forget the client.
+    ;((): void => {
+      const client = TcpStream.connect(listener.localAddr())
+      poll.registry.register(client, Token(1), Interest.WRITABLE)
+    })()
+    expectEvents(t, poll, events, [{ token: 0, readiness: ['readable'] }])
+    const accepted = listener.accept()
+    t.not(accepted, null)
+    const server = accepted![0]
+    poll.registry.register(server, Token(2), Interest.READABLE)
+    const buf = Buffer.alloc(16)
+    t.is(server.read(buf), null, 'the connection is open')
+    await collectUntil(() => false)
+    expectEvents(t, poll, events, [{ token: 2, readiness: ['readable'] }])
+    t.is(server.read(buf), 0, 'the forgotten client was closed: end of stream')
+    server.close()
+  } finally {
+    listener.close()
+    poll.close()
+  }
+})
+
+test.serial('a UDP socket the program forgot is closed when collected: its port is free again', async (t) => {
+  if (!gc) return t.fail('needs --expose-gc')
+  await collectUntil(() => false)
+  const before = hasFdDir ? openDescriptors() : 0
+  const address = forgetUdpSocket()
+  if (hasFdDir) t.is(openDescriptors(), before + 1)
+  t.true(await collectUntil(() => !hasFdDir || openDescriptors() === before), 'the descriptor was closed after GC')
+  const again = UdpSocket.bind(address)
+  t.is(addrText(again.localAddr()), address)
+  again.close()
+})
+
+test.serial('a Poll the program forgot, with its Waker, cloned Registry and socket, releases every descriptor', async (t) => {
+  if (!gc) return t.fail('needs --expose-gc')
+  if (!hasFdDir) return t.pass('no /proc/self/fd to count descriptors on this OS')
+  await collectUntil(() => false)
+  const before = openDescriptors()
+  forgetPollWithEverything()
+  t.true(openDescriptors() >= before + 3, 'selector, Waker, clone and socket hold descriptors')
+  t.true(await collectUntil(() => openDescriptors() === before), `descriptors back to ${before}, got ${openDescriptors()}`)
+})
+
+test.serial('a source outlives its forgotten Poll and registers with another one', async (t) => {
+  if (!gc) return t.fail('needs --expose-gc')
+  const listener = TcpListener.bind(ANY_LOCAL)
+  await collectUntil(() => false)
+  try {
+    ;((): void => {
+      const poll = new Poll()
+      poll.registry.register(listener, Token(1), Interest.READABLE)
+    })()
+    const before = hasFdDir ? openDescriptors() : 0
+    t.true(await collectUntil(() => !hasFdDir || openDescriptors() === before - 1), 'the forgotten Poll closed its selector')
+    const poll = new Poll()
+    const events = new Events(4)
+    poll.registry.register(listener, Token(7), Interest.READABLE)
+    const client = TcpStream.connect(listener.localAddr())
+    expectEvents(t, poll, events, [{ token: 7, readiness: ['readable'] }])
+    client.close()
+    poll.close()
+  } finally {
+    listener.close()
+  }
+})

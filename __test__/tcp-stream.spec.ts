@@ -1,0 +1,805 @@
+// Port of mio's tests/tcp_stream.rs.
+//
+// Not applicable (not ported):
+// - is_send_and_sync: a Rust trait property (TcpStream is Send + Sync).
+// - tcp_stream_std: wraps a std stream with `TcpStream::from_std`; handing a
+//   file descriptor in is a later issue. The smoke test it shares runs
+//   through tcp_stream_ipv4 and tcp_stream_ipv6.
+// - raw_fd: `as_raw_fd`/`into_raw_fd`/`from_raw_fd` round trip; a later
+//   issue (fd hand-off).
+//
+// How the rest maps:
+// - mio's `echo_listener` and `start_listener` threads (std blocking sockets)
+//   are `Peer` workers with node:net sockets; mio's `Barrier` is `Barrier`.
+// - peek_ok, peek_would_block and read_peek_would_block build their pair with
+//   std's blocking connect/accept and `TcpStream::from_std`; fd hand-off is a
+//   later issue, so the pair is a node-mio connect plus a node-mio accept
+//   (`connectedPair()`): the stream under test is a node-mio stream either way.
+// - tcp_reset_close_event accepts on a std listener in the test thread: here
+//   a node-mio listener accepted with `acceptBlocking()`.
+// - hup_event_on_disconnect drops the accepted socket with `SO_LINGER` 0.
+//   node-mio has no linger option, so the accepting side is a node:net server
+//   in a `Peer` that resets with `socket.resetAndDestroy()` (linger 0 and
+//   close). mio also expects the listener's readable event (Token(0)); that
+//   listener lives in the worker here, so only the client's events are
+//   checked.
+// - priority_event_on_oob_data sends with `MSG_OOB` through libc. Neither
+//   node:net nor node-mio can send urgent data, so the peer is a small
+//   python3 program; the test is skipped where python3 is missing.
+// - `stream.flush()` is a no-op for mio's TcpStream and has no node-mio
+//   counterpart, so it is left out.
+import test, { type ExecutionContext } from 'ava'
+import { spawn, spawnSync } from 'node:child_process'
+import { once } from 'node:events'
+import { createInterface } from 'node:readline'
+import { Interest, TcpListener, TcpStream, Token, type SocketAddress } from 'node-mio'
+import {
+  ANY_LOCAL,
+  ANY_LOCAL_V6,
+  BARRIER_WAIT_SOURCE,
+  Barrier,
+  Peer,
+  acceptBlocking,
+  addrText,
+  assertSocketCloseOnExec,
+  assertSocketNonBlocking,
+  connectedPair,
+  expectEvents,
+  expectNoEvents,
+  initWithPoll,
+  isLoopback,
+} from './helpers.ts'
+
+const DATA1 = Buffer.from('Hello world!')
+const DATA2 = Buffer.from('Hello mars!')
+const DATA1_LEN = 12
+const DATA2_LEN = 11
+
+const ID1 = Token(0)
+const ID2 = Token(1)
+
+const platform: string = process.platform
+const BSD_OR_APPLE = ['darwin', 'freebsd', 'openbsd', 'netbsd'].includes(platform)
+
+// ---- mio's util macros and assertions --------------------------------------
+
+/** mio's `assert_would_block`: the call returned `null`. */
+function assertWouldBlock(t: ExecutionContext, result: unknown): void {
+  t.is(result, null, 'expected WouldBlock (null)')
+}
+
+/** mio's `checked_write!`: the whole buffer went out. */
+function checkedWrite(t: ExecutionContext, written: number | null, data: Uint8Array): void {
+  t.is(written, data.length, 'short write')
+}
+
+/** mio's `expect_read!`: `n` bytes were read and they are `expected`. */
+function expectRead(t: ExecutionContext, n: number | null, buf: Uint8Array, expected: Uint8Array): void {
+  t.is(n, expected.length)
+  t.deepEqual(Buffer.from(buf.subarray(0, n ?? 0)), Buffer.from(expected))
+}
+
+// ---- mio's thread helpers, as workers ---------------------------------------
+
+/**
+ * mio's `echo_listener`: accepts `nConnections` connections on `addr`'s host
+ * and echoes what it reads until the end of each. A connection reset (a
+ * shut-down reading side on Linux) counts as the end, as in mio.
+ */
+function echoListener(host: string, nConnections: number): { peer: Peer; address: SocketAddress } {
+  const peer = new Peer(
+    `
+    const net = require('node:net')
+    const fail = (e) => { console.error(e); process.exit(1) }
+    let remaining = data.n
+    const server = net.createServer((stream) => {
+      if (--remaining === 0) server.close()
+      stream.on('data', (chunk) => stream.write(chunk))
+      stream.on('error', (e) => {
+        if (e.code === 'ECONNRESET' || e.code === 'ECONNABORTED') stream.destroy()
+        else fail(e)
+      })
+    })
+    server.on('error', fail)
+    server.listen(0, data.host, () => ready(server.address().port))
+    `,
+    { host, n: nConnections },
+  )
+  const port = peer.value
+  return { peer, address: { address: host, family: host.includes(':') ? 'IPv6' : 'IPv4', port } }
+}
+
+/**
+ * mio's `start_listener`: accepts `nConnections` connections. With a barrier
+ * it waits on it before closing each connection; with `shutdownWrite` it
+ * also shuts the write side down after that wait and waits once more.
+ */
+function startListener(nConnections: number, barrier: Barrier | null, shutdownWrite: boolean): { peer: Peer; address: SocketAddress } {
+  const peer = new Peer(
+    `
+    ${BARRIER_WAIT_SOURCE}
+    const net = require('node:net')
+    const fail = (e) => { console.error(e); process.exit(1) }
+    let remaining = data.n
+    const server = net.createServer((stream) => {
+      if (--remaining === 0) server.close()
+      stream.on('error', fail)
+      ;(async () => {
+        if (data.barrier !== null) {
+          await barrierWait(data.barrier)
+          if (data.shutdownWrite) {
+            await new Promise((resolve) => stream.end(resolve))
+            await barrierWait(data.barrier)
+          }
+        }
+        stream.destroy()
+      })().catch(fail)
+    })
+    server.on('error', fail)
+    server.listen(0, '127.0.0.1', () => ready(server.address().port))
+    `,
+    { n: nConnections, barrier: barrier?.buffer ?? null, shutdownWrite },
+  )
+  const port = peer.value
+  return { peer, address: { address: '127.0.0.1', family: 'IPv4', port } }
+}
+
+/** mio's `handle.join()`: the worker ran to its end without failing. */
+async function join(t: ExecutionContext, peer: Peer): Promise<void> {
+  t.is(await peer.exited(), 0, 'unable to join thread')
+}
+
+// ---- tests ------------------------------------------------------------------
+
+async function smokeTestTcpStream(t: ExecutionContext, host: string): Promise<void> {
+  const { poll, events } = initWithPoll()
+  using _poll = poll
+
+  const { peer: handle, address: addr } = echoListener(host, 1)
+  try {
+    const stream = TcpStream.connect(addrText(addr))
+    try {
+      assertSocketNonBlocking(t, stream, 'tcp')
+      assertSocketCloseOnExec(t, stream, 'tcp')
+
+      poll.registry.register(stream, ID1, Interest.WRITABLE.add(Interest.READABLE))
+
+      expectEvents(t, poll, events, [{ token: ID1, readiness: ['writable'] }])
+
+      const buf = Buffer.alloc(16)
+      assertWouldBlock(t, stream.peek(buf))
+      assertWouldBlock(t, stream.read(buf))
+
+      // NOTE: the call to `peerAddr` must happen after we received a writable
+      // event as the stream might not yet be connected.
+      t.deepEqual(stream.peerAddr(), addr)
+      t.true(isLoopback(stream.localAddr()))
+
+      checkedWrite(t, stream.write(DATA1), DATA1)
+
+      expectEvents(t, poll, events, [{ token: ID1, readiness: ['readable'] }])
+
+      expectRead(t, stream.peek(buf), buf, DATA1)
+      expectRead(t, stream.read(buf), buf, DATA1)
+
+      t.is(stream.takeError(), null)
+
+      assertWouldBlock(t, stream.read(buf))
+
+      const n = stream.writev([DATA1, DATA2])
+      t.is(n, DATA1.length + DATA2.length, 'unable to write vectored to stream')
+
+      expectEvents(t, poll, events, [{ token: ID1, readiness: ['readable'] }])
+
+      // mio's `read_vectored`. node-mio has no `TcpStream.readv` yet: see the
+      // test.failing note below.
+      const readv = (stream as unknown as { readv?: (bufs: Uint8Array[]) => number | null }).readv
+      if (typeof readv !== 'function') {
+        t.fail('TcpStream has no readv (mio: read_vectored)')
+        return
+      }
+      const buf1 = Buffer.alloc(DATA1_LEN, 1)
+      const buf2 = Buffer.alloc(DATA2_LEN + 1, 2)
+      const read = readv.call(stream, [buf1, buf2])
+      t.is(read, DATA1.length + DATA2.length, 'unable to read vectored from stream')
+      t.deepEqual(buf1, DATA1)
+      t.deepEqual(buf2.subarray(0, DATA2.length), DATA2)
+      t.is(buf2[DATA2.length], 2) // Last byte should be unchanged.
+    } finally {
+      // Close the connection to allow the listener to shutdown.
+      stream.close()
+    }
+    await join(t, handle)
+  } finally {
+    await handle.terminate()
+  }
+}
+
+// Fails: node-mio's TcpStream has `writev` but no `readv` (mio's
+// `read_vectored`), which the last step of mio's smoke test uses. Everything
+// before that step is checked and passes; drop `.failing` once readv exists.
+test.failing('tcp_stream_ipv4', async (t) => {
+  await smokeTestTcpStream(t, '127.0.0.1')
+})
+
+// Fails for the same reason as tcp_stream_ipv4 (no readv).
+test.failing('tcp_stream_ipv6', async (t) => {
+  await smokeTestTcpStream(t, '::1')
+})
+
+/**
+ * The start of mio's option tests: connect to a `start_listener` thread and,
+ * as Windows requires, wait for the stream to be connected (writable) before
+ * touching socket options.
+ */
+async function withConnectedStream(t: ExecutionContext, body: (stream: TcpStream) => void): Promise<void> {
+  const { poll, events } = initWithPoll()
+  using _poll = poll
+
+  const barrier = new Barrier(2)
+  const { peer: threadHandle, address } = startListener(1, barrier, false)
+  try {
+    {
+      using stream = TcpStream.connect(addrText(address))
+
+      // on Windows: the stream must be connected before setting or getting
+      // socket options, otherwise it is unspecified behavior, register and
+      // expect a WRITABLE here to make sure the stream is connected
+      poll.registry.register(stream, ID1, Interest.WRITABLE)
+
+      expectEvents(t, poll, events, [{ token: ID1, readiness: ['writable'] }])
+
+      body(stream)
+
+      barrier.wait()
+    }
+    await join(t, threadHandle)
+  } finally {
+    await threadHandle.terminate()
+  }
+}
+
+test('set_get_ttl', async (t) => {
+  await withConnectedStream(t, (stream) => {
+    // set TTL, get TTL, make sure it has the expected value
+    const TTL = 10
+    stream.setTtl(TTL)
+    t.is(stream.ttl(), TTL)
+    t.is(stream.takeError(), null)
+  })
+})
+
+test('get_ttl_without_previous_set', async (t) => {
+  await withConnectedStream(t, (stream) => {
+    // expect a get TTL to work w/o any previous set_ttl
+    t.notThrows(() => stream.ttl(), 'unable to get TTL for TCP stream')
+    t.is(stream.takeError(), null)
+  })
+})
+
+test('set_get_nodelay', async (t) => {
+  await withConnectedStream(t, (stream) => {
+    // set nodelay, get nodelay, make sure it has the expected value
+    const NO_DELAY = true
+    stream.setNodelay(NO_DELAY)
+    t.is(stream.nodelay(), NO_DELAY)
+    t.is(stream.takeError(), null)
+  })
+})
+
+test('get_nodelay_without_previous_set', async (t) => {
+  await withConnectedStream(t, (stream) => {
+    // expect a get nodelay to work w/o any previous set nodelay
+    t.notThrows(() => stream.nodelay(), 'Unable to get nodelay for TCP stream')
+    t.is(stream.takeError(), null)
+  })
+})
+
+test('shutdown_read', async (t) => {
+  const { poll, events } = initWithPoll()
+  using _poll = poll
+
+  const { peer: threadHandle, address } = echoListener('127.0.0.1', 1)
+  try {
+    {
+      using stream = TcpStream.connect(addrText(address))
+
+      poll.registry.register(stream, ID1, Interest.WRITABLE.add(Interest.READABLE))
+
+      expectEvents(t, poll, events, [{ token: ID1, readiness: ['writable'] }])
+
+      checkedWrite(t, stream.write(DATA2), DATA2)
+
+      expectEvents(t, poll, events, [{ token: ID1, readiness: ['readable'] }])
+
+      stream.shutdown('read')
+
+      // Shutting down the reading side is different on each platform. For
+      // example on Linux based systems we can still read.
+      if (BSD_OR_APPLE) {
+        const buf = Buffer.alloc(20)
+        expectRead(t, stream.read(buf), buf, Buffer.alloc(0))
+      }
+    }
+    await join(t, threadHandle)
+  } finally {
+    await threadHandle.terminate()
+  }
+})
+
+// mio: #[ignore = "This test is flaky, it doesn't always receive an event
+// after shutting down the write side"]
+test.skip('shutdown_write', async (t) => {
+  const { poll, events } = initWithPoll()
+  using _poll = poll
+
+  const { peer: threadHandle, address } = echoListener('127.0.0.1', 1)
+  try {
+    {
+      using stream = TcpStream.connect(addrText(address))
+
+      poll.registry.register(stream, ID1, Interest.WRITABLE.add(Interest.READABLE))
+
+      expectEvents(t, poll, events, [{ token: ID1, readiness: ['writable'] }])
+
+      checkedWrite(t, stream.write(DATA1), DATA1)
+
+      stream.shutdown('write')
+
+      const err = t.throws(() => stream.write(DATA2))
+      t.is((err as NodeJS.ErrnoException | undefined)?.code, 'EPIPE')
+
+      // FIXME: we don't always receive the following event.
+      expectEvents(t, poll, events, [{ token: ID1, readiness: ['readable'] }])
+
+      // Read should be ok.
+      const buf = Buffer.alloc(20)
+      expectRead(t, stream.read(buf), buf, DATA1)
+    }
+    await join(t, threadHandle)
+  } finally {
+    await threadHandle.terminate()
+  }
+})
+
+test('shutdown_both', async (t) => {
+  const { poll, events } = initWithPoll()
+  using _poll = poll
+
+  const { peer: threadHandle, address } = echoListener('127.0.0.1', 1)
+  try {
+    {
+      using stream = TcpStream.connect(addrText(address))
+
+      poll.registry.register(stream, ID1, Interest.WRITABLE.add(Interest.READABLE))
+
+      expectEvents(t, poll, events, [{ token: ID1, readiness: ['writable'] }])
+
+      checkedWrite(t, stream.write(DATA1), DATA1)
+
+      expectEvents(t, poll, events, [{ token: ID1, readiness: ['readable'] }])
+
+      stream.shutdown('both')
+
+      // Shutting down the reading side is different on each platform. For
+      // example on Linux based systems we can still read.
+      if (BSD_OR_APPLE) {
+        const buf = Buffer.alloc(20)
+        expectRead(t, stream.read(buf), buf, Buffer.alloc(0))
+      }
+
+      const err = t.throws(() => stream.write(DATA2)) as NodeJS.ErrnoException | undefined
+      if (platform !== 'win32') {
+        // io::ErrorKind::BrokenPipe
+        t.is(err?.code, 'EPIPE')
+      } else {
+        // 10053 WSAECONNABORTED (seen on Windows) or 10058 WSAESHUTDOWN (seen
+        // in Wine): both are reasonable after shutting down both sides.
+        t.true(err?.code === 'ECONNABORTED' || err?.code === 'ESHUTDOWN' || err?.code === 'EPIPE', `got ${err?.code}`)
+      }
+    }
+    await join(t, threadHandle)
+  } finally {
+    await threadHandle.terminate()
+  }
+})
+
+test('registering', async (t) => {
+  const { poll, events } = initWithPoll()
+  using _poll = poll
+
+  const { peer: threadHandle, address } = echoListener('127.0.0.1', 1)
+  try {
+    {
+      using stream = TcpStream.connect(addrText(address))
+
+      poll.registry.register(stream, ID1, Interest.READABLE)
+
+      expectNoEvents(t, poll, events)
+
+      // NOTE: more tests are done in the smoke tests above.
+    }
+    await join(t, threadHandle)
+  } finally {
+    await threadHandle.terminate()
+  }
+})
+
+test('reregistering', async (t) => {
+  const { poll, events } = initWithPoll()
+  using _poll = poll
+
+  const { peer: threadHandle, address } = echoListener('127.0.0.1', 1)
+  try {
+    {
+      using stream = TcpStream.connect(addrText(address))
+
+      poll.registry.register(stream, ID1, Interest.READABLE)
+
+      poll.registry.reregister(stream, ID2, Interest.WRITABLE)
+
+      expectEvents(t, poll, events, [{ token: ID2, readiness: ['writable'] }])
+
+      t.deepEqual(stream.peerAddr(), address)
+    }
+    await join(t, threadHandle)
+  } finally {
+    await threadHandle.terminate()
+  }
+})
+
+test('no_events_after_deregister', async (t) => {
+  const { poll, events } = initWithPoll()
+  using _poll = poll
+
+  const { peer: threadHandle, address } = echoListener('127.0.0.1', 1)
+  try {
+    {
+      using stream = TcpStream.connect(addrText(address))
+
+      poll.registry.register(stream, ID1, Interest.WRITABLE.add(Interest.READABLE))
+
+      poll.registry.deregister(stream)
+
+      expectNoEvents(t, poll, events)
+
+      // We do expect to be connected.
+      t.deepEqual(stream.peerAddr(), address)
+
+      // Also, write should work
+      const buf = Buffer.alloc(16)
+      assertWouldBlock(t, stream.peek(buf))
+      assertWouldBlock(t, stream.read(buf))
+
+      checkedWrite(t, stream.write(DATA1), DATA1)
+
+      expectNoEvents(t, poll, events)
+    }
+    await join(t, threadHandle)
+  } finally {
+    await threadHandle.terminate()
+  }
+})
+
+// mio ignores it on Windows ("fails on Windows; client read closed events are
+// not triggered"), GNU/Hurd, Solaris and NTO ("POLLRDHUP isn't supported").
+const tcpShutdownClientReadCloseEvent = ['win32', 'sunos'].includes(platform) ? test.skip : test
+tcpShutdownClientReadCloseEvent('tcp_shutdown_client_read_close_event', async (t) => {
+  const { poll, events } = initWithPoll()
+  using _poll = poll
+  const barrier = new Barrier(2)
+
+  const { peer: handle, address: sockaddr } = startListener(1, barrier, false)
+  try {
+    {
+      using stream = TcpStream.connect(addrText(sockaddr))
+
+      const interests = Interest.READABLE.add(Interest.WRITABLE)
+
+      poll.registry.register(stream, ID1, interests)
+
+      expectEvents(t, poll, events, [{ token: ID1, readiness: ['writable'] }])
+
+      stream.shutdown('read')
+      expectEvents(t, poll, events, [{ token: ID1, readiness: ['readClosed'] }])
+
+      barrier.wait()
+    }
+    await join(t, handle)
+  } finally {
+    await handle.terminate()
+  }
+})
+
+// mio ignores it on Windows and Cygwin, and on Android, GNU/Hurd, illumos,
+// Solaris, Linux and NTO: "fails; client write_closed events are not found".
+const tcpShutdownClientWriteCloseEvent = ['win32', 'cygwin', 'android', 'sunos', 'linux'].includes(platform) ? test.skip : test
+tcpShutdownClientWriteCloseEvent('tcp_shutdown_client_write_close_event', async (t) => {
+  const { poll, events } = initWithPoll()
+  using _poll = poll
+  const barrier = new Barrier(2)
+
+  const { peer: handle, address: sockaddr } = startListener(1, barrier, false)
+  try {
+    {
+      using stream = TcpStream.connect(addrText(sockaddr))
+
+      const interests = Interest.READABLE.add(Interest.WRITABLE)
+
+      poll.registry.register(stream, ID1, interests)
+
+      expectEvents(t, poll, events, [{ token: ID1, readiness: ['writable'] }])
+
+      stream.shutdown('write')
+      expectEvents(t, poll, events, [{ token: ID1, readiness: ['writeClosed'] }])
+
+      barrier.wait()
+    }
+    await join(t, handle)
+  } finally {
+    await handle.terminate()
+  }
+})
+
+// mio ignores it on WASI, GNU/Hurd, Solaris, NTO and Cygwin: "POLLRDHUP isn't
+// supported".
+const tcpShutdownServerWriteCloseEvent = ['sunos', 'cygwin'].includes(platform) ? test.skip : test
+tcpShutdownServerWriteCloseEvent('tcp_shutdown_server_write_close_event', async (t) => {
+  const { poll, events } = initWithPoll()
+  using _poll = poll
+  const barrier = new Barrier(2)
+
+  const { peer: handle, address: sockaddr } = startListener(1, barrier, true)
+  try {
+    {
+      using stream = TcpStream.connect(addrText(sockaddr))
+
+      poll.registry.register(stream, ID1, Interest.READABLE.add(Interest.WRITABLE))
+
+      expectEvents(t, poll, events, [{ token: ID1, readiness: ['writable'] }])
+
+      barrier.wait()
+
+      expectEvents(t, poll, events, [{ token: ID1, readiness: ['readClosed'] }])
+
+      barrier.wait()
+    }
+    await join(t, handle)
+  } finally {
+    await handle.terminate()
+  }
+})
+
+// mio ignores it on WASI, GNU/Hurd, Solaris, NTO and Cygwin: "POLLRDHUP isn't
+// supported".
+const tcpResetCloseEvent = ['sunos', 'cygwin'].includes(platform) ? test.skip : test
+tcpResetCloseEvent('tcp_reset_close_event', (t) => {
+  const { poll, events } = initWithPoll()
+  using _poll = poll
+
+  using listener = TcpListener.bind(ANY_LOCAL)
+  const sockaddr = listener.localAddr()
+  using stream = TcpStream.connect(addrText(sockaddr))
+
+  poll.registry.register(stream, ID1, Interest.READABLE.add(Interest.WRITABLE))
+
+  const [serverStream] = acceptBlocking(listener)
+  try {
+    expectEvents(t, poll, events, [{ token: ID1, readiness: ['writable'] }])
+    checkedWrite(t, stream.write(DATA1), DATA1)
+
+    // Try to read something.
+    assertWouldBlock(t, stream.read(Buffer.alloc(1)))
+  } finally {
+    // Server goes away.
+    serverStream.close()
+  }
+
+  expectEvents(t, poll, events, [{ token: ID1, readiness: ['readClosed'] }])
+
+  // Make sure we quiesce. `expect_no_events` seems to flake sometimes on mac/freebsd.
+  for (;;) {
+    poll.poll(events, 100)
+    if (events.length === 0) break
+  }
+})
+
+// mio ignores it on Windows and Cygwin ("client close events are not found")
+// and on GNU/Hurd, illumos and Solaris ("client write_closed events are not
+// found").
+const tcpShutdownClientBothCloseEvent = ['win32', 'cygwin', 'sunos'].includes(platform) ? test.skip : test
+tcpShutdownClientBothCloseEvent('tcp_shutdown_client_both_close_event', async (t) => {
+  const { poll, events } = initWithPoll()
+  using _poll = poll
+  const barrier = new Barrier(2)
+
+  const { peer: handle, address: sockaddr } = startListener(1, barrier, false)
+  try {
+    {
+      using stream = TcpStream.connect(addrText(sockaddr))
+
+      poll.registry.register(stream, ID1, Interest.READABLE.add(Interest.WRITABLE))
+
+      expectEvents(t, poll, events, [{ token: ID1, readiness: ['writable'] }])
+
+      stream.shutdown('both')
+      expectEvents(t, poll, events, [{ token: ID1, readiness: ['writeClosed'] }])
+
+      barrier.wait()
+    }
+    await join(t, handle)
+  } finally {
+    await handle.terminate()
+  }
+})
+
+test('hup_event_on_disconnect', async (t) => {
+  const { poll, events } = initWithPoll()
+  using _poll = poll
+
+  // The listener: accepts one connection and, once told, drops it with
+  // linger 0 (`resetAndDestroy`), preventing a graceful shutdown.
+  const barrier = new Barrier(2)
+  const listener = new Peer(
+    `
+    ${BARRIER_WAIT_SOURCE}
+    const net = require('node:net')
+    const fail = (e) => { console.error(e); process.exit(1) }
+    const server = net.createServer((sock) => {
+      server.close()
+      sock.on('error', fail)
+      barrierWait(data.barrier).then(() => sock.resetAndDestroy()).catch(fail)
+    })
+    server.on('error', fail)
+    server.listen(0, '127.0.0.1', () => ready(server.address().port))
+    `,
+    { barrier: barrier.buffer },
+  )
+  try {
+    const addr = `127.0.0.1:${listener.value}`
+    {
+      using stream = TcpStream.connect(addr)
+      poll.registry.register(stream, Token(1), Interest.READABLE.add(Interest.WRITABLE))
+
+      expectEvents(t, poll, events, [{ token: Token(1), readiness: ['writable'] }])
+
+      // The listener accepts and drops the socket with linger 0.
+      barrier.wait()
+
+      expectEvents(t, poll, events, [{ token: Token(1), readiness: ['readable'] }])
+    }
+    t.is(await listener.exited(), 0)
+  } finally {
+    await listener.terminate()
+  }
+})
+
+/** Whether a python3 that can send `MSG_OOB` runs here (the OOB peer). */
+function havePython3(): boolean {
+  if (platform !== 'linux' && platform !== 'android') return false
+  const probe = spawnSync('python3', ['-c', 'import socket; socket.MSG_OOB'], { stdio: 'ignore' })
+  return probe.status === 0
+}
+
+// mio: #[cfg(any(target_os = "linux", target_os = "android"))]. The peer sends
+// urgent data with python3 (see the top of this file); skipped without it.
+const priorityEventOnOobData = havePython3() ? test : test.skip
+priorityEventOnOobData('priority_event_on_oob_data', async (t) => {
+  const { poll, events } = initWithPoll()
+  using _poll = poll
+
+  // The listener: accepts one connection, sends DATA1 with MSG_OOB (mio's
+  // `send_oob_data`), then holds the connection until its stdin closes.
+  const script = [
+    'import socket, sys',
+    'listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)',
+    "listener.bind(('127.0.0.1', 0))",
+    'listener.listen(1)',
+    'print(listener.getsockname()[1], flush=True)',
+    'stream, _ = listener.accept()',
+    `assert stream.send(${JSON.stringify(DATA1.toString())}.encode(), socket.MSG_OOB) == ${DATA1.length}`,
+    'sys.stdin.read()',
+  ].join('\n')
+  const peer = spawn('python3', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const exited = once(peer, 'exit')
+  try {
+    const exitedEarly = exited.then(([code]) => Promise.reject(new Error(`the python3 peer exited (${code}) before listening`)))
+    exitedEarly.catch(() => {}) // only the race below looks at it
+    const [port] = (await Promise.race([once(createInterface({ input: peer.stdout }), 'line'), exitedEarly])) as [string]
+    const addr = `127.0.0.1:${Number(port)}`
+    {
+      using client = TcpStream.connect(addr)
+      poll.registry.register(client, Token(0), Interest.READABLE.add(Interest.PRIORITY!))
+
+      // Sending out of bound data should trigger priority event.
+      expectEvents(t, poll, events, [{ token: Token(0), readiness: ['readable', 'priority'] }])
+    }
+    peer.stdin.end()
+    const [code] = (await exited) as [number | null]
+    t.is(code, 0, 'the python3 peer failed')
+  } finally {
+    peer.kill()
+  }
+})
+
+/** mio's `peek_until_ok`: peek until it gives bytes; they must be `expected`. */
+function peekUntilOk(t: ExecutionContext, buf: Buffer, stream1: TcpStream, expected: number): void {
+  for (;;) {
+    const res = stream1.peek(buf)
+    if (res !== null) {
+      t.is(res, expected)
+      break
+    }
+  }
+}
+
+test('peek_ok', (t) => {
+  const buf = Buffer.alloc(2)
+  const { poll, events } = initWithPoll()
+  using _poll = poll
+
+  const [stream1, stream2] = connectedPair()
+  using _stream1 = stream1
+  using _stream2 = stream2
+
+  poll.registry.register(stream1, ID1, Interest.READABLE)
+
+  expectNoEvents(t, poll, events)
+
+  t.is(stream2.write(Buffer.from([0])), 1)
+  // peek multiple times until we get a byte
+  peekUntilOk(t, buf, stream1, 1)
+  // a successful peek shouldn't remove readable interest
+  // so we should still get a readable event
+  expectEvents(t, poll, events, [{ token: ID1, readiness: ['readable'] }])
+})
+
+test('peek_would_block', (t) => {
+  const buf = Buffer.alloc(1)
+  const { poll, events } = initWithPoll()
+  using _poll = poll
+
+  const [stream1, stream2] = connectedPair()
+  using _stream1 = stream1
+  using _stream2 = stream2
+
+  poll.registry.register(stream1, ID1, Interest.READABLE)
+
+  expectNoEvents(t, poll, events)
+
+  t.is(stream2.write(Buffer.from([0])), 1)
+  expectEvents(t, poll, events, [{ token: ID1, readiness: ['readable'] }])
+
+  t.is(stream1.read(buf), 1)
+  assertWouldBlock(t, stream1.peek(buf))
+
+  t.is(stream2.write(Buffer.from([0, 1, 2, 3])), 4)
+
+  expectEvents(t, poll, events, [{ token: ID1, readiness: ['readable'] }])
+})
+
+test('read_peek_would_block', (t) => {
+  const buf = Buffer.alloc(1)
+  const { poll, events } = initWithPoll()
+  using _poll = poll
+
+  const [stream1, stream2] = connectedPair()
+  using _stream1 = stream1
+  using _stream2 = stream2
+
+  poll.registry.register(stream1, ID1, Interest.READABLE)
+
+  assertWouldBlock(t, stream1.read(buf))
+
+  t.is(stream2.write(Buffer.from([0])), 1)
+
+  expectEvents(t, poll, events, [{ token: ID1, readiness: ['readable'] }])
+
+  t.is(stream1.read(buf), 1)
+
+  assertWouldBlock(t, stream1.peek(buf))
+
+  t.is(stream2.write(Buffer.from([1])), 1)
+
+  expectEvents(t, poll, events, [{ token: ID1, readiness: ['readable'] }])
+})
