@@ -218,12 +218,12 @@ async function smokeTestTcpStream(t: ExecutionContext, host: string): Promise<vo
 // Fails: node-mio's TcpStream has `writev` but no `readv` (mio's
 // `read_vectored`), which the last step of mio's smoke test uses. Everything
 // before that step is checked and passes; drop `.failing` once readv exists.
-test.failing('tcp_stream_ipv4', async (t) => {
+test('tcp_stream_ipv4', async (t) => {
   await smokeTestTcpStream(t, '127.0.0.1')
 })
 
 // Fails for the same reason as tcp_stream_ipv4 (no readv).
-test.failing('tcp_stream_ipv6', async (t) => {
+test('tcp_stream_ipv6', async (t) => {
   await smokeTestTcpStream(t, '::1')
 })
 

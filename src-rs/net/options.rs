@@ -82,6 +82,19 @@ fn with_sock<R>(
   })
 }
 
+/// Like `with_sock`, for options only a TCP stream has.
+fn with_tcp_stream<R>(
+  env: &Env,
+  handle: Handle,
+  syscall: &str,
+  f: impl FnOnce(&SockRef) -> std::io::Result<R>,
+) -> Result<R> {
+  source::with(env, handle, |io| match io {
+    Io::TcpStream(s) => f(&SockRef::from(s)).map_err(|e| error::system(env, &e, syscall, None)),
+    _ => Err(error::wrong_kind(env, "TcpStream")),
+  })
+}
+
 fn millis(env: &Env, ms: f64, name: &str) -> Result<Duration> {
   Duration::try_from_secs_f64(ms / 1000.0).map_err(|_| {
     error::range_error(
@@ -305,12 +318,12 @@ pub fn socket_ipv6_only(env: Env, handle: Handle) -> Result<bool> {
 
 #[napi]
 pub fn socket_set_nodelay(env: Env, handle: Handle, on: bool) -> Result<()> {
-  with_sock(&env, handle, "setsockopt", |s| s.set_tcp_nodelay(on))
+  with_tcp_stream(&env, handle, "setsockopt", |s| s.set_tcp_nodelay(on))
 }
 
 #[napi]
 pub fn socket_nodelay(env: Env, handle: Handle) -> Result<bool> {
-  with_sock(&env, handle, "getsockopt", |s| s.tcp_nodelay())
+  with_tcp_stream(&env, handle, "getsockopt", |s| s.tcp_nodelay())
 }
 
 /// Turns keepalive on (with optional idle time and interval) or off.
@@ -323,15 +336,15 @@ pub fn socket_set_keepalive(
   interval_ms: Option<f64>,
 ) -> Result<()> {
   if !on {
-    return with_sock(&env, handle, "setsockopt", |s| s.set_keepalive(false));
+    return with_tcp_stream(&env, handle, "setsockopt", |s| s.set_keepalive(false));
   }
   let params = keepalive(&env, idle_ms, interval_ms)?;
-  with_sock(&env, handle, "setsockopt", |s| s.set_tcp_keepalive(&params))
+  with_tcp_stream(&env, handle, "setsockopt", |s| s.set_tcp_keepalive(&params))
 }
 
 #[napi]
 pub fn socket_keepalive(env: Env, handle: Handle) -> Result<KeepaliveInfo> {
-  with_sock(&env, handle, "getsockopt", |s| {
+  with_tcp_stream(&env, handle, "getsockopt", |s| {
     let enabled = s.keepalive()?;
     #[cfg(not(any(windows, target_os = "haiku", target_os = "openbsd")))]
     let (idle_ms, interval_ms) = (
@@ -352,12 +365,12 @@ pub fn socket_keepalive(env: Env, handle: Handle) -> Result<KeepaliveInfo> {
 #[napi]
 pub fn socket_set_linger(env: Env, handle: Handle, ms: Option<f64>) -> Result<()> {
   let linger = ms.map(|ms| millis(&env, ms, "linger")).transpose()?;
-  with_sock(&env, handle, "setsockopt", |s| s.set_linger(linger))
+  with_tcp_stream(&env, handle, "setsockopt", |s| s.set_linger(linger))
 }
 
 #[napi]
 pub fn socket_linger(env: Env, handle: Handle) -> Result<Option<f64>> {
-  with_sock(&env, handle, "getsockopt", |s| {
+  with_tcp_stream(&env, handle, "getsockopt", |s| {
     Ok(s.linger()?.map(|d| d.as_secs_f64() * 1000.0))
   })
 }
