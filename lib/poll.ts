@@ -95,14 +95,15 @@ export class Poll implements Disposable {
   watch(events: Events, callback: (events: Events) => void): Watch {
     if (!isEvents(events)) throw invalidArgType('events', 'an instance of Events', events)
     if (typeof callback !== 'function') throw invalidArgType('callback', 'a function', callback)
-    const handle = this.#handle
     const storage = eventsStorage(events)
+    // The callback refers to this Poll, and libuv holds the callback while
+    // the watch runs: a watched Poll is never garbage-collected.
     const onReady = (): void => {
-      const count = fast.pollPoll(handle, storage, 0)
+      const count = fast.pollPoll(this.#handle, storage, 0)
       setLength(events, count)
       if (count > 0) callback(events)
     }
-    const watch = new Watch(binding.watchStart(handle, onReady), this)
+    const watch = new Watch(binding.watchStart(this.#handle, onReady), this)
     this.#watch = watch
     return watch
   }
