@@ -4,9 +4,9 @@ import { addressText, type SocketAddressInput } from './addr'
 
 /** TCP keepalive timing, in milliseconds (whole seconds on most OSes). */
 export interface KeepaliveOptions {
-  /** Idle time before the first probe. */
+  /** Idle time before the first probe: 1 s to 32767 s, rounded up to whole seconds. */
   idle?: number
-  /** Time between probes. */
+  /** Time between probes: 1 s to 32767 s, rounded up to whole seconds. */
   interval?: number
 }
 
@@ -47,7 +47,10 @@ export interface ConnectOptions extends IpSocketOptions {
   nodelay?: boolean
   /** `SO_KEEPALIVE`, with its timing where given. */
   keepalive?: boolean | KeepaliveOptions
-  /** `SO_LINGER` in milliseconds (`0`: close resets the connection), or `null` for off. */
+  /**
+   * `SO_LINGER` in milliseconds, rounded up to whole seconds, at most 32767 s
+   * (`0`: close resets the connection), or `null` for off.
+   */
   linger?: number | null
 }
 
@@ -63,10 +66,13 @@ const KEYS = {
   udp: ['reuseAddress', 'reusePort', 'ipv6Only', 'recvBufferSize', 'sendBufferSize', 'broadcast'],
 } as const
 
-/** Checks a keepalive/linger duration in milliseconds. @internal */
+/**
+ * Checks a keepalive/linger duration in milliseconds (the OS counts whole
+ * seconds: it is rounded up; the binding checks the range). @internal
+ */
 export function checkMillis(value: unknown, name: string): number {
   if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value)
-  if (!(value >= 0) || value > 2 ** 31 * 1000) throw outOfRange(name, 'a number of milliseconds >= 0', value)
+  if (!(value >= 0) || value === Infinity) throw outOfRange(name, 'a number of milliseconds >= 0', value)
   return value
 }
 

@@ -131,7 +131,7 @@ export class TcpStream extends IpSocket {
 
   /**
    * Turns `SO_KEEPALIVE` on or off; an object turns it on with the given
-   * timing (milliseconds; most OSes count whole seconds).
+   * timing in milliseconds (1 s to 32767 s, rounded up to whole seconds).
    */
   setKeepalive(keepalive: boolean | KeepaliveOptions): void {
     const [enabled, idle, interval] = keepaliveArgs(keepalive, 'keepalive')
@@ -147,7 +147,10 @@ export class TcpStream extends IpSocket {
     return out
   }
 
-  /** Sets `SO_LINGER` in milliseconds (`0`: `close()` resets the connection), or `null` for off. */
+  /**
+   * Sets `SO_LINGER` in milliseconds, rounded up to whole seconds (the OS counts
+   * seconds), at most 32767 s; `0`: `close()` resets the connection; `null`: off.
+   */
   setLinger(ms: number | null): void {
     binding.socketSetLinger(this[kHandle], ms === null ? null : checkMillis(ms, 'ms'))
   }

@@ -95,23 +95,54 @@ fn with_tcp_stream<R>(
   })
 }
 
-fn millis(env: &Env, ms: f64, name: &str) -> Result<Duration> {
-  Duration::try_from_secs_f64(ms / 1000.0).map_err(|_| {
-    error::range_error(
+/// A duration in milliseconds, rounded up to whole seconds: `SO_LINGER` and
+/// the keepalive times count seconds (a fraction would be dropped, and a
+/// 500 ms linger would become a reset). `min..=max` in seconds.
+fn seconds(env: &Env, ms: f64, name: &str, min: u64, max: u64) -> Result<Duration> {
+  let secs = (ms / 1000.0).ceil();
+  if !(secs >= min as f64 && secs <= max as f64) {
+    return Err(error::range_error(
       env,
       "ERR_OUT_OF_RANGE",
-      &format!("{name} must be a non-negative number of milliseconds"),
-    )
-  })
+      &format!(
+        "{name} must be from {} to {} milliseconds (the OS counts whole seconds), got {ms}",
+        min * 1000,
+        max * 1000
+      ),
+    ));
+  }
+  Ok(Duration::from_secs(secs as u64))
+}
+
+/// The longest linger: `l_linger` is a C `int` of seconds (Linux caps it
+/// lower still, so keep it to what every OS takes).
+const LINGER_MAX_SECS: u64 = 0x7fff;
+/// Keepalive times: Linux takes 1 to 32767 seconds.
+const KEEPALIVE_MAX_SECS: u64 = 32_767;
+
+fn linger(env: &Env, ms: f64) -> Result<Duration> {
+  seconds(env, ms, "linger", 0, LINGER_MAX_SECS)
 }
 
 fn keepalive(env: &Env, idle_ms: Option<f64>, interval_ms: Option<f64>) -> Result<TcpKeepalive> {
   let mut params = TcpKeepalive::new();
   if let Some(idle) = idle_ms {
-    params = params.with_time(millis(env, idle, "keepalive idle time")?);
+    params = params.with_time(seconds(
+      env,
+      idle,
+      "keepalive idle time",
+      1,
+      KEEPALIVE_MAX_SECS,
+    )?);
   }
   if let Some(interval) = interval_ms {
-    params = params.with_interval(millis(env, interval, "keepalive interval")?);
+    params = params.with_interval(seconds(
+      env,
+      interval,
+      "keepalive interval",
+      1,
+      KEEPALIVE_MAX_SECS,
+    )?);
   }
   Ok(params)
 }
@@ -214,9 +245,7 @@ fn apply(env: &Env, sock: &SockRef, options: &SocketOptions) -> Result<()> {
     sock.set_keepalive(false).map_err(fail)?;
   }
   if let Some(ms) = options.linger_ms {
-    sock
-      .set_linger(Some(millis(env, ms, "linger")?))
-      .map_err(fail)?;
+    sock.set_linger(Some(linger(env, ms)?)).map_err(fail)?;
   }
   if let Some(on) = options.broadcast {
     sock.set_broadcast(on).map_err(fail)?;
@@ -364,7 +393,7 @@ pub fn socket_keepalive(env: Env, handle: Handle) -> Result<KeepaliveInfo> {
 /// `SO_LINGER`: milliseconds, or `null` for off.
 #[napi]
 pub fn socket_set_linger(env: Env, handle: Handle, ms: Option<f64>) -> Result<()> {
-  let linger = ms.map(|ms| millis(&env, ms, "linger")).transpose()?;
+  let linger = ms.map(|ms| linger(&env, ms)).transpose()?;
   with_tcp_stream(&env, handle, "setsockopt", |s| s.set_linger(linger))
 }
 

@@ -40,8 +40,41 @@ fn wrong(env: &Env, fd: RawFd, expected: &str, why: &str) -> napi::Error {
   error::invalid_arg(env, &format!("descriptor {fd} is not {expected}: {why}"))
 }
 
-/// Checks that `fd` is a socket of `kind` (stream or datagram, IP or Unix).
-fn check_socket(env: &Env, fd: RawFd, ty: Type, unix: bool, expected: &str) -> Result<()> {
+/// Whether a stream socket is listening (`SO_ACCEPTCONN`).
+fn is_listening(env: &Env, fd: RawFd) -> Result<bool> {
+  let mut value: libc::c_int = 0;
+  let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+  // SAFETY: `value` and `len` are valid for getsockopt to write an int.
+  let status = unsafe {
+    libc::getsockopt(
+      fd,
+      libc::SOL_SOCKET,
+      libc::SO_ACCEPTCONN,
+      (&mut value as *mut libc::c_int).cast(),
+      &mut len,
+    )
+  };
+  if status < 0 {
+    return Err(error::system(
+      env,
+      &io::Error::last_os_error(),
+      "getsockopt",
+      None,
+    ));
+  }
+  Ok(value != 0)
+}
+
+/// Checks that `fd` is a socket of `kind` (stream or datagram, IP or Unix,
+/// and for streams, listening or not).
+fn check_socket(
+  env: &Env,
+  fd: RawFd,
+  ty: Type,
+  unix: bool,
+  listening: Option<bool>,
+  expected: &str,
+) -> Result<()> {
   // SAFETY: `fd` was checked to be open; the borrow ends with this call.
   let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
   let sock = SockRef::from(&borrowed);
@@ -59,10 +92,22 @@ fn check_socket(env: &Env, fd: RawFd, ty: Type, unix: bool, expected: &str) -> R
   if is_unix != unix {
     return Err(wrong(env, fd, expected, "wrong address family"));
   }
+  if let Some(listening) = listening {
+    if is_listening(env, fd)? != listening {
+      let why = if listening {
+        "it is not listening"
+      } else {
+        "it is a listening socket"
+      };
+      return Err(wrong(env, fd, expected, why));
+    }
+  }
   Ok(())
 }
 
-fn check_fifo(env: &Env, fd: RawFd, expected: &str) -> Result<()> {
+/// Checks that `fd` is a pipe end open for `O_WRONLY` (sender) or
+/// `O_RDONLY` (receiver).
+fn check_fifo(env: &Env, fd: RawFd, sender: bool, expected: &str) -> Result<()> {
   // SAFETY: an all-zero `stat` is a valid value for fstat to overwrite.
   let mut stat: libc::stat = unsafe { std::mem::zeroed() };
   // SAFETY: `fd` is open and `stat` is writable.
@@ -76,6 +121,32 @@ fn check_fifo(env: &Env, fd: RawFd, expected: &str) -> Result<()> {
   }
   if stat.st_mode & libc::S_IFMT != libc::S_IFIFO {
     return Err(wrong(env, fd, expected, "not a pipe"));
+  }
+  // SAFETY: F_GETFL only reads the descriptor's flags.
+  let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+  if flags < 0 {
+    return Err(error::system(
+      env,
+      &io::Error::last_os_error(),
+      "fcntl",
+      None,
+    ));
+  }
+  let mode = flags & libc::O_ACCMODE;
+  let ok = mode == libc::O_RDWR
+    || mode
+      == if sender {
+        libc::O_WRONLY
+      } else {
+        libc::O_RDONLY
+      };
+  if !ok {
+    let why = if sender {
+      "it is not open for writing"
+    } else {
+      "it is not open for reading"
+    };
+    return Err(wrong(env, fd, expected, why));
   }
   Ok(())
 }
@@ -104,11 +175,14 @@ fn set_nonblocking(env: &Env, fd: RawFd) -> Result<()> {
 pub fn source_from_fd(env: Env, kind: String, fd: i32) -> Result<Handle> {
   check_open(&env, fd)?;
   match kind.as_str() {
-    "TcpListener" | "TcpStream" => check_socket(&env, fd, Type::STREAM, false, &kind)?,
-    "UdpSocket" => check_socket(&env, fd, Type::DGRAM, false, &kind)?,
-    "UnixListener" | "UnixStream" => check_socket(&env, fd, Type::STREAM, true, &kind)?,
-    "UnixDatagram" => check_socket(&env, fd, Type::DGRAM, true, &kind)?,
-    "PipeSender" | "PipeReceiver" => check_fifo(&env, fd, &kind)?,
+    "TcpListener" => check_socket(&env, fd, Type::STREAM, false, Some(true), &kind)?,
+    "TcpStream" => check_socket(&env, fd, Type::STREAM, false, Some(false), &kind)?,
+    "UdpSocket" => check_socket(&env, fd, Type::DGRAM, false, None, &kind)?,
+    "UnixListener" => check_socket(&env, fd, Type::STREAM, true, Some(true), &kind)?,
+    "UnixStream" => check_socket(&env, fd, Type::STREAM, true, Some(false), &kind)?,
+    "UnixDatagram" => check_socket(&env, fd, Type::DGRAM, true, None, &kind)?,
+    "PipeSender" => check_fifo(&env, fd, true, &kind)?,
+    "PipeReceiver" => check_fifo(&env, fd, false, &kind)?,
     _ => {
       return Err(error::invalid_arg(
         &env,
