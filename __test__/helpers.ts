@@ -135,7 +135,7 @@ export class Barrier {
   readonly buffer = new SharedArrayBuffer(12)
   readonly #state = new Int32Array(this.buffer)
 
-  constructor(parties: number) {
+  constructor(parties = 2) {
     Atomics.store(this.#state, 2, parties)
   }
 
@@ -166,12 +166,21 @@ export const BARRIER_WAIT_SOURCE = `
       Atomics.notify(state, 1)
       return
     }
-    while (Atomics.load(state, 1) === generation) {
-      const result = Atomics.waitAsync(state, 1, generation, 10000)
-      if ((result.async ? await result.value : result.value) === 'timed-out') throw new Error('barrier: the other threads did not arrive')
+    // A pending Atomics.waitAsync does not keep a worker's event loop alive.
+    const keepAlive = setInterval(() => {}, 1 << 30)
+    try {
+      while (Atomics.load(state, 1) === generation) {
+        const result = Atomics.waitAsync(state, 1, generation, 10000)
+        if ((result.async ? await result.value : result.value) === 'timed-out') throw new Error('barrier: the other threads did not arrive')
+      }
+    } finally {
+      clearInterval(keepAlive)
     }
   }
 `
+
+/** The same source, under the name the Unix specs use. */
+export const BARRIER_WAIT = BARRIER_WAIT_SOURCE
 
 /** Whether `addr` is a loopback address (mio's `ip().is_loopback()`). */
 export function isLoopback(addr: { address: string }): boolean {
@@ -255,4 +264,117 @@ export function assertSocketNonBlocking(t: ExecutionContext, socket: { localAddr
 export function assertSocketCloseOnExec(t: ExecutionContext, socket: { localAddr(): SocketAddress }, protocol: 'tcp' | 'udp'): void {
   const flags = socketFdFlags(t, socket, protocol)
   if (flags !== null) t.not(flags & O_CLOEXEC, 0, 'socket flag CLOEXEC not set')
+}
+
+// ---- Added for the issue-3 specs (watch.spec.ts, workers.spec.ts, examples-issue3.spec.ts) ----
+// (Imports are hoisted; they sit here to keep this file's edits append-only.)
+import { spawn } from 'node:child_process'
+
+/** How a child process ended, and what it printed. */
+export interface ChildResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+/**
+ * Runs `code` (CommonJS JavaScript, where `require('node-mio')` is this
+ * package) in a fresh `node` process whose working directory is the project
+ * directory, and resolves with its exit status and output. A child still
+ * running after `patience` ms is killed and the promise rejects: a guard
+ * against a hang, never a measurement. `env` is added to this process's.
+ */
+export function runNode(code: string, options: { env?: NodeJS.ProcessEnv; patience?: number } = {}): Promise<ChildResult> {
+  const patience = options.patience ?? 30_000
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', code], {
+      cwd: process.cwd(),
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`child process still running after ${patience} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`))
+    }, patience)
+    child.once('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    child.once('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stdout, stderr })
+    })
+  })
+}
+
+/** The non-empty lines of `text`. */
+export function linesOf(text: string): string[] {
+  return text.split('\n').filter((line) => line !== '')
+}
+
+// ---- Unix domain sockets, pipes and descriptors ----------------------------
+// (unix-listener, unix-stream, unix-datagram, unix-pipe, source-fd specs)
+
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { SourceFd } from 'node-mio'
+
+/** A fresh directory for socket paths and FIFOs, removed when the test ends (mio's `temp_file`). */
+export function tempDir(t: ExecutionContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'node-mio-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+
+/** A descriptor's open-file flags (`fcntl(F_GETFL)` plus `O_CLOEXEC`), from /proc/self/fdinfo on Linux; `null` elsewhere. */
+export function fdFlags(fd: number): number | null {
+  if (process.platform !== 'linux') return null
+  const flags = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1]
+  if (flags === undefined) throw new Error(`no flags in /proc/self/fdinfo/${fd}`)
+  return parseInt(flags, 8)
+}
+
+/** mio's `assert_socket_non_blocking`, for any descriptor (checks nothing off Linux). Returns whether it passed. */
+export function assertNonBlocking(t: ExecutionContext, fd: number): boolean {
+  const flags = fdFlags(fd)
+  return flags === null || t.not(flags & O_NONBLOCK, 0, 'socket not non-blocking')
+}
+
+/** The opposite of {@link assertNonBlocking}. */
+export function assertBlocking(t: ExecutionContext, fd: number): boolean {
+  const flags = fdFlags(fd)
+  return flags === null || t.is(flags & O_NONBLOCK, 0, 'descriptor is non-blocking')
+}
+
+/** mio's `assert_socket_close_on_exec`, for any descriptor (checks nothing off Linux). */
+export function assertCloseOnExec(t: ExecutionContext, fd: number): boolean {
+  const flags = fdFlags(fd)
+  return flags === null || t.not(flags & O_CLOEXEC, 0, 'socket flag CLOEXEC not set')
+}
+
+/**
+ * Clears `O_NONBLOCK` on a descriptor the caller owns (through a `SourceFd`,
+ * which leaves it open): a std-like blocking descriptor for the `fromFd`
+ * ports of mio's `from_std` tests.
+ */
+export function makeBlocking(fd: number): number {
+  const source = new SourceFd(fd)
+  try {
+    source.setNonblocking(false)
+  } finally {
+    source.close()
+  }
+  return fd
+}
+
+/** How many descriptors this process has open (Linux), for leak checks. */
+export function openFdCount(): number {
+  return readdirSync('/proc/self/fd').length
 }

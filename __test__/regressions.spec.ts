@@ -6,12 +6,12 @@
 //   wakes before `poll(null)`. What the test guards is unchanged: a listener
 //   deregistered with a connection pending yields no event, so the blocking
 //   poll returns exactly one event, the Waker's.
-// - issue_1403 is not ported: it is about `UnixDatagram` (unbound sender's
-//   address has no pathname) and node-mio has no Unix domain sockets yet.
-//   Declared below as `test.skip`.
+// - issue_1403 (Unix only, as in mio): mio's `temp_file` is a path in a fresh
+//   temporary directory.
 import test from 'ava'
-import { Interest, Poll, TcpListener, TcpStream, Token, Waker, Events } from 'node-mio'
-import { ANY_LOCAL, Peer, addrText, initWithPoll, sleep } from './helpers.ts'
+import { join } from 'node:path'
+import { Interest, Poll, TcpListener, TcpStream, Token, UnixDatagram, Waker, Events } from 'node-mio'
+import { ANY_LOCAL, Peer, addrText, initWithPoll, sleep, tempDir } from './helpers.ts'
 
 const ID1 = Token(1)
 const WAKE_TOKEN = Token(10)
@@ -93,5 +93,21 @@ test('issue_1205', (t) => {
   t.is(wakerEvent?.token, WAKE_TOKEN)
 })
 
-// node-mio has no UnixDatagram yet.
-test.skip('issue_1403', () => {})
+;(process.platform === 'win32' ? test.skip : test)('issue_1403', (t) => {
+  const path = join(tempDir(t), 'issue_1403')
+  using datagram1 = UnixDatagram.bind(path)
+  using datagram2 = UnixDatagram.unbound()
+
+  const buf = Buffer.alloc(1024, 1)
+  const n = datagram2.sendTo(buf, path)
+  t.not(n, null, 'sendTo returned WouldBlock (null)')
+  if (n === null) return
+
+  const info = datagram1.recvFrom(buf)
+  t.not(info, null, 'recvFrom returned WouldBlock (null)')
+  if (info === null) return
+  t.is(info.size, n)
+  // mio: `addr.as_pathname() == None`; the unbound sender is unnamed.
+  t.false('path' in info)
+  t.deepEqual(info, { unnamed: true, size: n })
+})
