@@ -131,6 +131,31 @@ pub unsafe fn count_or_null(env: &Env, result: Result<Option<u32>>) -> sys::napi
   out
 }
 
+/// A `(handle, bytes)` hot-path call: decodes the handle and the
+/// `Uint8Array`, runs `op`, and returns its count, `null` or exception.
+///
+/// # Safety
+/// `env` and `info` must be the running callback's.
+pub unsafe fn handle_and_bytes(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+  op: impl FnOnce(&Env, f64, &mut [u8]) -> Result<Option<u32>>,
+) -> sys::napi_value {
+  let env = Env::from_raw(env);
+  // SAFETY: `env` and `info` are this callback's (the caller's contract).
+  let [handle, buf] = unsafe { args::<2>(env.raw(), info) };
+  // SAFETY: the arguments are this call's; the slice lives only in this call,
+  // during which no JavaScript runs to touch the buffer.
+  let result = unsafe {
+    number(&env, handle, "handle").and_then(|handle| {
+      let buf = typed_array::<u8>(&env, buf, sys::TypedarrayType::uint8_array, "buffer")?;
+      op(&env, handle, buf)
+    })
+  };
+  // SAFETY: `env` is this callback's.
+  unsafe { count_or_null(&env, result) }
+}
+
 fn function<'env>(env: &'env Env, name: &str, callback: Callback) -> Result<Function<'env>> {
   let mut out = ptr::null_mut();
   // SAFETY: `name` is valid UTF-8 of the given length; `callback` is a

@@ -9,7 +9,7 @@
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 
 use napi::bindgen_prelude::{Array, Uint8ArraySlice};
-use napi::sys::{self, TypedarrayType};
+use napi::sys;
 use napi::Env;
 use napi_derive::napi;
 
@@ -61,19 +61,8 @@ pub unsafe extern "C" fn stream_read(
   env: sys::napi_env,
   info: sys::napi_callback_info,
 ) -> sys::napi_value {
-  let env = Env::from_raw(env);
-  // SAFETY: `env` and `info` are this callback's.
-  let [handle, buf] = unsafe { fast_call::args::<2>(env.raw(), info) };
-  // SAFETY: the arguments are this call's; the slice lives only in this call,
-  // during which no JavaScript runs to touch the buffer.
-  let result = unsafe {
-    fast_call::number(&env, handle, "handle").and_then(|handle| {
-      let buf = fast_call::typed_array::<u8>(&env, buf, TypedarrayType::uint8_array, "buffer")?;
-      read(&env, handle, buf)
-    })
-  };
-  // SAFETY: `env` is this callback's.
-  unsafe { fast_call::count_or_null(&env, result) }
+  // SAFETY: Node-API passes this callback's own `env` and `info`.
+  unsafe { fast_call::handle_and_bytes(env, info, read) }
 }
 
 /// A receive buffer, capped at `MAX_CHUNK`. An empty one is refused here
@@ -115,18 +104,8 @@ pub unsafe extern "C" fn stream_write(
   env: sys::napi_env,
   info: sys::napi_callback_info,
 ) -> sys::napi_value {
-  let env = Env::from_raw(env);
-  // SAFETY: `env` and `info` are this callback's.
-  let [handle, buf] = unsafe { fast_call::args::<2>(env.raw(), info) };
-  // SAFETY: as in `stream_read`; the slice is only read.
-  let result = unsafe {
-    fast_call::number(&env, handle, "handle").and_then(|handle| {
-      let buf = fast_call::typed_array::<u8>(&env, buf, TypedarrayType::uint8_array, "buffer")?;
-      write(&env, handle, buf)
-    })
-  };
-  // SAFETY: `env` is this callback's.
-  unsafe { fast_call::count_or_null(&env, result) }
+  // SAFETY: Node-API passes this callback's own `env` and `info`.
+  unsafe { fast_call::handle_and_bytes(env, info, |env, handle, buf| write(env, handle, buf)) }
 }
 
 fn write(env: &Env, handle: Handle, buf: &[u8]) -> Result<Option<u32>> {
