@@ -22,7 +22,8 @@ std_vendor=/usr/lib/rustlib/src/rust/library/vendor
 [ -d "$std_vendor" ] || { echo "missing $std_vendor (rust-web-src)" >&2; exit 2; }
 
 mkdir -p "$WORK/logs"
-rsync -a --delete --exclude target --exclude node_modules --exclude .git "$root/" "$WORK/src/"
+rm -rf "$WORK/src" && mkdir -p "$WORK/src"
+(cd "$root" && git ls-files -z | xargs -0 cp --parents -t "$WORK/src")
 cd "$WORK/src"
 # Vendor with the regular (rustup) cargo, then add std's vendored crates.
 cargo vendor --locked --versioned-dirs "$WORK/vendor" > /dev/null
@@ -46,15 +47,16 @@ for target in "${targets[@]}"; do
     case $step in
       lib) args=(check -Zbuild-std=std,panic_abort) ;;
       tests) args=(check --tests -Zbuild-std=std,test,panic_abort) ;;
-      clippy) args=(clippy --all-targets -Zbuild-std=std,test,panic_abort --target-dir target-clippy) ;;
+      clippy) args=(check --all-targets -Zbuild-std=std,test,panic_abort --target-dir target-clippy) ;;
     esac
     log="$WORK/logs/$target.$step.log"
-    if [ $step = clippy ]; then
-      RUSTC_WORKSPACE_WRAPPER=/usr/bin/clippy-driver /usr/bin/cargo check "${args[@]:1}" --target "$target" -- -D warnings > "$log" 2>&1 || true
-      ok=$(grep -c '^error' "$log" || true)
-      [ "$ok" = 0 ] && status=ok || status=FAILED
+    wrapper=()
+    [ $step = clippy ] && wrapper=(env RUSTC_WORKSPACE_WRAPPER=/usr/bin/clippy-driver)
+    if "${wrapper[@]}" /usr/bin/cargo "${args[@]}" --target "$target" > "$log" 2>&1 \
+      && ! grep -qE '^(warning|error)' "$log"; then
+      status=ok
     else
-      /usr/bin/cargo "${args[@]}" --target "$target" > "$log" 2>&1 && status=ok || status=FAILED
+      status=FAILED
     fi
     echo "$target $step: $status"
     [ $status = ok ] || failed=1

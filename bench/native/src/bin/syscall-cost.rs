@@ -1,7 +1,11 @@
 //! The native floor of node-mio's hot path: what `poll(0)` with nothing
 //! ready, a `read` that would block, and a 64-byte write + read cost when
 //! called straight from Rust on mio, with no JavaScript in between.
-//! Prints one JSON object (ns per call, median of 5 rounds).
+//! `epoll_wait_ns` is the bare system call (`libc::epoll_wait`, timeout 0, on
+//! an epoll descriptor with nothing registered), below even mio.
+//! Prints one JSON object: ns per call, median of 5 rounds, in wall-clock
+//! time (`*_ns`) and in this thread's CPU time (`*_cpu_ns`, which a
+//! busy machine's other work does not inflate).
 
 use std::io::{ErrorKind, Read, Write};
 use std::time::{Duration, Instant};
@@ -9,25 +13,73 @@ use std::time::{Duration, Instant};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 
-fn time(iterations: u32, mut body: impl FnMut()) -> f64 {
+/// Cost of one call: wall-clock and CPU time (ns), each the median of 5 rounds.
+#[derive(Clone, Copy)]
+struct Cost {
+  wall: f64,
+  cpu: Option<f64>,
+}
+
+/// CPU time of this thread so far, in ns.
+#[cfg(unix)]
+fn thread_cpu_ns() -> Option<f64> {
+  let mut ts = libc::timespec {
+    tv_sec: 0,
+    tv_nsec: 0,
+  };
+  // SAFETY: `ts` is a valid out-pointer.
+  let ok = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } == 0;
+  ok.then_some(ts.tv_sec as f64 * 1e9 + ts.tv_nsec as f64)
+}
+
+#[cfg(not(unix))]
+fn thread_cpu_ns() -> Option<f64> {
+  None
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+  v.sort_by(f64::total_cmp);
+  v[v.len() / 2]
+}
+
+fn time(iterations: u32, mut body: impl FnMut()) -> Cost {
   for _ in 0..iterations.min(100_000) {
     body();
   }
-  let mut rounds: Vec<f64> = (0..5)
-    .map(|_| {
-      let start = Instant::now();
-      for _ in 0..iterations {
-        body();
-      }
-      start.elapsed().as_nanos() as f64 / f64::from(iterations)
-    })
-    .collect();
-  rounds.sort_by(f64::total_cmp);
-  rounds[2]
+  let per_call = f64::from(iterations);
+  let mut wall = Vec::with_capacity(5);
+  let mut cpu = Vec::with_capacity(5);
+  for _ in 0..5 {
+    let cpu_start = thread_cpu_ns();
+    let start = Instant::now();
+    for _ in 0..iterations {
+      body();
+    }
+    wall.push(start.elapsed().as_nanos() as f64 / per_call);
+    if let (Some(a), Some(b)) = (cpu_start, thread_cpu_ns()) {
+      cpu.push((b - a) / per_call);
+    }
+  }
+  Cost {
+    wall: median(wall),
+    cpu: (cpu.len() == 5).then(|| median(cpu)),
+  }
+}
+
+fn json(name: &str, cost: Option<Cost>) -> String {
+  let num = |v: Option<f64>| v.map_or("null".into(), |v| format!("{v:.1}"));
+  format!(
+    "\"{name}_ns\":{},\"{name}_cpu_ns\":{}",
+    num(cost.map(|c| c.wall)),
+    num(cost.and_then(|c| c.cpu))
+  )
 }
 
 fn main() -> std::io::Result<()> {
-  let n: u32 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+  let n: u32 = std::env::args()
+    .nth(1)
+    .and_then(|a| a.parse().ok())
+    .unwrap_or(1_000_000);
 
   let mut idle = Poll::new()?;
   let mut events = Events::with_capacity(64);
@@ -35,10 +87,14 @@ fn main() -> std::io::Result<()> {
     idle.poll(&mut events, Some(Duration::ZERO)).expect("poll");
   });
 
+  let epoll_wait = raw_epoll_wait(n)?;
+
   let listener = TcpListener::bind("127.0.0.1:0".parse().expect("addr"))?;
   let mut client = TcpStream::connect(listener.local_addr()?)?;
   let mut poll = Poll::new()?;
-  poll.registry().register(&mut client, Token(1), Interest::WRITABLE)?;
+  poll
+    .registry()
+    .register(&mut client, Token(1), Interest::WRITABLE)?;
   poll.poll(&mut events, Some(Duration::from_secs(1)))?;
   let mut server = loop {
     match listener.accept() {
@@ -66,7 +122,36 @@ fn main() -> std::io::Result<()> {
     }
   });
   println!(
-    "{{\"empty_poll_ns\":{empty_poll:.1},\"read_would_block_ns\":{read_would_block:.1},\"write_read_64_ns\":{write_read:.1}}}"
+    "{{{},{},{},{}}}",
+    json("empty_poll", Some(empty_poll)),
+    json("epoll_wait", epoll_wait),
+    json("read_would_block", Some(read_would_block)),
+    json("write_read_64", Some(write_read))
   );
   Ok(())
+}
+
+/// The bare `epoll_wait` (timeout 0, nothing registered): the floor below mio.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn raw_epoll_wait(n: u32) -> std::io::Result<Option<Cost>> {
+  // SAFETY: plain system calls on a descriptor this function owns and
+  // closes; `raw` has room for the 64 events `epoll_wait` may write.
+  unsafe {
+    let epfd = libc::epoll_create1(libc::EPOLL_CLOEXEC);
+    if epfd < 0 {
+      return Err(std::io::Error::last_os_error());
+    }
+    let mut raw = [libc::epoll_event { events: 0, u64: 0 }; 64];
+    let ns = time(n, || {
+      let got = libc::epoll_wait(epfd, raw.as_mut_ptr(), 64, 0);
+      assert_eq!(got, 0);
+    });
+    libc::close(epfd);
+    Ok(Some(ns))
+  }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn raw_epoll_wait(_n: u32) -> std::io::Result<Option<Cost>> {
+  Ok(None)
 }
