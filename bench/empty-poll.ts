@@ -19,7 +19,7 @@ const fast = raw.fastCalls()
 const idle = new Poll() // nothing registered: poll(0) returns no events
 const events = new Events(64)
 const idleHandle = raw.pollNew()
-const storage = new Float64Array(events.capacity * raw.EVENT_STRIDE)
+const storage = raw.eventsRegister(new Float64Array(events.capacity * raw.EVENT_STRIDE))
 
 // A connected pair with nothing in flight, for the read that would block.
 const poll = new Poll()

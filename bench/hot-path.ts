@@ -43,12 +43,12 @@ const h = (s: TcpStream) => (s as unknown as Record<symbol, number>)[kHandle]
 const ch = h(client)
 const sh = h(server)
 const idleHandle = raw.pollNew()
-const idleStorage = new Float64Array(128)
+const idleStorage = raw.eventsRegister(new Float64Array(128))
 
 console.log(`node ${process.version}, ${process.platform}-${process.arch}, ${N} calls per round, median of 5 rounds`)
 const results = {
   pollWrapper: time('poll(events, 0), nothing ready (wrapper)', N, () => idle.poll(idleEvents, 0)),
-  pollRaw: time('pollPoll(h, f64, 0), nothing ready (raw)', N, () => fast.pollPoll(idleHandle, idleStorage, 0)),
+  pollRaw: time('pollPoll(h, events, 0), nothing ready (raw)', N, () => fast.pollPoll(idleHandle, idleStorage, 0)),
   readWrapper: time('read(buf) -> null (WouldBlock, wrapper)', N, () => server!.read(rbuf)),
   readRaw: time('streamRead(h, buf) -> null (raw)', N, () => fast.streamRead(sh, rbuf)),
   writeRead: time('write 64 B + read 64 B (wrapper)', N / 4, () => {

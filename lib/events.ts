@@ -159,7 +159,12 @@ class EventsIterator implements IterableIterator<Event> {
 }
 
 let isEventsImpl!: (value: unknown) => value is Events
-let eventsData!: (events: Events) => Float64Array
+let eventsStorageHandle!: (events: Events) => number
+
+/** Releases the binding's reference to a collected `Events`' storage. */
+const finalizer = new FinalizationRegistry<number>((storage) => {
+  binding.eventsRelease(storage)
+})
 let setEventsLength!: (events: Events, length: number) => void
 
 /**
@@ -183,13 +188,15 @@ let setEventsLength!: (events: Events, length: number) => void
 export class Events implements Iterable<Event> {
   static {
     isEventsImpl = (value): value is Events => typeof value === 'object' && value !== null && #data in value
-    eventsData = (events) => events.#data
+    eventsStorageHandle = (events) => events.#storage
     setEventsLength = (events, length) => {
       events.#length = length
     }
   }
 
   readonly #data: Float64Array
+  /** The binding's handle for `#data` (registered once; see src-rs/events.rs). */
+  readonly #storage: number
   readonly #views: Array<Event | undefined>
   #length = 0
   #iterator: EventsIterator | undefined
@@ -203,7 +210,11 @@ export class Events implements Iterable<Event> {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > binding.EVENTS_MAX_CAPACITY) {
       throw outOfRange('capacity', `an integer >= 1 and <= ${binding.EVENTS_MAX_CAPACITY}`, capacity)
     }
-    this.#data = new Float64Array(capacity * STRIDE)
+    // Over an ArrayBuffer of its own, whose memory never moves: the binding
+    // keeps its address and fills it on every poll.
+    this.#data = new Float64Array(new ArrayBuffer(capacity * STRIDE * Float64Array.BYTES_PER_ELEMENT))
+    this.#storage = binding.eventsRegister(this.#data)
+    finalizer.register(this, this.#storage)
     this.#views = new Array<Event | undefined>(capacity).fill(undefined)
   }
 
@@ -259,9 +270,9 @@ export class Events implements Iterable<Event> {
   }
 }
 
-/** The storage `poll()` fills. @internal */
-export function eventsStorage(events: Events): Float64Array {
-  return eventsData(events)
+/** The binding's handle for the storage `poll()` fills. @internal */
+export function eventsStorage(events: Events): number {
+  return eventsStorageHandle(events)
 }
 
 /** Records how many events `poll()` wrote. @internal */

@@ -9,16 +9,35 @@ import { badReadBuffer, checkWriteBuffer, invalidArgType, isUint8Array } from '.
 
 const { streamRead, streamWrite } = fast
 
-/** `Read::read`: a count, `0` at the end of the stream, or `null` (would block). */
-export function read(handle: number, buf: Uint8Array): number | null {
-  if (!isUint8Array(buf) || buf.byteLength === 0) badReadBuffer(buf)
-  return streamRead(handle, buf)
+/**
+ * Checks an optional `offset`/`length` pair; returns the length (the rest of
+ * the buffer by default). The binding checks the range. @internal
+ */
+function windowLength(buf: Uint8Array, offset: number, length: number | undefined): number {
+  if (typeof offset !== 'number') throw invalidArgType('offset', 'of type number', offset)
+  if (length === undefined) return buf.byteLength - offset
+  if (typeof length !== 'number') throw invalidArgType('length', 'of type number', length)
+  return length
 }
 
-/** `Write::write`: the count taken (maybe short), or `null` (would block). */
-export function write(handle: number, buf: Uint8Array): number | null {
+/**
+ * `Read::read`, into `buf` (or `buf[offset..offset + length]`): a count, `0`
+ * at the end of the stream, or `null` (would block).
+ */
+export function read(handle: number, buf: Uint8Array, offset?: number, length?: number): number | null {
+  if (!isUint8Array(buf) || buf.byteLength === 0) badReadBuffer(buf)
+  if (offset === undefined) return streamRead(handle, buf)
+  return streamRead(handle, buf, offset, windowLength(buf, offset, length))
+}
+
+/**
+ * `Write::write`, from `buf` (or `buf[offset..offset + length]`): the count
+ * taken (maybe short), or `null` (would block).
+ */
+export function write(handle: number, buf: Uint8Array, offset?: number, length?: number): number | null {
   if (!isUint8Array(buf) || buf.byteLength === 0) checkWriteBuffer(buf)
-  return streamWrite(handle, buf)
+  if (offset === undefined) return streamWrite(handle, buf)
+  return streamWrite(handle, buf, offset, windowLength(buf, offset, length))
 }
 
 /** `Write::write_vectored`: at most 64 buffers a call. */

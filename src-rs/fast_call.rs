@@ -30,6 +30,18 @@ pub unsafe fn args<const N: usize>(
   env: sys::napi_env,
   info: sys::napi_callback_info,
 ) -> [sys::napi_value; N] {
+  // SAFETY: the caller's contract.
+  unsafe { args_counted::<N>(env, info) }.0
+}
+
+/// Like [`args`], with how many arguments the call actually passed.
+///
+/// # Safety
+/// As [`args`].
+pub unsafe fn args_counted<const N: usize>(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> ([sys::napi_value; N], usize) {
   let mut argv = [ptr::null_mut(); N];
   let mut argc = N;
   // SAFETY: `argv` has room for `argc` values, as Node-API requires; missing
@@ -44,7 +56,7 @@ pub unsafe fn args<const N: usize>(
       ptr::null_mut(),
     )
   };
-  argv
+  (argv, argc)
 }
 
 /// A number argument, or a thrown `TypeError`.
@@ -131,8 +143,9 @@ pub unsafe fn count_or_null(env: &Env, result: Result<Option<u32>>) -> sys::napi
   out
 }
 
-/// A `(handle, bytes)` hot-path call: decodes the handle and the
-/// `Uint8Array`, runs `op`, and returns its count, `null` or exception.
+/// A `(handle, bytes[, offset, length])` hot-path call: decodes the handle
+/// and the `Uint8Array` (narrowed to `offset..offset + length` when both are
+/// passed), runs `op`, and returns its count, `null` or exception.
 ///
 /// # Safety
 /// `env` and `info` must be the running callback's.
@@ -143,17 +156,48 @@ pub unsafe fn handle_and_bytes(
 ) -> sys::napi_value {
   let env = Env::from_raw(env);
   // SAFETY: `env` and `info` are this callback's (the caller's contract).
-  let [handle, buf] = unsafe { args::<2>(env.raw(), info) };
+  let ([handle, buf, offset, length], argc) = unsafe { args_counted::<4>(env.raw(), info) };
   // SAFETY: the arguments are this call's; the slice lives only in this call,
   // during which no JavaScript runs to touch the buffer.
   let result = unsafe {
     number(&env, handle, "handle").and_then(|handle| {
       let buf = typed_array::<u8>(&env, buf, sys::TypedarrayType::uint8_array, "buffer")?;
+      let buf = if argc >= 4 {
+        let offset = number(&env, offset, "offset")?;
+        let length = number(&env, length, "length")?;
+        window(&env, buf, offset, length)?
+      } else {
+        buf
+      };
       op(&env, handle, buf)
     })
   };
   // SAFETY: `env` is this callback's.
   unsafe { count_or_null(&env, result) }
+}
+
+/// `buf[offset..offset + length]`, or a `RangeError` when that is not inside it.
+fn window<'a>(env: &Env, buf: &'a mut [u8], offset: f64, length: f64) -> Result<&'a mut [u8]> {
+  let len = buf.len() as f64;
+  if !(offset >= 0.0 && offset <= len && offset.fract() == 0.0) {
+    return Err(error::range_error(
+      env,
+      "ERR_OUT_OF_RANGE",
+      &format!("offset must be an integer from 0 to {len}, got {offset}"),
+    ));
+  }
+  if !(length >= 0.0 && length <= len - offset && length.fract() == 0.0) {
+    return Err(error::range_error(
+      env,
+      "ERR_OUT_OF_RANGE",
+      &format!(
+        "length must be an integer from 0 to {}, got {length}",
+        len - offset
+      ),
+    ));
+  }
+  let start = offset as usize;
+  Ok(&mut buf[start..start + length as usize])
 }
 
 fn function<'env>(env: &'env Env, name: &str, callback: Callback) -> Result<Function<'env>> {
@@ -182,9 +226,9 @@ fn function<'env>(env: &'env Env, name: &str, callback: Callback) -> Result<Func
 /// The hot-path functions, for the wrapper to keep: `pollPoll`,
 /// `streamRead`, `streamWrite`.
 #[napi(ts_return_type = "{
-  pollPoll(handle: Handle, out: Float64Array, timeoutMs: number): number
-  streamRead(handle: Handle, buf: Uint8Array): number | null
-  streamWrite(handle: Handle, buf: Uint8Array): number | null
+  pollPoll(handle: Handle, events: Handle, timeoutMs: number): number
+  streamRead(handle: Handle, buf: Uint8Array, offset?: number, length?: number): number | null
+  streamWrite(handle: Handle, buf: Uint8Array, offset?: number, length?: number): number | null
 }")]
 pub fn fast_calls(env: &Env) -> Result<Object<'_>> {
   let mut calls = Object::new(env)?;

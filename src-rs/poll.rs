@@ -5,7 +5,7 @@ use std::io;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use napi::sys::{self, TypedarrayType};
+use napi::sys;
 use napi::Env;
 use napi_derive::napi;
 
@@ -90,9 +90,9 @@ pub fn poll_new(env: Env) -> Result<Handle> {
   Ok(POLLS.with_borrow_mut(|polls| polls.insert(Rc::new(core))))
 }
 
-/// `pollPoll(handle, out, timeoutMs)`, a hot-path call (see `fast_call.rs`):
-/// `Poll::poll(&mut events, timeout)` into the `Float64Array` `out` (see
-/// `events.rs`); returns the number of events. A negative `timeoutMs` blocks
+/// `pollPoll(handle, events, timeoutMs)`, a hot-path call (see `fast_call.rs`):
+/// `Poll::poll(&mut events, timeout)` into the registered storage `events`
+/// (see `events.rs`); returns the number of events. A negative `timeoutMs` blocks
 /// until an event arrives. A signal that interrupts the wait ends it with no
 /// events (mio returns `Interrupted`; an empty batch is what a caller retries
 /// on anyway).
@@ -105,13 +105,15 @@ pub unsafe extern "C" fn poll_poll(
 ) -> sys::napi_value {
   let env = Env::from_raw(env);
   // SAFETY: `env` and `info` are this callback's.
-  let [handle, out, timeout] = unsafe { fast_call::args::<3>(env.raw(), info) };
-  // SAFETY: the arguments are this call's; the slice lives only in this call.
+  let [handle, storage, timeout] = unsafe { fast_call::args::<3>(env.raw(), info) };
+  // SAFETY: the arguments are this call's.
   let result = unsafe {
     fast_call::number(&env, handle, "handle").and_then(|handle| {
-      let out = fast_call::typed_array::<f64>(&env, out, TypedarrayType::float64_array, "events")?;
+      let storage = fast_call::number(&env, storage, "events")?;
       let timeout = fast_call::number(&env, timeout, "timeout")?;
-      poll_into(&env, handle, out, timeout).map(Some)
+      events::with_storage(&env, storage, |out| {
+        poll_into(&env, handle, out, timeout).map(Some)
+      })
     })
   };
   // SAFETY: `env` is this callback's.

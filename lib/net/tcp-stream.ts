@@ -68,19 +68,29 @@ export class TcpStream extends IpSocket {
   /**
    * Reads into `buf`; returns the byte count, `0` at the end of the stream,
    * or `null` when nothing is ready (drain done). The buffer is filled in
-   * place, without a copy. It must not be empty.
+   * place, without a copy. It must not be empty. `offset` and `length`
+   * (default: the rest of the buffer) read into part of it, without a
+   * `subarray` view.
    */
-  read(buf: Uint8Array): number | null {
-    return read(this[kHandle], buf)
+  read(buf: Uint8Array, offset?: number, length?: number): number | null {
+    return read(this[kHandle], buf, offset, length)
   }
 
   /**
    * Writes from `buf`; returns how many bytes the kernel took (possibly fewer
    * than `buf.length`), or `null` when the send buffer is full (wait for a
-   * writable event). The buffer is read in place.
+   * writable event). The buffer is read in place; `offset` and `length`
+   * (default: the rest of the buffer) send part of it, without a `subarray`.
+   *
+   * @example
+   * ```ts
+   * // echo what was just read, with no view allocated:
+   * const n = stream.read(buf)
+   * if (n) stream.write(buf, 0, n)
+   * ```
    */
-  write(buf: Uint8Array): number | null {
-    return write(this[kHandle], buf)
+  write(buf: Uint8Array, offset?: number, length?: number): number | null {
+    return write(this[kHandle], buf, offset, length)
   }
 
   /**

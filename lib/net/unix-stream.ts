@@ -44,8 +44,8 @@ export class UnixStream extends Socket {
   }
 
   /** Reads into `buf`: the count, `0` at the end of the stream, or `null` when nothing is ready. */
-  read(buf: Uint8Array): number | null {
-    return read(this[kHandle], buf)
+  read(buf: Uint8Array, offset?: number, length?: number): number | null {
+    return read(this[kHandle], buf, offset, length)
   }
 
   /**
@@ -59,8 +59,8 @@ export class UnixStream extends Socket {
   }
 
   /** Writes from `buf`: the count taken (maybe short), or `null` when the buffer is full. */
-  write(buf: Uint8Array): number | null {
-    return write(this[kHandle], buf)
+  write(buf: Uint8Array, offset?: number, length?: number): number | null {
+    return write(this[kHandle], buf, offset, length)
   }
 
   /** Writes up to 64 buffers in one system call: the total taken, or `null`. */

@@ -15,8 +15,8 @@ export class PipeSender extends Source {
   }
 
   /** Writes from `buf`: the count taken (maybe short), or `null` when the pipe is full. */
-  write(buf: Uint8Array): number | null {
-    return write(this[kHandle], buf)
+  write(buf: Uint8Array, offset?: number, length?: number): number | null {
+    return write(this[kHandle], buf, offset, length)
   }
 
   /** Writes up to 64 buffers in one system call: the total taken, or `null`. */
@@ -42,8 +42,8 @@ export class PipeReceiver extends Source {
   }
 
   /** Reads into `buf`: the count, `0` when every sender is closed, or `null` when empty. */
-  read(buf: Uint8Array): number | null {
-    return read(this[kHandle], buf)
+  read(buf: Uint8Array, offset?: number, length?: number): number | null {
+    return read(this[kHandle], buf, offset, length)
   }
 
   /**

@@ -32,13 +32,13 @@ export class SourceFd extends Source {
   }
 
   /** Reads with `read(2)`: the count, `0` at the end, or `null` when it would block. */
-  read(buf: Uint8Array): number | null {
-    return read(this[kHandle], buf)
+  read(buf: Uint8Array, offset?: number, length?: number): number | null {
+    return read(this[kHandle], buf, offset, length)
   }
 
   /** Writes with `write(2)`: the count taken, or `null` when it would block. */
-  write(buf: Uint8Array): number | null {
-    return write(this[kHandle], buf)
+  write(buf: Uint8Array, offset?: number, length?: number): number | null {
+    return write(this[kHandle], buf, offset, length)
   }
 
   /** Writes up to 64 buffers with `writev(2)`: the total taken, or `null`. */

@@ -1,0 +1,77 @@
+// read(buf, offset, length) and write(buf, offset, length): part of a buffer,
+// in place, without a subarray view (as fs.readSync/writeSync take them).
+import test from 'ava'
+import { Events, Interest, Poll, TcpListener, TcpStream, UnixStream } from 'node-mio'
+import { acceptBlocking } from './helpers.ts'
+
+function pair(): [TcpStream, TcpStream, () => void] {
+  const listener = TcpListener.bind('127.0.0.1:0')
+  const client = TcpStream.connect(listener.localAddr())
+  const [server] = acceptBlocking(listener)
+  listener.close()
+  return [client, server, () => (client.close(), server.close())]
+}
+
+/** Reads until `want` bytes arrived (waiting on a private Poll). */
+function readWindow(stream: TcpStream, buf: Uint8Array, offset: number, want: number): number {
+  using poll = new Poll()
+  const events = new Events(4)
+  poll.registry.register(stream, 1, Interest.READABLE)
+  let got = 0
+  for (let round = 0; round < 20 && got < want; round++) {
+    const n = stream.read(buf, offset + got, want - got)
+    if (n === null) poll.poll(events, 500)
+    else got += n
+  }
+  poll.registry.deregister(stream)
+  return got
+}
+
+test('write(buf, offset, length) sends exactly that window', (t) => {
+  const [client, server, close] = pair()
+  try {
+    const data = Buffer.from('0123456789')
+    t.is(client.write(data, 3, 4), 4)
+    const buf = Buffer.alloc(16, 0x2e)
+    t.is(readWindow(server, buf, 0, 4), 4)
+    t.is(buf.subarray(0, 4).toString(), '3456')
+    t.is(client.write(data, 8), 2, 'length defaults to the rest of the buffer')
+    t.is(readWindow(server, buf, 0, 2), 2)
+    t.is(buf.subarray(0, 2).toString(), '89')
+    t.is(client.write(data, 10, 0), 0, 'an empty window writes nothing')
+  } finally {
+    close()
+  }
+})
+
+test('read(buf, offset, length) fills only that window', (t) => {
+  const [client, server, close] = pair()
+  try {
+    client.write(Buffer.from('abcdefgh'))
+    const buf = Buffer.alloc(12, 0x2e)
+    t.is(readWindow(server, buf, 2, 5), 5)
+    t.is(buf.toString(), '..abcde.....')
+    t.is(readWindow(server, buf, 9, 3), 3)
+    t.is(buf.toString(), '..abcde..fgh')
+  } finally {
+    close()
+  }
+})
+
+test('windows outside the buffer are RangeErrors; wrong types are TypeErrors; an empty read window is refused', (t) => {
+  const [a, b] = UnixStream.pair()
+  try {
+    const buf = Buffer.alloc(8)
+    for (const [offset, length] of [[-1, 1], [9, 0], [2, 7], [1.5, 1], [0, -1], [0, 2.5], [Number.NaN, 1], [0, Number.NaN]]) {
+      t.throws(() => a.write(buf, offset, length), { instanceOf: RangeError, code: 'ERR_OUT_OF_RANGE' }, `write ${offset}, ${length}`)
+      t.throws(() => b.read(buf, offset, length), { instanceOf: RangeError, code: 'ERR_OUT_OF_RANGE' }, `read ${offset}, ${length}`)
+    }
+    t.throws(() => a.write(buf, '1' as unknown as number), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
+    t.throws(() => b.read(buf, 0, '1' as unknown as number), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
+    t.throws(() => b.read(buf, 8), { instanceOf: RangeError, code: 'ERR_OUT_OF_RANGE' }, 'a read into 0 bytes')
+    t.is(b.read(buf, 0, 4), null, 'a valid window on an idle socket would block')
+  } finally {
+    a.close()
+    b.close()
+  }
+})
