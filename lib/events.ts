@@ -159,6 +159,7 @@ class EventsIterator implements IterableIterator<Event> {
 }
 
 let isEventsImpl!: (value: unknown) => value is Events
+let fillEvents!: (events: Events, batch: Float64Array) => void
 let eventsStorageHandle!: (events: Events) => number
 
 /** Releases the binding's reference to a collected `Events`' storage. */
@@ -189,6 +190,11 @@ export class Events implements Iterable<Event> {
   static {
     isEventsImpl = (value): value is Events => typeof value === 'object' && value !== null && #data in value
     eventsStorageHandle = (events) => events.#storage
+    fillEvents = (events, batch) => {
+      const count = Math.min(batch.length, events.#data.length)
+      events.#data.set(count === batch.length ? batch : batch.subarray(0, count))
+      events.#length = count / STRIDE
+    }
     setEventsLength = (events, length) => {
       events.#length = length
     }
@@ -283,4 +289,9 @@ export function setLength(events: Events, length: number): void {
 /** Whether `value` is a real `Events` (a brand check: a borrowed prototype is not). @internal */
 export function isEvents(value: unknown): value is Events {
   return isEventsImpl(value)
+}
+
+/** Copies a batch a polling thread delivered into `events`. @internal */
+export function fillFrom(events: Events, batch: Float64Array): void {
+  fillEvents(events, batch)
 }

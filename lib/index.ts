@@ -11,7 +11,7 @@ export { Registry } from './registry'
 export { Source } from './source'
 export { Token } from './token'
 export { SharedWaker, Waker } from './waker'
-export { Watch } from './watch'
+export { Watch, type WatchMode } from './watch'
 export type { RemoteInfo, SocketAddress, SocketAddressInput } from './net/addr'
 export type {
   BufferOptions,

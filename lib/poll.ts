@@ -1,8 +1,8 @@
 import binding, { fast } from './binding'
 import { invalidArgType, outOfRange } from './errors'
-import { Events, eventsStorage, isEvents, setLength } from './events'
+import { Events, eventsStorage, fillFrom, isEvents, setLength } from './events'
 import { Registry } from './registry'
-import { Watch } from './watch'
+import { Watch, type WatchMode } from './watch'
 
 /** What a forgotten `Poll` leaves to close: its selector and its registry's entry. */
 interface Held {
@@ -79,9 +79,14 @@ export class Poll implements Disposable {
    * from inside the callback all work. An exception thrown by the callback is
    * an uncaught exception, as from any event-loop callback.
    *
-   * One watch (or pending `pollAsync`) per `Poll` at a time. Unix with
-   * Node.js: the `Poll`'s own epoll/kqueue descriptor is watched with
-   * libuv's `uv_poll` on this environment's loop (each worker has its own).
+   * One watch (or pending `pollAsync`) per `Poll` at a time. With Node.js on
+   * Linux, macOS and FreeBSD the `Poll`'s own epoll/kqueue descriptor is
+   * watched with libuv's `uv_poll` on this environment's loop (each worker
+   * has its own): no thread. On Windows (IOCP has no such descriptor) and on
+   * runtimes without libuv (Bun), a polling thread owns the blocking poll and
+   * hands each batch over (`watch.mode` tells which; `NODE_MIO_WATCH=thread`
+   * forces the thread). While a thread watches, a blocking `poll()` on this
+   * `Poll` throws `EBUSY`.
    *
    * @example
    * ```ts
@@ -95,15 +100,28 @@ export class Poll implements Disposable {
   watch(events: Events, callback: (events: Events) => void): Watch {
     if (!isEvents(events)) throw invalidArgType('events', 'an instance of Events', events)
     if (typeof callback !== 'function') throw invalidArgType('callback', 'a function', callback)
-    const storage = eventsStorage(events)
-    // The callback refers to this Poll, and libuv holds the callback while
-    // the watch runs: a watched Poll is never garbage-collected.
-    const onReady = (): void => {
-      const count = fast.pollPoll(this.#handle, storage, 0)
-      setLength(events, count)
-      if (count > 0) callback(events)
+    const mode = watchMode()
+    let watch: Watch
+    if (mode === 'uv') {
+      const storage = eventsStorage(events)
+      // The callback refers to this Poll, and libuv holds the callback while
+      // the watch runs: a watched Poll is never garbage-collected.
+      const onReady = (): void => {
+        const count = fast.pollPoll(this.#handle, storage, 0)
+        setLength(events, count)
+        if (count > 0) callback(events)
+      }
+      watch = new Watch(binding.watchStart(this.#handle, onReady), this, mode)
+    } else {
+      // Batches come from the polling thread; the callback holds this Poll
+      // alive the same way. Batches still queued when the watch stops are dropped.
+      const onBatch = (batch: Float64Array): void => {
+        if (!watch.active || this.#handle === 0) return
+        fillFrom(events, batch)
+        if (events.length > 0) callback(events)
+      }
+      watch = new Watch(binding.watchThreadStart(this.#handle, events.capacity, onBatch), this, mode)
     }
-    const watch = new Watch(binding.watchStart(this.#handle, onReady), this)
     this.#watch = watch
     return watch
   }
@@ -121,8 +139,12 @@ export class Poll implements Disposable {
    */
   async pollAsync(events: Events, timeout: number | null = null): Promise<number> {
     const ms = checkTimeout(timeout)
-    const ready = this.poll(events, 0)
-    if (ready > 0 || ms === 0) return ready
+    // Something may be ready already (unless a watch holds the Poll: then the
+    // watch below refuses, as a second watch would).
+    if (this.#watch?.active !== true) {
+      const ready = this.poll(events, 0)
+      if (ready > 0 || ms === 0) return ready
+    }
     return new Promise<number>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined
       let watch: Watch | undefined
@@ -195,4 +217,9 @@ function checkTimeout(timeout: unknown): number {
   if (typeof timeout === 'number' && timeout >= 0) return timeout
   if (typeof timeout === 'number') throw outOfRange('timeout', 'a non-negative number of milliseconds, or null', timeout)
   throw invalidArgType('timeout', 'a number or null', timeout)
+}
+
+/** `'uv'` where libuv can watch the selector, else a polling thread (`NODE_MIO_WATCH=thread` forces it). */
+function watchMode(): WatchMode {
+  return process.env.NODE_MIO_WATCH !== 'thread' && binding.watchSupported() ? 'uv' : 'thread'
 }

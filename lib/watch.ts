@@ -1,7 +1,11 @@
 import binding from './binding'
 
-const finalizer = new FinalizationRegistry<number>((handle) => {
-  binding.watchStop(handle)
+/** How a watch runs: libuv's `uv_poll` on the selector, or a polling thread. */
+export type WatchMode = 'uv' | 'thread'
+
+const finalizer = new FinalizationRegistry<[number, WatchMode]>(([handle, mode]) => {
+  if (mode === 'uv') binding.watchStop(handle)
+  else binding.watchThreadStop(handle)
 })
 
 /**
@@ -15,12 +19,15 @@ export class Watch implements Disposable {
   #refed = true
   // The Poll (and so its selector) lives as long as the watch object.
   readonly #owner: object
+  /** `'uv'`: the selector watched on libuv's loop; `'thread'`: a polling thread. */
+  readonly mode: WatchMode
 
   /** @internal */
-  constructor(handle: number, owner: object) {
+  constructor(handle: number, owner: object, mode: WatchMode) {
     this.#handle = handle
     this.#owner = owner
-    finalizer.register(this, handle, this)
+    this.mode = mode
+    finalizer.register(this, [handle, mode], this)
   }
 
   /** Whether the watch is still running. */
@@ -34,21 +41,27 @@ export class Watch implements Disposable {
     if (handle === 0) return
     this.#handle = 0
     finalizer.unregister(this)
-    binding.watchStop(handle)
+    if (this.mode === 'uv') binding.watchStop(handle)
+    else binding.watchThreadStop(handle)
   }
 
   /** Keeps the process alive while the watch waits (the default). */
   ref(): this {
-    if (this.#handle !== 0) binding.watchRef(this.#handle, true)
+    if (this.#handle !== 0) this.#ref(true)
     this.#refed = true
     return this
   }
 
   /** Lets the process exit while the watch waits, as `timer.unref()`. */
   unref(): this {
-    if (this.#handle !== 0) binding.watchRef(this.#handle, false)
+    if (this.#handle !== 0) this.#ref(false)
     this.#refed = false
     return this
+  }
+
+  #ref(keepAlive: boolean): void {
+    if (this.mode === 'uv') binding.watchRef(this.#handle, keepAlive)
+    else binding.watchThreadRef(this.#handle, keepAlive)
   }
 
   /** Whether the watch keeps the process alive. */

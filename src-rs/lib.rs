@@ -28,3 +28,4 @@ mod watch;
 #[cfg(not(unix))]
 #[path = "watch_unavailable.rs"]
 mod watch;
+mod watch_thread;

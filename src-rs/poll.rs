@@ -26,17 +26,25 @@ pub struct PollCore {
   pub has_waker: Cell<bool>,
   /// The active watch (see `watch.rs`), stopped when the `Poll` closes.
   pub watch: Cell<Option<Handle>>,
+  /// The active thread watch (see `watch_thread.rs`), whose thread holds the
+  /// `mio::Poll` while it runs; registrations go through this clone then.
+  pub thread_watch: Cell<Option<Handle>>,
+  pub thread_registry: RefCell<Option<mio::Registry>>,
 }
 
 impl PollCore {
   /// Whether the selector is still open through the `Poll` or a clone.
   /// Registrations with a closed selector are gone.
   pub fn is_open(&self) -> bool {
-    self.poll.borrow().is_some() || self.clones.get() > 0
+    self.poll.borrow().is_some() || self.clones.get() > 0 || self.thread_registry.borrow().is_some()
   }
 
   /// Runs `f` with the registry of the `Poll` itself.
   pub fn with_registry<R>(&self, f: impl FnOnce(Option<&mio::Registry>) -> R) -> R {
+    let thread_registry = self.thread_registry.borrow();
+    if let Some(registry) = thread_registry.as_ref() {
+      return f(Some(registry));
+    }
     match self.poll.try_borrow() {
       Ok(poll) => f(poll.as_ref().map(mio::Poll::registry)),
       // Only a poll in progress holds it mutably; it never calls back here.
@@ -54,6 +62,29 @@ impl PollCore {
       .ok()?
       .as_ref()
       .map(|poll| poll.as_raw_fd())
+  }
+
+  /// Takes the `mio::Poll` out for a polling thread, leaving a registry.
+  pub fn lend(&self) -> std::io::Result<Option<mio::Poll>> {
+    let Some(poll) = self.poll.borrow_mut().take() else {
+      return Ok(None);
+    };
+    match poll.registry().try_clone() {
+      Ok(registry) => {
+        *self.thread_registry.borrow_mut() = Some(registry);
+        Ok(Some(poll))
+      }
+      Err(e) => {
+        *self.poll.borrow_mut() = Some(poll);
+        Err(e)
+      }
+    }
+  }
+
+  /// Takes back the `mio::Poll` a polling thread held.
+  pub fn give_back(&self, poll: mio::Poll) {
+    *self.poll.borrow_mut() = Some(poll);
+    self.thread_registry.borrow_mut().take();
   }
 
   pub fn add_clone(&self) {
@@ -86,6 +117,8 @@ pub fn poll_new(env: Env) -> Result<Handle> {
     clones: Cell::new(0),
     has_waker: Cell::new(false),
     watch: Cell::new(None),
+    thread_watch: Cell::new(None),
+    thread_registry: RefCell::new(None),
   };
   Ok(POLLS.with_borrow_mut(|polls| polls.insert(Rc::new(core))))
 }
@@ -132,7 +165,18 @@ fn poll_into(env: &Env, handle: Handle, out: &mut [f64], timeout_ms: f64) -> Res
   let timeout = timeout_from_ms(env, timeout_ms)?;
   let core = core(env, handle)?;
   let mut poll = core.poll.borrow_mut();
-  let poll = poll.as_mut().ok_or_else(|| error::closed(env, "Poll"))?;
+  let poll = poll.as_mut().ok_or_else(|| {
+    if core.thread_watch.get().is_some() {
+      error::system_kind(
+        env,
+        io::ErrorKind::ResourceBusy,
+        "poll",
+        "this Poll is being watched by a polling thread: stop the watch first",
+      )
+    } else {
+      error::closed(env, "Poll")
+    }
+  })?;
   let mut batch = core.events.borrow_mut();
   if batch.capacity() != capacity {
     *batch = mio::Events::with_capacity(capacity);
@@ -208,6 +252,9 @@ pub fn poll_close(handle: Handle) -> bool {
     Some(core) => {
       if let Some(watch) = core.watch.take() {
         crate::watch::watch_stop(watch);
+      }
+      if let Some(watch) = core.thread_watch.take() {
+        crate::watch_thread::watch_thread_stop(watch);
       }
       core.poll.borrow_mut().take();
       true

@@ -69,6 +69,7 @@ pub fn kind_error(kind: ErrorKind) -> (&'static str, i32) {
     ErrorKind::Interrupted => ("EINTR", -4072),
     ErrorKind::Unsupported => ("ENOTSUP", -4049),
     ErrorKind::OutOfMemory => ("ENOMEM", -4057),
+    ErrorKind::ResourceBusy => ("EBUSY", -4082),
     _ => ("EIO", -4070),
   }
 }

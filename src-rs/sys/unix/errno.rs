@@ -48,6 +48,7 @@ pub fn kind_error(kind: ErrorKind) -> (&'static str, i32) {
     ErrorKind::Interrupted => libc::EINTR,
     ErrorKind::Unsupported => libc::ENOTSUP,
     ErrorKind::OutOfMemory => libc::ENOMEM,
+    ErrorKind::ResourceBusy => libc::EBUSY,
     _ => return ("EIO", -libc::EIO),
   };
   os_error(raw).unwrap_or(("EIO", -libc::EIO))

@@ -1,0 +1,260 @@
+//! Watch mode with a polling thread, for where libuv cannot watch the
+//! selector: Windows (IOCP has no pollable descriptor) and runtimes without
+//! libuv (Bun). Also available everywhere with `NODE_MIO_WATCH=thread`.
+//!
+//! The thread borrows the `mio::Poll` (registrations go through a registry
+//! clone meanwhile), blocks in `poll(None)`, and hands each batch to
+//! JavaScript through a threadsafe function as `(token, bits)` pairs, the
+//! same layout as `Events`. To stop it, the JS thread sets a flag and sends
+//! one datagram to a loopback UDP socket the thread has registered under a
+//! token JavaScript can never use (above 2^53), so a user's `Waker` is left
+//! alone (mio allows one per `Poll`); then it joins the thread and takes the
+//! `Poll` back.
+
+use std::cell::RefCell;
+use std::io::{self, ErrorKind};
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::rc::{Rc, Weak};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use napi::bindgen_prelude::{Float64Array, Function};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::{sys, Env, Status};
+use napi_derive::napi;
+
+use crate::error::{self, Result};
+use crate::events::{self, EVENTS_MAX_CAPACITY, EVENT_STRIDE};
+use crate::handle::{Handle, Table};
+use crate::poll::{self, PollCore};
+
+/// The stop datagram's token: beyond any token JavaScript can register.
+const STOP: mio::Token = mio::Token(usize::MAX);
+
+type Deliver = ThreadsafeFunction<Vec<f64>, (), Float64Array, Status, false, false, 0>;
+
+struct ThreadWatch {
+  stop: Arc<AtomicBool>,
+  /// Sends the stop datagram.
+  trigger: UdpSocket,
+  target: SocketAddr,
+  thread: Option<JoinHandle<mio::Poll>>,
+  deliver: Arc<Deliver>,
+  core: Weak<PollCore>,
+  env: sys::napi_env,
+  id: Handle,
+}
+
+thread_local! {
+  static THREAD_WATCHES: RefCell<Table<ThreadWatch>> = const { RefCell::new(Table::new()) };
+}
+
+/// Starts a polling thread for `poll`: `on_batch(pairs)` runs on the JS
+/// thread with each batch of at most `capacity` events.
+#[napi(ts_args_type = "poll: Handle, capacity: number, onBatch: (batch: Float64Array) => void")]
+pub fn watch_thread_start(
+  env: Env,
+  poll: Handle,
+  capacity: u32,
+  on_batch: Function<Float64Array, ()>,
+) -> Result<Handle> {
+  if capacity == 0 || capacity > EVENTS_MAX_CAPACITY {
+    return Err(error::range_error(
+      &env,
+      "ERR_OUT_OF_RANGE",
+      "events capacity must be 1 to 2^20",
+    ));
+  }
+  let core: Rc<PollCore> = poll::core(&env, poll)?;
+  if core.watch.get().is_some() || core.thread_watch.get().is_some() {
+    return Err(error::system_kind(
+      &env,
+      ErrorKind::AlreadyExists,
+      "watch",
+      "this Poll is already watched: stop that watch first",
+    ));
+  }
+  let fail = |e: io::Error, syscall: &str| error::system(&env, &e, syscall, None);
+  let localhost = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+  let std_wake = UdpSocket::bind(localhost).map_err(|e| fail(e, "bind"))?;
+  std_wake
+    .set_nonblocking(true)
+    .map_err(|e| fail(e, "fcntl"))?;
+  let target = std_wake.local_addr().map_err(|e| fail(e, "getsockname"))?;
+  let trigger = UdpSocket::bind(localhost).map_err(|e| fail(e, "bind"))?;
+  let mut wake = mio::net::UdpSocket::from_std(std_wake);
+  let deliver: Arc<Deliver> = Arc::new(
+    on_batch
+      .build_threadsafe_function::<Vec<f64>>()
+      .build_callback(|ctx| Ok(Float64Array::new(ctx.value)))?,
+  );
+
+  let mio_poll = core
+    .lend()
+    .map_err(|e| fail(e, "dup"))?
+    .ok_or_else(|| error::closed(&env, "Poll"))?;
+  if let Err(e) = mio_poll
+    .registry()
+    .register(&mut wake, STOP, mio::Interest::READABLE)
+  {
+    core.give_back(mio_poll);
+    return Err(fail(e, "register"));
+  }
+  let stop = Arc::new(AtomicBool::new(false));
+  let thread = {
+    let stop = stop.clone();
+    let deliver = deliver.clone();
+    std::thread::Builder::new()
+      .name("node-mio watch".into())
+      .spawn(move || run(mio_poll, wake, capacity as usize, &stop, &deliver))
+      .map_err(|e| fail(e, "thread"))?
+  };
+  let entry = ThreadWatch {
+    stop,
+    trigger,
+    target,
+    thread: Some(thread),
+    deliver,
+    core: Rc::downgrade(&core),
+    env: env.raw(),
+    id: 0.0,
+  };
+  let id = THREAD_WATCHES.with_borrow_mut(|watches| watches.insert(entry));
+  THREAD_WATCHES.with_borrow_mut(|watches| {
+    if let Some(entry) = watches.get_mut(id) {
+      entry.id = id;
+    }
+  });
+  core.thread_watch.set(Some(id));
+  // SAFETY: registered on this env; removed in `finish` before the entry goes.
+  unsafe {
+    sys::napi_add_env_cleanup_hook(env.raw(), Some(on_env_teardown), id.to_bits() as *mut _);
+  }
+  Ok(id)
+}
+
+/// The polling thread: returns the `Poll` when told to stop (or when
+/// JavaScript can no longer be called).
+fn run(
+  mut poll: mio::Poll,
+  mut wake: mio::net::UdpSocket,
+  capacity: usize,
+  stop: &AtomicBool,
+  deliver: &Deliver,
+) -> mio::Poll {
+  let mut batch_events = mio::Events::with_capacity(capacity);
+  let mut drain = [0u8; 16];
+  loop {
+    match poll.poll(&mut batch_events, None) {
+      Ok(()) => {}
+      Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+      // A selector error ends the thread (it would repeat forever).
+      Err(_) => break,
+    }
+    if stop.load(Ordering::Acquire) {
+      break;
+    }
+    let mut batch = Vec::with_capacity(batch_events.iter().count() * EVENT_STRIDE as usize);
+    for event in batch_events.iter() {
+      if event.token() == STOP {
+        while wake.recv(&mut drain).is_ok() {}
+        continue;
+      }
+      batch.push(crate::token::to_js(event.token()));
+      batch.push(f64::from(events::bits(event)));
+    }
+    if !batch.is_empty()
+      && deliver.call(batch, ThreadsafeFunctionCallMode::NonBlocking) != Status::Ok
+    {
+      // The environment is going away.
+      break;
+    }
+  }
+  let _ = poll.registry().deregister(&mut wake);
+  poll
+}
+
+/// Stops the polling thread, waits for it and gives its `Poll` back.
+/// Returns `false` if it was already stopped.
+#[napi]
+pub fn watch_thread_stop(handle: Handle) -> bool {
+  match THREAD_WATCHES.with_borrow_mut(|watches| watches.remove(handle)) {
+    Some(entry) => {
+      finish(entry);
+      true
+    }
+    None => false,
+  }
+}
+
+fn finish(mut entry: ThreadWatch) {
+  entry.stop.store(true, Ordering::Release);
+  // The thread wakes on this datagram; a lost one is retried below.
+  let _ = entry.trigger.send_to(&[1], entry.target);
+  if let Some(thread) = entry.thread.take() {
+    while !thread.is_finished() {
+      std::thread::sleep(Duration::from_millis(1));
+      let _ = entry.trigger.send_to(&[1], entry.target);
+    }
+    if let (Ok(poll), Some(core)) = (thread.join(), entry.core.upgrade()) {
+      core.give_back(poll);
+    }
+  }
+  if let Some(core) = entry.core.upgrade() {
+    if core.thread_watch.get() == Some(entry.id) {
+      core.thread_watch.set(None);
+    }
+  }
+  // SAFETY: the hook was added with these arguments on this env.
+  unsafe {
+    sys::napi_remove_env_cleanup_hook(
+      entry.env,
+      Some(on_env_teardown),
+      entry.id.to_bits() as *mut _,
+    );
+  }
+  // Dropping the last reference releases the threadsafe function; batches
+  // still queued are ignored by the wrapper once the watch is stopped.
+}
+
+/// `ref()` / `unref()`: whether the watch keeps the event loop alive.
+#[napi]
+pub fn watch_thread_ref(env: Env, handle: Handle, keep_alive: bool) -> Result<()> {
+  THREAD_WATCHES.with_borrow(|watches| {
+    let entry = watches
+      .get(handle)
+      .ok_or_else(|| error::closed(&env, "Watch"))?;
+    // SAFETY: the threadsafe function is alive (held by the entry) and this
+    // is its env's thread.
+    let status = unsafe {
+      if keep_alive {
+        sys::napi_ref_threadsafe_function(env.raw(), entry.deliver.raw())
+      } else {
+        sys::napi_unref_threadsafe_function(env.raw(), entry.deliver.raw())
+      }
+    };
+    if status == sys::Status::napi_ok {
+      Ok(())
+    } else {
+      Err(napi::Error::from_reason("cannot ref/unref the watch"))
+    }
+  })
+}
+
+unsafe extern "C" fn on_env_teardown(arg: *mut std::ffi::c_void) {
+  let handle = f64::from_bits(arg as u64);
+  if let Some(mut entry) = THREAD_WATCHES.with_borrow_mut(|watches| watches.remove(handle)) {
+    // Teardown: stop and join the thread; there is no JS to give back to.
+    entry.stop.store(true, Ordering::Release);
+    let _ = entry.trigger.send_to(&[1], entry.target);
+    if let Some(thread) = entry.thread.take() {
+      while !thread.is_finished() {
+        std::thread::sleep(Duration::from_millis(1));
+        let _ = entry.trigger.send_to(&[1], entry.target);
+      }
+      let _ = thread.join();
+    }
+  }
+}
