@@ -1,6 +1,7 @@
-//! Watch mode where the selector has no descriptor libuv can poll (Windows:
-//! IOCP). The functions exist so the JavaScript API is the same everywhere;
-//! starting a watch reports that this build cannot.
+//! The `uv_poll` watch where the selector has no descriptor libuv can poll
+//! (Windows: IOCP). `watch_supported()` is `false`, so the wrapper uses the
+//! polling thread (`watch_thread.rs`) instead; the functions exist so the
+//! binding exports the same names everywhere.
 
 use napi::bindgen_prelude::Function;
 use napi::Env;
@@ -18,8 +19,7 @@ pub fn watch_supported() -> bool {
 pub fn watch_start(env: Env, _poll: Handle, _on_ready: Function<(), ()>) -> Result<Handle> {
   Err(error::unavailable(
     &env,
-    "watch mode and pollAsync need a pollable selector (epoll or kqueue: Linux, macOS, FreeBSD); \
-     on Windows use a blocking poll() in a worker",
+    "uv_poll watch mode needs a pollable selector (epoll or kqueue); here watch mode uses a polling thread",
   ))
 }
 
