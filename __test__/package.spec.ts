@@ -11,7 +11,7 @@ const require = createRequire(join(root, 'package.json'))
 const PUBLIC = [
   'Event', 'Events', 'Interest', 'Poll', 'Registry', 'Token', 'Waker', 'SharedWaker', 'Watch',
   'TcpListener', 'TcpStream', 'UdpSocket', 'UnixListener', 'UnixStream', 'UnixDatagram',
-  'pipe', 'PipeSender', 'PipeReceiver', 'SourceFd', 'Source', 'Socket', 'IpSocket',
+  'pipe', 'PipeSender', 'PipeReceiver', 'SourceFd', 'NamedPipe', 'Source', 'Socket', 'IpSocket',
 ]
 
 test('require and import load the same module, with every public export', async (t) => {
@@ -37,4 +37,18 @@ test('the exports map points each condition at code and types that exist', (t) =
 test('the raw binding stays internal: no handle functions on the public module', (t) => {
   const cjs = require('node-mio')
   for (const raw of ['pollNew', 'fastCalls', 'sourceClose', 'streamWritev']) t.false(raw in cjs, raw)
+})
+
+test('platform-only types say where they exist', (t) => {
+  const mio = require('node-mio')
+  if (process.platform !== 'win32') {
+    for (const call of [() => mio.NamedPipe.create('\\\\.\\pipe\\x'), () => mio.NamedPipe.open('\\\\.\\pipe\\x')]) {
+      const error = t.throws(call, { code: 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM' })
+      t.regex(error!.message, /NamedPipe is available on Windows/)
+    }
+  } else {
+    for (const call of [() => mio.UnixStream.pair(), () => mio.pipe(), () => new mio.SourceFd(0)]) {
+      t.throws(call, { code: 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM' })
+    }
+  }
 })

@@ -52,7 +52,6 @@ pub fn system(env: &Env, err: &io::Error, syscall: &str, addr: Option<&SocketAdd
 
 /// Throws `err` from `syscall` on a Unix socket `path` (in the message and
 /// as `error.path`, like `node:net` does for pipes).
-#[cfg(unix)]
 pub fn system_path(env: &Env, err: &io::Error, syscall: &str, path: &str) -> Error {
   let result = system_object(env, err, syscall, None).and_then(|mut object| {
     let (code, _) = describe(err);

@@ -29,3 +29,5 @@ mod watch;
 #[path = "watch_unavailable.rs"]
 mod watch;
 mod watch_thread;
+#[cfg(windows)]
+mod windows;

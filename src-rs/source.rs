@@ -36,6 +36,8 @@ pub enum Io {
   /// A descriptor the program owns (`SourceFd`): registered, never closed.
   #[cfg(unix)]
   Fd(crate::unix::source_fd::Fd),
+  #[cfg(windows)]
+  NamedPipe(mio::windows::NamedPipe),
 }
 
 impl Io {
@@ -56,6 +58,8 @@ impl Io {
       Io::PipeReceiver(s) => s,
       #[cfg(unix)]
       Io::Fd(s) => s,
+      #[cfg(windows)]
+      Io::NamedPipe(s) => s,
     }
   }
 }

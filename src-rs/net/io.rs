@@ -90,6 +90,8 @@ fn read(env: &Env, handle: Handle, buf: &mut [u8]) -> Result<Option<u32>> {
     Io::PipeReceiver(s) => complete(env, "read", || (&*s).read(buf)),
     #[cfg(unix)]
     Io::Fd(fd) => complete(env, "read", || (&*fd).read(buf)),
+    #[cfg(windows)]
+    Io::NamedPipe(p) => complete(env, "read", || (&*p).read(buf)),
     _ => Err(error::wrong_kind(env, "readable stream")),
   })
 }
@@ -118,6 +120,8 @@ fn write(env: &Env, handle: Handle, buf: &[u8]) -> Result<Option<u32>> {
     Io::PipeSender(s) => complete(env, "write", || (&*s).write(buf)),
     #[cfg(unix)]
     Io::Fd(fd) => complete(env, "write", || (&*fd).write(buf)),
+    #[cfg(windows)]
+    Io::NamedPipe(p) => complete(env, "write", || (&*p).write(buf)),
     _ => Err(error::wrong_kind(env, "writable stream")),
   })
 }
@@ -149,6 +153,8 @@ pub fn stream_writev(env: Env, handle: Handle, bufs: Array) -> Result<Option<u32
     Io::PipeSender(s) => complete(&env, "writev", || (&*s).write_vectored(slices)),
     #[cfg(unix)]
     Io::Fd(fd) => complete(&env, "writev", || (&*fd).write_vectored(slices)),
+    #[cfg(windows)]
+    Io::NamedPipe(p) => complete(&env, "writev", || (&*p).write_vectored(slices)),
     _ => Err(error::wrong_kind(&env, "writable stream")),
   })
 }

@@ -27,7 +27,6 @@ pub fn socket_local_addr(env: Env, handle: Handle) -> Result<SocketAddress> {
       Io::TcpListener(s) => s.local_addr(),
       Io::TcpStream(s) => s.local_addr(),
       Io::UdpSocket(s) => s.local_addr(),
-      #[cfg(unix)]
       _ => return Err(error::wrong_kind(&env, "TCP or UDP socket")),
     };
     result
@@ -65,7 +64,6 @@ pub fn socket_take_error(env: &Env, handle: Handle) -> Result<Option<Object<'_>>
       Io::UnixStream(s) => s.take_error(),
       #[cfg(unix)]
       Io::UnixDatagram(s) => s.take_error(),
-      #[cfg(unix)]
       _ => return Err(error::wrong_kind(env, "socket")),
     };
     result.map_err(|e| error::system(env, &e, "getsockopt", None))
@@ -91,7 +89,6 @@ pub fn socket_set_ttl(env: Env, handle: Handle, ttl: u32) -> Result<()> {
       Io::TcpListener(s) => s.set_ttl(ttl),
       Io::TcpStream(s) => s.set_ttl(ttl),
       Io::UdpSocket(s) => s.set_ttl(ttl),
-      #[cfg(unix)]
       _ => return Err(error::wrong_kind(&env, "TCP or UDP socket")),
     };
     result.map_err(|e| error::system(&env, &e, "setsockopt", None))
@@ -106,7 +103,6 @@ pub fn socket_ttl(env: Env, handle: Handle) -> Result<u32> {
       Io::TcpListener(s) => s.ttl(),
       Io::TcpStream(s) => s.ttl(),
       Io::UdpSocket(s) => s.ttl(),
-      #[cfg(unix)]
       _ => return Err(error::wrong_kind(&env, "TCP or UDP socket")),
     };
     result.map_err(|e| error::system(&env, &e, "getsockopt", None))

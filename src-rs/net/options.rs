@@ -64,7 +64,6 @@ fn sock_ref(io: &Io) -> Option<SockRef<'_>> {
     Io::UnixStream(s) => SockRef::from(s),
     #[cfg(unix)]
     Io::UnixDatagram(s) => SockRef::from(s),
-    #[cfg(unix)]
     _ => return None,
   })
 }

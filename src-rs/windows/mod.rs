@@ -1,0 +1,3 @@
+//! `mio::windows`: named pipes.
+
+pub mod named_pipe;
