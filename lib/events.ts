@@ -291,7 +291,12 @@ export function isEvents(value: unknown): value is Events {
   return isEventsImpl(value)
 }
 
-/** Copies a batch a polling thread delivered into `events`. @internal */
-export function fillFrom(events: Events, batch: Float64Array): void {
+/**
+ * Copies a batch a polling thread delivered into `events`; returns what did
+ * not fit (`null` when all did). @internal
+ */
+export function fillFrom(events: Events, batch: Float64Array): Float64Array | null {
   fillEvents(events, batch)
+  const used = events.length * STRIDE
+  return used < batch.length ? batch.subarray(used) : null
 }

@@ -38,6 +38,12 @@ export class Poll implements Disposable {
   readonly #held: Held
   #watch: Watch | undefined
   readonly #onClose = new Set<() => void>()
+  /**
+   * Events a polling thread polled but did not deliver before its watch
+   * stopped: their readiness was consumed, so the next poll returns them.
+   */
+  readonly #pending: Float64Array[] = []
+
 
   /** Creates the OS selector (epoll, kqueue or IOCP). */
   constructor() {
@@ -65,7 +71,9 @@ export class Poll implements Disposable {
    */
   poll(events: Events, timeout: number | null): number {
     if (!isEvents(events)) throw invalidArgType('events', 'an instance of Events', events)
-    const count = fast.pollPoll(this.#handle, eventsStorage(events), checkTimeout(timeout))
+    const ms = checkTimeout(timeout)
+    if (this.#pending.length > 0 && this.#watch?.active !== true) return this.#takePending(events)
+    const count = fast.pollPoll(this.#handle, eventsStorage(events), ms)
     setLength(events, count)
     return count
   }
@@ -113,16 +121,34 @@ export class Poll implements Disposable {
       }
       watch = new Watch(binding.watchStart(this.#handle, onReady), this, mode)
     } else {
-      // Batches come from the polling thread; the callback holds this Poll
-      // alive the same way. Batches still queued when the watch stops are dropped.
-      const onBatch = (batch: Float64Array): void => {
-        if (!watch.active || this.#handle === 0) return
-        fillFrom(events, batch)
-        if (events.length > 0) callback(events)
+      // Events come from the polling thread's queue; the callback holds this
+      // Poll alive the same way.
+      const onReady = (): void => {
+        if (!watch.active) return
+        let rest = binding.watchThreadTake(id)
+        while (rest !== null && watch.active) {
+          rest = fillFrom(events, rest)
+          if (events.length > 0) callback(events)
+        }
+        // What the callback left by stopping the watch is kept for the next poll.
+        if (rest !== null) this.#pending.push(rest)
       }
-      watch = new Watch(binding.watchThreadStart(this.#handle, events.capacity, onBatch), this, mode)
+      const keep = (batch: Float64Array): void => {
+        this.#pending.push(batch)
+      }
+      const id: number = binding.watchThreadStart(this.#handle, events.capacity, onReady)
+      watch = new Watch(id, this, mode, keep)
     }
     this.#watch = watch
+    // Events a stopped polling thread left behind come first.
+    if (this.#pending.length > 0) {
+      setImmediate(() => {
+        while (watch.active && this.#pending.length > 0) {
+          this.#takePending(events)
+          callback(events)
+        }
+      })
+    }
     return watch
   }
 
@@ -185,6 +211,14 @@ export class Poll implements Disposable {
     }
   }
 
+  /** Moves pending events into `events`; returns how many. */
+  #takePending(events: Events): number {
+    const batch = this.#pending.shift() as Float64Array
+    const rest = fillFrom(events, batch)
+    if (rest !== null) this.#pending.unshift(rest)
+    return events.length
+  }
+
   /** Whether `close()` was called. */
   get closed(): boolean {
     return this.#handle === 0
@@ -201,6 +235,7 @@ export class Poll implements Disposable {
     this.#handle = 0
     finalizer.unregister(this)
     this.#watch?.stop()
+    this.#pending.length = 0
     for (const onClose of [...this.#onClose]) onClose()
     if (this.#registry !== undefined) binding.registryClose(this.#registry.handle)
     binding.pollClose(handle)

@@ -21,12 +21,15 @@ export class Watch implements Disposable {
   readonly #owner: object
   /** `'uv'`: the selector watched on libuv's loop; `'thread'`: a polling thread. */
   readonly mode: WatchMode
+  /** Takes the events a stopped polling thread had polled and not delivered. */
+  readonly #keep: ((batch: Float64Array) => void) | undefined
 
   /** @internal */
-  constructor(handle: number, owner: object, mode: WatchMode) {
+  constructor(handle: number, owner: object, mode: WatchMode, keep?: (batch: Float64Array) => void) {
     this.#handle = handle
     this.#owner = owner
     this.mode = mode
+    this.#keep = keep
     finalizer.register(this, [handle, mode], this)
   }
 
@@ -41,8 +44,14 @@ export class Watch implements Disposable {
     if (handle === 0) return
     this.#handle = 0
     finalizer.unregister(this)
-    if (this.mode === 'uv') binding.watchStop(handle)
-    else binding.watchThreadStop(handle)
+    if (this.mode === 'uv') {
+      binding.watchStop(handle)
+    } else {
+      // The thread consumed these events' readiness: they are not lost, the
+      // Poll returns them next.
+      const leftover = binding.watchThreadStop(handle)
+      if (leftover !== null) this.#keep?.(leftover)
+    }
   }
 
   /** Keeps the process alive while the watch waits (the default). */

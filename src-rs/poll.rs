@@ -254,7 +254,8 @@ pub fn poll_close(handle: Handle) -> bool {
         crate::watch::watch_stop(watch);
       }
       if let Some(watch) = core.thread_watch.take() {
-        crate::watch_thread::watch_thread_stop(watch);
+        // Closing: the thread's undelivered events go with the Poll.
+        drop(crate::watch_thread::watch_thread_stop(watch));
       }
       core.poll.borrow_mut().take();
       true

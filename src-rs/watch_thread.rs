@@ -3,9 +3,12 @@
 //! libuv (Bun). Also available everywhere with `NODE_MIO_WATCH=thread`.
 //!
 //! The thread borrows the `mio::Poll` (registrations go through a registry
-//! clone meanwhile), blocks in `poll(None)`, and hands each batch to
-//! JavaScript through a threadsafe function as `(token, bits)` pairs, the
-//! same layout as `Events`. To stop it, the JS thread sets a flag and sends
+//! clone meanwhile), blocks in `poll(None)`, appends each batch to a shared
+//! queue as `(token, bits)` pairs (the layout of `Events`) and signals
+//! JavaScript through a threadsafe function; JavaScript takes the queue
+//! (`watchThreadTake`). Each event's readiness was consumed by the thread's
+//! poll (edge-triggered), so none may be dropped: stopping hands whatever is
+//! still queued back to the wrapper, which returns it from the next poll. To stop it, the JS thread sets a flag and sends
 //! one datagram to a loopback UDP socket the thread has registered under a
 //! token JavaScript can never use (above 2^53), so a user's `Waker` is left
 //! alone (mio allows one per `Poll`); then it joins the thread and takes the
@@ -16,7 +19,7 @@ use std::io::{self, ErrorKind};
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -26,14 +29,17 @@ use napi::{sys, Env, Status};
 use napi_derive::napi;
 
 use crate::error::{self, Result};
-use crate::events::{self, EVENTS_MAX_CAPACITY, EVENT_STRIDE};
+use crate::events::{self, EVENTS_MAX_CAPACITY};
 use crate::handle::{Handle, Table};
 use crate::poll::{self, PollCore};
 
 /// The stop datagram's token: beyond any token JavaScript can register.
 const STOP: mio::Token = mio::Token(usize::MAX);
 
-type Deliver = ThreadsafeFunction<Vec<f64>, (), Float64Array, Status, false, false, 0>;
+type Signal = ThreadsafeFunction<(), (), (), Status, false, false, 0>;
+
+/// Events polled by the thread and not yet taken by JavaScript.
+type Queue = Arc<Mutex<Vec<f64>>>;
 
 struct ThreadWatch {
   stop: Arc<AtomicBool>,
@@ -41,7 +47,8 @@ struct ThreadWatch {
   trigger: UdpSocket,
   target: SocketAddr,
   thread: Option<JoinHandle<mio::Poll>>,
-  deliver: Arc<Deliver>,
+  queue: Queue,
+  signal: Arc<Signal>,
   core: Weak<PollCore>,
   env: sys::napi_env,
   id: Handle,
@@ -51,14 +58,15 @@ thread_local! {
   static THREAD_WATCHES: RefCell<Table<ThreadWatch>> = const { RefCell::new(Table::new()) };
 }
 
-/// Starts a polling thread for `poll`: `on_batch(pairs)` runs on the JS
-/// thread with each batch of at most `capacity` events.
-#[napi(ts_args_type = "poll: Handle, capacity: number, onBatch: (batch: Float64Array) => void")]
+/// Starts a polling thread for `poll` (`capacity` events per poll):
+/// `on_ready()` runs on the JS thread when events are queued; take them with
+/// `watchThreadTake`.
+#[napi(ts_args_type = "poll: Handle, capacity: number, onReady: () => void")]
 pub fn watch_thread_start(
   env: Env,
   poll: Handle,
   capacity: u32,
-  on_batch: Function<Float64Array, ()>,
+  on_ready: Function<(), ()>,
 ) -> Result<Handle> {
   if capacity == 0 || capacity > EVENTS_MAX_CAPACITY {
     return Err(error::range_error(
@@ -85,11 +93,12 @@ pub fn watch_thread_start(
   let target = std_wake.local_addr().map_err(|e| fail(e, "getsockname"))?;
   let trigger = UdpSocket::bind(localhost).map_err(|e| fail(e, "bind"))?;
   let mut wake = mio::net::UdpSocket::from_std(std_wake);
-  let deliver: Arc<Deliver> = Arc::new(
-    on_batch
-      .build_threadsafe_function::<Vec<f64>>()
-      .build_callback(|ctx| Ok(Float64Array::new(ctx.value)))?,
+  let signal: Arc<Signal> = Arc::new(
+    on_ready
+      .build_threadsafe_function::<()>()
+      .build_callback(|_| Ok(()))?,
   );
+  let queue: Queue = Arc::default();
 
   let mio_poll = core
     .lend()
@@ -105,10 +114,11 @@ pub fn watch_thread_start(
   let stop = Arc::new(AtomicBool::new(false));
   let thread = {
     let stop = stop.clone();
-    let deliver = deliver.clone();
+    let signal = signal.clone();
+    let queue = queue.clone();
     std::thread::Builder::new()
       .name("node-mio watch".into())
-      .spawn(move || run(mio_poll, wake, capacity as usize, &stop, &deliver))
+      .spawn(move || run(mio_poll, wake, capacity as usize, &stop, &queue, &signal))
       .map_err(|e| fail(e, "thread"))?
   };
   let entry = ThreadWatch {
@@ -116,7 +126,8 @@ pub fn watch_thread_start(
     trigger,
     target,
     thread: Some(thread),
-    deliver,
+    queue,
+    signal,
     core: Rc::downgrade(&core),
     env: env.raw(),
     id: 0.0,
@@ -136,13 +147,15 @@ pub fn watch_thread_start(
 }
 
 /// The polling thread: returns the `Poll` when told to stop (or when
-/// JavaScript can no longer be called).
+/// JavaScript can no longer be called). Every event it polls goes to the
+/// queue, the last batch included.
 fn run(
   mut poll: mio::Poll,
   mut wake: mio::net::UdpSocket,
   capacity: usize,
   stop: &AtomicBool,
-  deliver: &Deliver,
+  queue: &Mutex<Vec<f64>>,
+  signal: &Signal,
 ) -> mio::Poll {
   let mut batch_events = mio::Events::with_capacity(capacity);
   let mut drain = [0u8; 16];
@@ -153,21 +166,24 @@ fn run(
       // A selector error ends the thread (it would repeat forever).
       Err(_) => break,
     }
+    let was_empty = {
+      let Ok(mut queued) = queue.lock() else { break };
+      let was_empty = queued.is_empty();
+      for event in batch_events.iter() {
+        if event.token() == STOP {
+          while wake.recv(&mut drain).is_ok() {}
+          continue;
+        }
+        queued.push(crate::token::to_js(event.token()));
+        queued.push(f64::from(events::bits(event)));
+      }
+      was_empty && !queued.is_empty()
+    };
     if stop.load(Ordering::Acquire) {
       break;
     }
-    let mut batch = Vec::with_capacity(batch_events.iter().count() * EVENT_STRIDE as usize);
-    for event in batch_events.iter() {
-      if event.token() == STOP {
-        while wake.recv(&mut drain).is_ok() {}
-        continue;
-      }
-      batch.push(crate::token::to_js(event.token()));
-      batch.push(f64::from(events::bits(event)));
-    }
-    if !batch.is_empty()
-      && deliver.call(batch, ThreadsafeFunctionCallMode::NonBlocking) != Status::Ok
-    {
+    // One signal per refill: JavaScript takes everything queued at once.
+    if was_empty && signal.call((), ThreadsafeFunctionCallMode::NonBlocking) != Status::Ok {
       // The environment is going away.
       break;
     }
@@ -176,20 +192,29 @@ fn run(
   poll
 }
 
-/// Stops the polling thread, waits for it and gives its `Poll` back.
-/// Returns `false` if it was already stopped.
+/// Takes the events the polling thread queued (`null` if none).
 #[napi]
-pub fn watch_thread_stop(handle: Handle) -> bool {
-  match THREAD_WATCHES.with_borrow_mut(|watches| watches.remove(handle)) {
-    Some(entry) => {
-      finish(entry);
-      true
-    }
-    None => false,
-  }
+pub fn watch_thread_take(handle: Handle) -> Option<Float64Array> {
+  let queue =
+    THREAD_WATCHES.with_borrow(|watches| watches.get(handle).map(|entry| entry.queue.clone()))?;
+  take(&queue)
 }
 
-fn finish(mut entry: ThreadWatch) {
+fn take(queue: &Mutex<Vec<f64>>) -> Option<Float64Array> {
+  let taken = std::mem::take(&mut *queue.lock().ok()?);
+  (!taken.is_empty()).then(|| Float64Array::new(taken))
+}
+
+/// Stops the polling thread, waits for it and gives its `Poll` back.
+/// Returns the events still queued (`null` if none, or if the watch was
+/// already stopped): the wrapper returns them from the next poll.
+#[napi]
+pub fn watch_thread_stop(handle: Handle) -> Option<Float64Array> {
+  let entry = THREAD_WATCHES.with_borrow_mut(|watches| watches.remove(handle))?;
+  finish(entry)
+}
+
+fn finish(mut entry: ThreadWatch) -> Option<Float64Array> {
   entry.stop.store(true, Ordering::Release);
   // The thread wakes on this datagram; a lost one is retried below.
   let _ = entry.trigger.send_to(&[1], entry.target);
@@ -215,8 +240,9 @@ fn finish(mut entry: ThreadWatch) {
       entry.id.to_bits() as *mut _,
     );
   }
-  // Dropping the last reference releases the threadsafe function; batches
-  // still queued are ignored by the wrapper once the watch is stopped.
+  // Dropping the last reference releases the threadsafe function; a signal
+  // still queued finds nothing to take.
+  take(&entry.queue)
 }
 
 /// `ref()` / `unref()`: whether the watch keeps the event loop alive.
@@ -230,9 +256,9 @@ pub fn watch_thread_ref(env: Env, handle: Handle, keep_alive: bool) -> Result<()
     // is its env's thread.
     let status = unsafe {
       if keep_alive {
-        sys::napi_ref_threadsafe_function(env.raw(), entry.deliver.raw())
+        sys::napi_ref_threadsafe_function(env.raw(), entry.signal.raw())
       } else {
-        sys::napi_unref_threadsafe_function(env.raw(), entry.deliver.raw())
+        sys::napi_unref_threadsafe_function(env.raw(), entry.signal.raw())
       }
     };
     if status == sys::Status::napi_ok {
