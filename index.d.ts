@@ -38,13 +38,22 @@ export declare const EVENT_WRITE_CLOSED: number
 export declare const EVENTS_MAX_CAPACITY: number
 
 /**
+ * Registers an `Events` storage: a `Float64Array` over its own
+ * `ArrayBuffer`, which the binding references until `eventsRelease`.
+ */
+export declare function eventsRegister(storage: Float64Array): Handle
+
+/** Drops the binding's reference to a registered storage. */
+export declare function eventsRelease(handle: Handle): boolean
+
+/**
  * The hot-path functions, for the wrapper to keep: `pollPoll`,
  * `streamRead`, `streamWrite`.
  */
 export declare function fastCalls(): {
-  pollPoll(handle: Handle, out: Float64Array, timeoutMs: number): number
-  streamRead(handle: Handle, buf: Uint8Array): number | null
-  streamWrite(handle: Handle, buf: Uint8Array): number | null
+  pollPoll(handle: Handle, events: Handle, timeoutMs: number): number
+  streamRead(handle: Handle, buf: Uint8Array, offset?: number, length?: number): number | null
+  streamWrite(handle: Handle, buf: Uint8Array, offset?: number, length?: number): number | null
 }
 
 /**
@@ -433,3 +442,23 @@ export declare function watchStop(handle: Handle): boolean
 
 /** Whether watch mode can run here (Node.js with libuv on Unix). */
 export declare function watchSupported(): boolean
+
+/** `ref()` / `unref()`: whether the watch keeps the event loop alive. */
+export declare function watchThreadRef(handle: Handle, keepAlive: boolean): void
+
+/**
+ * Starts a polling thread for `poll` (`capacity` events per poll):
+ * `on_ready()` runs on the JS thread when events are queued; take them with
+ * `watchThreadTake`.
+ */
+export declare function watchThreadStart(poll: Handle, capacity: number, onReady: () => void): Handle
+
+/**
+ * Stops the polling thread, waits for it and gives its `Poll` back.
+ * Returns the events still queued (`null` if none, or if the watch was
+ * already stopped): the wrapper returns them from the next poll.
+ */
+export declare function watchThreadStop(handle: Handle): Float64Array | null
+
+/** Takes the events the polling thread queued (`null` if none). */
+export declare function watchThreadTake(handle: Handle): Float64Array | null
