@@ -9,23 +9,30 @@
 //
 // Builds the native side (`cargo build --release --manifest-path
 // bench/native/Cargo.toml`: the mio-native echo server, the load generator,
-// the syscall floor), then runs:
-// - echo servers (one thread each, loopback): mio-native, node-mio-blocking,
-//   node-net (node-mio-watch is pending: issue 3), driven by the native load
-//   generator. Primary figure: the server's CPU time per round trip
-//   (utime + stime from /proc/<pid>/stat over the measured window, after
-//   warm-up), with throughput and latency beside it. The server is pinned to
-//   CPU 0 and the load generator to CPU 1 with `taskset` when both exist.
+// the syscall floor, the pipe writer), then runs:
+// - echo servers (one thread each, loopback): mio-native, node-mio-blocking
+//   (a blocking poll() loop), node-mio-watch (poll.watch on Node's event
+//   loop), node-net, driven by the native load generator. Primary figure:
+//   the server's CPU time per round trip (utime + stime from
+//   /proc/<pid>/stat over the measured window, after warm-up), with
+//   throughput and latency beside it. The server is pinned to CPU 0 and the
+//   load generator to CPU 1 with `taskset` when both exist.
 // - empty poll: node-mio's `poll(events, 0)` with nothing ready vs mio and
 //   the bare `epoll_wait` from Rust, in CPU time per call (wall-clock beside).
 // - allocation: heap bytes and GC runs per million events for node-mio.
-// - descriptor events vs the `epoll` npm package: pending (SourceFd, issue 5).
+// - descriptor events: FIFOs made readable one byte at a time by a native
+//   writer (CPU 1), watched (CPU 0) through node-mio's SourceFd (blocking
+//   poll and watch mode) and through the `epoll` npm package: events per CPU
+//   second of the watching process. `epoll` is installed on demand into
+//   bench/peers (not a dependency of node-mio) and built with node-gyp
+//   against the Node headers on this machine; when that cannot be done, its
+//   rows say why and the rest of the run goes on.
 // Every figure is the median over the rounds; every comparison is a ratio of
 // two figures of the same round (median over rounds). Servers run in a
 // rotating order, a new process per round. Every process started here is
 // killed at the end, on errors and on Ctrl-C too.
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -33,6 +40,7 @@ import { fileURLToPath } from 'node:url'
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const NATIVE = path.join(ROOT, 'bench', 'native')
 const BIN = path.join(NATIVE, 'target', 'release')
+const PEERS = path.join(ROOT, 'bench', 'peers')
 const MiB = 1024 * 1024
 
 // ---------------------------------------------------------------- options
@@ -63,8 +71,8 @@ function parseArgs(argv) {
 }
 
 const PROFILES = {
-  quick: { rounds: 2, warmup: 0.5, secs: 1.5, bulkBytes: 512 * MiB, pollCalls: 200_000, syscallCalls: 200_000, allocEvents: 200_000 },
-  full: { rounds: 5, warmup: 1, secs: 4, bulkBytes: 1024 * MiB, pollCalls: 1_000_000, syscallCalls: 500_000, allocEvents: 1_000_000 },
+  quick: { rounds: 2, warmup: 0.5, secs: 1.5, bulkBytes: 512 * MiB, pollCalls: 200_000, syscallCalls: 200_000, allocEvents: 200_000, fdWarmup: 0.5, fdSecs: 1 },
+  full: { rounds: 5, warmup: 1, secs: 4, bulkBytes: 1024 * MiB, pollCalls: 1_000_000, syscallCalls: 500_000, allocEvents: 1_000_000, fdWarmup: 1, fdSecs: 3 },
 }
 
 // ---------------------------------------------------------------- processes
@@ -160,7 +168,10 @@ const SERVERS = [
     name: 'node-mio-blocking',
     command: (proto) => [process.execPath, ['--import', 'tsx', 'bench/servers/node-mio-echo.ts', proto, '0', '900']],
   },
-  { name: 'node-mio-watch', pending: 'pending: watch mode (issue 3)' },
+  {
+    name: 'node-mio-watch',
+    command: (proto) => [process.execPath, ['--import', 'tsx', 'bench/servers/node-mio-echo.ts', proto, '0', '900', 'watch']],
+  },
   {
     name: 'node-net',
     command: (proto) => [process.execPath, ['--import', 'tsx', 'bench/servers/node-net-echo.ts', proto, '0', '900']],
@@ -250,6 +261,245 @@ async function runLoadgen(scenario, port, pid, p) {
   return result
 }
 
+// ---------------------------------------------------------------- descriptor events
+
+function descriptorScenarios(p) {
+  const fifos = (id, label, pipes) => ({
+    id,
+    label,
+    pipes,
+    params: { pipes, bytes_per_event: 1, read_size: 64, warmup_s: p.fdWarmup, window_s: p.fdSecs },
+    timeoutMs: (p.fdWarmup + p.fdSecs + 30) * 1000,
+  })
+  return [
+    fifos('descriptor-events-16-fifos', 'Descriptor events: 16 FIFOs kept readable (1 byte per event)', 16),
+    fifos('descriptor-events-one-fifo', 'Descriptor events: 1 FIFO, one event at a time', 1),
+  ]
+}
+
+const FD_WATCHERS = [
+  {
+    name: 'node-mio-blocking',
+    note: 'SourceFd, blocking poll() loop',
+    command: (dir, pipes) => [process.execPath, ['--import', 'tsx', 'bench/fd-events/node-mio.ts', dir, String(pipes), '900', 'blocking']],
+  },
+  {
+    name: 'node-mio-watch',
+    note: 'SourceFd, poll.watch on the event loop',
+    command: (dir, pipes) => [process.execPath, ['--import', 'tsx', 'bench/fd-events/node-mio.ts', dir, String(pipes), '900', 'watch']],
+  },
+  {
+    name: 'epoll-npm',
+    note: 'epoll package, EPOLLIN, fs.readSync',
+    command: (dir, pipes) => [process.execPath, ['--import', 'tsx', 'bench/fd-events/epoll-npm.ts', dir, String(pipes), '900', PEERS]],
+  },
+]
+
+/** The last `lines` lines of a command's output, on one line. */
+function tail(text, lines = 3) {
+  return String(text ?? '')
+    .trim()
+    .split('\n')
+    .slice(-lines)
+    .join(' | ')
+}
+
+/** The telling lines of npm's error output: its code and the error message. */
+function npmReason(text) {
+  const lines = String(text ?? '')
+    .split('\n')
+    .map((l) => l.replace(/^npm (error|ERR!)\s*/, '').trim())
+  const code = lines.find((l) => /^code \S+$/.test(l))
+  const message = lines.find((l) => /Error\b|ERR!|failed|not found/i.test(l) && !/^at |complete log/.test(l))
+  const picked = [code, message].filter(Boolean)
+  return picked.length > 0 ? picked.join(': ') : tail(text)
+}
+
+/**
+ * Node's own headers for node-gyp (`--nodedir`), so that it never downloads
+ * them: a folder holding include/node/node_version.h of this Node version.
+ */
+function findNodeHeaders() {
+  const version = process.versions.node
+  const candidates = [
+    process.env.npm_config_nodedir,
+    process.config?.variables?.node_prefix,
+    path.resolve(path.dirname(process.execPath), '..'),
+    '/usr/local',
+    '/usr',
+    path.join(os.homedir(), '.cache', 'node-gyp', version),
+  ].filter((d) => typeof d === 'string' && d !== '')
+  const seen = []
+  for (const dir of new Set(candidates.map((d) => path.resolve(d)))) {
+    const header = path.join(dir, 'include', 'node', 'node_version.h')
+    if (!existsSync(header)) continue
+    const h = readFileSync(header, 'utf8')
+    const part = (name) => new RegExp(`^#define NODE_${name}_VERSION (\\d+)`, 'm').exec(h)?.[1]
+    const found = `${part('MAJOR')}.${part('MINOR')}.${part('PATCH')}`
+    if (found === version) return { nodedir: dir }
+    seen.push(`${header} is ${found}`)
+  }
+  return {
+    nodedir: null,
+    reason:
+      `no headers of Node ${version} on this machine (looked for include/node/node_version.h under ${[...new Set(candidates)].join(', ')}` +
+      `${seen.length > 0 ? `; ${seen.join('; ')}` : ''}); node-gyp would download them, which this harness does not do: ` +
+      'install the headers of this Node (they ship with Node\'s own tarballs and most distribution packages) or point npm_config_nodedir at them',
+  }
+}
+
+/**
+ * Installs the `epoll` npm package into bench/peers on demand (its own
+ * package.json; not a dependency of node-mio) and builds it with node-gyp
+ * against the local Node headers. Returns { ok, version, reason, ... }.
+ */
+function ensureEpollPackage(log) {
+  const pkgDir = path.join(PEERS, 'node_modules', 'epoll')
+  const addon = path.join(pkgDir, 'build', 'Release', 'epoll.node')
+  const out = { ok: false, package: 'epoll', version: null, built: path.relative(ROOT, addon), installed_now: false, nodedir: null, reason: null }
+  const fail = (reason) => ({ ...out, reason })
+  if (process.platform !== 'linux') return fail('the epoll package is Linux only')
+  if (!existsSync(addon)) {
+    const headers = findNodeHeaders()
+    if (headers.nodedir === null) return fail(headers.reason)
+    out.nodedir = headers.nodedir
+    log(`installing the epoll npm package into bench/peers (npm install --ignore-scripts, then npm rebuild epoll with nodedir ${headers.nodedir})`)
+    const npmOpts = { cwd: PEERS, encoding: 'utf8', timeout: 300_000, env: { ...process.env, npm_config_nodedir: headers.nodedir } }
+    const install = spawnSync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock'], npmOpts)
+    if (install.error || install.status !== 0) {
+      return fail(`npm install in bench/peers failed (${install.error?.message ?? `exit ${install.status}`}): ${npmReason(install.stderr || install.stdout)}`)
+    }
+    // `npm rebuild` runs epoll's install script (node-gyp rebuild, the
+    // node-gyp bundled with npm); bench/peers/package.json approves it
+    // (allowScripts), and npm_config_nodedir keeps node-gyp off the network.
+    const build = spawnSync('npm', ['rebuild', 'epoll', '--foreground-scripts'], npmOpts)
+    if (build.error || build.status !== 0 || !existsSync(addon)) {
+      const lines = `${build.stdout ?? ''}\n${build.stderr ?? ''}`
+        .split('\n')
+        .filter((l) => /error|not found|ERR!/i.test(l))
+        .slice(-4)
+        .join(' | ')
+      return fail(`building epoll with node-gyp failed (${build.error?.message ?? `exit ${build.status}`}): ${lines || tail(build.stderr || build.stdout)}`)
+    }
+    out.installed_now = true
+  }
+  out.version = JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8')).version
+  const probe = spawnSync(process.execPath, ['-e', 'const { Epoll } = require(process.argv[1]); if (typeof Epoll !== "function") process.exit(3)', pkgDir], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  })
+  if (probe.error || probe.status !== 0) {
+    return fail(`epoll ${out.version} is built but does not load in Node ${process.version} (delete bench/peers/node_modules to rebuild it): ${tail(probe.stderr)}`)
+  }
+  out.ok = true
+  return out
+}
+
+/** Collects a tracked child's output; `waitFor(text)` resolves when stdout has a line equal to it. */
+function follow(child, name) {
+  const state = { stdout: '', stderr: '', exit: null }
+  const waiters = new Set()
+  const check = () => {
+    for (const w of waiters) w()
+  }
+  child.stdout.on('data', (d) => {
+    state.stdout += d
+    check()
+  })
+  child.stderr.on('data', (d) => (state.stderr += d))
+  state.closed = new Promise((resolve) => {
+    child.once('close', (code, signal) => {
+      state.exit = { code, signal }
+      check()
+      resolve(state.exit)
+    })
+    child.once('error', (error) => {
+      state.exit = { code: null, signal: null, error }
+      check()
+      resolve(state.exit)
+    })
+  })
+  state.waitFor = (text, ms) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => done(new Error(`${name} did not print ${JSON.stringify(text)} within ${ms / 1000} s`)), ms)
+      const done = (error) => {
+        clearTimeout(timer)
+        waiters.delete(w)
+        if (error) reject(new Error(`${error.message}: ${tail(state.stderr)}`))
+        else resolve()
+      }
+      const w = () => {
+        if (state.stdout.split('\n').some((l) => l.trim() === text)) done()
+        else if (state.exit !== null) done(new Error(`${name} exited (${state.exit.error?.message ?? state.exit.code ?? state.exit.signal}) before printing ${JSON.stringify(text)}`))
+      }
+      waiters.add(w)
+      w()
+    })
+  state.finished = (ms) =>
+    Promise.race([
+      state.closed,
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`${name} did not finish within ${ms / 1000} s: ${tail(state.stderr)}`)), ms).unref()),
+    ])
+  return state
+}
+
+/**
+ * One round of one watcher: pipe-writer (CPU 1) makes the FIFOs, the watcher
+ * (CPU 0) opens and registers them, pipe-writer runs the window and reports;
+ * then it closes the FIFOs and the watcher reports its own tally and exits.
+ */
+async function runDescriptorRound(watcher, scenario, p) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'node-mio-bench-fifo-'))
+  const started = []
+  try {
+    const [pf, pa] = pinned(pinning.client_cpu, path.join(BIN, 'pipe-writer'), [
+      '--dir',
+      dir,
+      '--pipes',
+      String(scenario.pipes),
+      '--warmup',
+      String(p.fdWarmup),
+      '--secs',
+      String(p.fdSecs),
+    ])
+    const producer = start(pf, pa, { stdio: ['pipe', 'pipe', 'pipe'] })
+    started.push(producer)
+    producer.stdin.on('error', () => {}) // it may be gone already; its exit says why
+    const prod = follow(producer, 'pipe-writer')
+    await prod.waitFor('ready', 10_000)
+    const [wf, wa] = watcher.command(dir, scenario.pipes)
+    const [wpf, wpa] = pinned(pinning.server_cpu, wf, wa)
+    const child = start(wpf, wpa)
+    started.push(child)
+    const watch = follow(child, watcher.name)
+    await watch.waitFor('ready', 30_000)
+    producer.stdin.end(`${child.pid}\n`)
+    const pexit = await prod.finished(scenario.timeoutMs)
+    const r = lastJson(prod.stdout, 'pipe-writer')
+    if (pexit.code !== 0 || r.error) throw new Error(`pipe-writer failed (exit ${pexit.code ?? pexit.signal}): ${r.error ?? ''} ${tail(prod.stderr)}`)
+    const wexit = await watch.finished(15_000)
+    if (wexit.code !== 0) throw new Error(`${watcher.name} exited ${wexit.code ?? wexit.signal}: ${tail(watch.stderr)}`)
+    const w = lastJson(watch.stdout, watcher.name)
+    return {
+      events: r.events,
+      seconds: r.seconds,
+      events_per_s: r.events_per_s,
+      watcher_cpu_s: r.watcher_cpu_s,
+      cpu_ns_per_event: r.cpu_ns_per_event,
+      events_per_cpu_s: r.events_per_cpu_s,
+      watcher_cpu_util: r.watcher_cpu_s / r.seconds,
+      producer_cpu_util: r.producer_cpu_s / r.seconds,
+      written: r.written,
+      watcher: { events: w.events, data_events: w.data_events, empty_events: w.empty_events, eofs: w.eofs, bytes: w.bytes, bad_bytes: w.bad_bytes },
+      // Every byte written was read, in order, one byte per readiness event.
+      verified: w.bytes === r.written && w.bad_bytes === 0 && w.data_events === w.bytes && w.eofs === scenario.pipes,
+    }
+  } finally {
+    for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 // ---------------------------------------------------------------- statistics
 
 function median(values) {
@@ -324,7 +574,7 @@ async function main() {
     })
     if (b.status !== 0) throw new Error('cargo build of bench/native failed')
   }
-  for (const bin of ['echo-server', 'loadgen', 'syscall-cost']) {
+  for (const bin of ['echo-server', 'loadgen', 'syscall-cost', 'pipe-writer']) {
     if (!existsSync(path.join(BIN, bin))) throw new Error(`${bin} is not built (drop --no-build)`)
   }
 
@@ -421,6 +671,9 @@ async function main() {
     const pairs = [
       ['node-mio-blocking', 'mio-native'],
       ['node-mio-blocking', 'node-net'],
+      ['node-mio-watch', 'mio-native'],
+      ['node-mio-watch', 'node-net'],
+      ['node-mio-watch', 'node-mio-blocking'],
       ['node-net', 'mio-native'],
     ]
     for (const [a, b] of pairs) {
@@ -568,26 +821,106 @@ async function main() {
   }
 
   // ---- descriptor events
-  if (wanted('descriptor-events')) {
-    for (const server of ['node-mio', 'epoll (npm)']) {
-      rows.push({
-        scenario: 'descriptor-events',
-        label: 'Descriptor events (eventfd/pipe readiness) vs the epoll npm package',
-        server,
-        status: 'pending',
-        note: 'pending: SourceFd (issue 5)',
-        cpu_us_per_op: null,
-        ops_per_s: null,
-        p50_us: null,
-        p99_us: null,
-      })
+  let descriptorEvents = null
+  const fdScenarios = descriptorScenarios(p).filter((s) => wanted(s.id))
+  if (fdScenarios.length > 0) {
+    const epoll = ensureEpollPackage(log)
+    if (!epoll.ok) log(`descriptor events: the epoll npm package is skipped: ${epoll.reason}`)
+    descriptorEvents = {
+      measure: 'events per CPU second of the watching process (utime + stime of all its threads from /proc/<pid>/stat over the window); ns_per_event = its inverse',
+      producer: 'bench/native/src/bin/pipe-writer.rs: one byte per FIFO whenever the last was read (FIONREAD), all FIFOs armed at once',
+      epoll_package: epoll,
+      scenarios: [],
+    }
+    const watchers = FD_WATCHERS.filter((w) => w.name !== 'epoll-npm' || epoll.ok)
+    const failed = new Map() // watcher -> reason (epoll-npm only: its failures skip it, not the run)
+    for (const scenario of fdScenarios) {
+      const perWatcher = new Map(watchers.map((w) => [w.name, []]))
+      for (let round = 0; round < p.rounds; round++) {
+        const order = watchers.map((_, i) => watchers[(i + round) % watchers.length])
+        for (const watcher of order) {
+          if (failed.has(watcher.name)) continue
+          let result
+          try {
+            result = await runDescriptorRound(watcher, scenario, p)
+          } catch (error) {
+            if (watcher.name !== 'epoll-npm') throw error
+            failed.set(watcher.name, `failed in ${scenario.id} round ${round + 1}: ${error.message.split('\n')[0]}`)
+            log(`descriptor events: epoll-npm ${failed.get(watcher.name)}; skipping it`)
+            continue
+          }
+          result.round = round
+          perWatcher.get(watcher.name).push(result)
+          log(
+            `${scenario.id} round ${round + 1} ${watcher.name}: ${Math.round(result.events_per_cpu_s).toLocaleString('en-US')} events/CPU s ` +
+              `(${result.cpu_ns_per_event.toFixed(0)} ns/event), ${Math.round(result.events_per_s).toLocaleString('en-US')} events/s, ` +
+              `watcher CPU ${Math.round(result.watcher_cpu_util * 100)}%, verified ${result.verified}`,
+          )
+        }
+      }
+      for (const watcher of FD_WATCHERS) {
+        const rs = perWatcher.get(watcher.name) ?? []
+        const reason = watcher.name === 'epoll-npm' && !epoll.ok ? epoll.reason : failed.get(watcher.name)
+        if (rs.length === 0 || reason !== undefined) {
+          rows.push({
+            scenario: scenario.id,
+            label: scenario.label,
+            server: watcher.name,
+            status: 'skipped',
+            note: `skipped: ${reason ?? 'no round completed'}`,
+            cpu_us_per_op: null,
+            ops_per_s: null,
+            p50_us: null,
+            p99_us: null,
+            params: scenario.params,
+          })
+          continue
+        }
+        const ns = medianOf(rs, 'cpu_ns_per_event')
+        rows.push({
+          scenario: scenario.id,
+          label: scenario.label,
+          server: watcher.name,
+          status: 'ok',
+          cpu_us_per_op: round2(ns === null ? null : ns / 1000),
+          ops_per_s: round2(medianOf(rs, 'events_per_s')),
+          p50_us: null,
+          p99_us: null,
+          events_per_cpu_s: round2(medianOf(rs, 'events_per_cpu_s')),
+          ns_per_event: round2(ns),
+          server_cpu_util: round2(medianOf(rs, 'watcher_cpu_util')),
+          client_cpu_util: round2(medianOf(rs, 'producer_cpu_util')),
+          verified: rs.every((r) => r.verified),
+          note: watcher.note,
+          params: scenario.params,
+          rounds: rs,
+        })
+      }
+      const get = (name) => perWatcher.get(name) ?? []
+      for (const [a, b] of [
+        ['node-mio-watch', 'epoll-npm'],
+        ['node-mio-blocking', 'epoll-npm'],
+        ['node-mio-watch', 'node-mio-blocking'],
+      ]) {
+        if (get(a).length === 0 || get(b).length === 0 || failed.has(a) || failed.has(b)) continue
+        ratios.push({
+          scenario: scenario.id,
+          ratio: `${a} / ${b}`,
+          events_per_cpu_s: round2(ratioOf(get(a), get(b), 'events_per_cpu_s')),
+          cpu_us_per_op: round2(ratioOf(get(a), get(b), 'cpu_ns_per_event')),
+          ops_per_s: round2(ratioOf(get(a), get(b), 'events_per_s')),
+          p50_us: null,
+          p99_us: null,
+        })
+      }
+      descriptorEvents.scenarios.push({ id: scenario.id, params: scenario.params })
     }
   }
 
   info.loadavg_end = os.loadavg().map((x) => Number(x.toFixed(2)))
   info.duration_s = Math.round((Date.now() - began) / 1000)
   const targets = judge(rows, ratios, emptyPoll, alloc)
-  const results = { machine: info, scenarios: rows, ratios, empty_poll: emptyPoll, allocation: alloc, targets }
+  const results = { machine: info, scenarios: rows, ratios, empty_poll: emptyPoll, allocation: alloc, descriptor_events: descriptorEvents, targets }
 
   process.stdout.write(render(results))
   if (opts.json) {
@@ -665,6 +998,23 @@ function judge(rows, ratios, emptyPoll, alloc) {
     udp !== null && udp.gc_runs === 0 && udp.bytes_per_million_events < 1e6,
     udp === null ? 'not run' : `${Math.round(udp.bytes_per_million_events)} B and ${udp.gc_per_million_events} GCs per million events`,
   )
+  const fd = ratio('descriptor-events-16-fifos', 'node-mio-watch / epoll-npm', 'events_per_cpu_s')
+  const fdBlocking = ratio('descriptor-events-16-fifos', 'node-mio-blocking / epoll-npm', 'events_per_cpu_s')
+  const fdOne = ratio('descriptor-events-one-fifo', 'node-mio-watch / epoll-npm', 'events_per_cpu_s')
+  const epollSkipped = rows.find((r) => r.scenario.startsWith('descriptor-events') && r.server === 'epoll-npm' && r.status === 'skipped')
+  add(
+    "Descriptor events: at least 3x the epoll package's events per CPU second (16 FIFOs, node-mio watch mode)",
+    fd,
+    3,
+    fd !== null && fd >= 3,
+    fd === null
+      ? epollSkipped
+        ? `not measured: ${epollSkipped.note}`
+        : 'not run'
+      : `${fd.toFixed(2)}x` +
+          (fdBlocking === null ? '' : ` (blocking poll: ${fdBlocking.toFixed(2)}x)`) +
+          (fdOne === null ? '' : `; 1 FIFO, one event at a time: ${fdOne.toFixed(2)}x`),
+  )
   return out
 }
 
@@ -689,22 +1039,30 @@ function render({ machine: m, scenarios, ratios, targets }) {
   const body = []
   for (const r of scenarios) {
     const notes = []
-    if (r.status === 'pending') notes.push(r.note)
+    if (r.status === 'pending' || r.status === 'skipped') notes.push(r.note)
+    if (r.events_per_cpu_s !== undefined) {
+      notes.push(`${fmt(r.events_per_cpu_s)} events per CPU s (${fmt(r.ns_per_event)} ns/event); ${r.note}; verified: ${r.verified}`)
+    }
     if (r.mib_per_s) notes.push(`${fmt(r.mib_per_s)} MiB/s, ${fmt(r.cpu_ms_per_gib)} ms CPU/GiB, verified: ${r.verified}`)
     if (r.ns_per_call !== undefined) notes.push(`${fmt(r.ns_per_call)} CPU ns/call (wall ${fmt(r.wall_ns_per_call)} ns); ${r.note}`)
     if (r.heap_bytes_per_million_events !== undefined) {
       notes.push(`${fmt(r.heap_bytes_per_million_events)} heap B/Mevent, ${fmt(r.gc_per_million_events)} GC/Mevent, retained ${fmt(r.retained_bytes)} B`)
     }
     if (r.lost) notes.push(`${r.lost} datagrams lost`)
-    if (r.server_cpu_util !== undefined && r.server_cpu_util !== null) notes.push(`server CPU ${Math.round(r.server_cpu_util * 100)}%, client ${Math.round(r.client_cpu_util * 100)}%`)
+    if (r.server_cpu_util !== undefined && r.server_cpu_util !== null) {
+      const [self, peer] = r.events_per_cpu_s !== undefined ? ['watcher', 'writer'] : ['server', 'client']
+      notes.push(`${self} CPU ${Math.round(r.server_cpu_util * 100)}%, ${peer} ${Math.round(r.client_cpu_util * 100)}%`)
+    }
     body.push([r.scenario, r.server, fmt(r.cpu_us_per_op), fmt(r.ops_per_s), fmt(r.p50_us), fmt(r.p99_us), notes.join('; ')])
   }
   out += table(['scenario', 'server', 'server CPU µs/op', 'ops/s', 'p50 µs', 'p99 µs', 'notes'], body)
   out += '\nRatios (same run: median over rounds of the per-round ratio)\n\n'
   out += table(
-    ['scenario', 'ratio', 'CPU/op', 'ops/s', 'p50', 'p99'],
+    ['scenario', 'ratio', 'CPU/op', 'ops/s', 'p50', 'p99', 'events/CPU s'],
     ratios.map((r) =>
-      r.difference_ns !== undefined ? [r.scenario, r.ratio, `${fmt(r.difference_ns)} ns`, '', '', ''] : [r.scenario, r.ratio, fmt(r.cpu_us_per_op), fmt(r.ops_per_s), fmt(r.p50_us), fmt(r.p99_us)],
+      r.difference_ns !== undefined
+        ? [r.scenario, r.ratio, `${fmt(r.difference_ns)} ns`, '', '', '', '']
+        : [r.scenario, r.ratio, fmt(r.cpu_us_per_op), fmt(r.ops_per_s), fmt(r.p50_us), fmt(r.p99_us), fmt(r.events_per_cpu_s)],
     ),
   )
   out += '\nTargets\n\n'

@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::{TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token};
+use node_mio_bench::cpu_seconds;
 
 const TICK: Duration = Duration::from_millis(100);
 const UDP_RESEND: Duration = Duration::from_millis(500);
@@ -120,21 +121,6 @@ fn parse_args() -> io::Result<Config> {
     ));
   }
   Ok(cfg)
-}
-
-/// utime + stime of a process, in seconds.
-fn cpu_seconds(pid: &str) -> Option<f64> {
-  let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-  // The command name may hold spaces and parentheses: fields start after
-  // the last ')', with field 3 (state) first.
-  let rest = &stat[stat.rfind(')')? + 1..];
-  let fields: Vec<&str> = rest.split_whitespace().collect();
-  let utime: f64 = fields.get(11)?.parse().ok()?;
-  let stime: f64 = fields.get(12)?.parse().ok()?;
-  // SAFETY: sysconf has no preconditions.
-  let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-  let ticks = if ticks > 0 { ticks as f64 } else { 100.0 };
-  Some((utime + stime) / ticks)
 }
 
 /// CPU time of the server and of this process at one instant.
