@@ -314,11 +314,24 @@ export declare function udpRecv(handle: Handle, buf: Uint8Array): number | null
 /** `UdpSocket::recv_from(buf)`. */
 export declare function udpRecvFrom(handle: Handle, buf: Uint8Array): RemoteInfo | null
 
+/**
+ * `UdpSocket::recv_from(buf)` writing the sender into `from` (see
+ * `address_parts`) instead of a new object: the size, or `null`.
+ */
+export declare function udpRecvFromParts(handle: Handle, buf: Uint8Array, from: Float64Array): number | null
+
 /** `UdpSocket::send(buf)` to the connected peer. */
 export declare function udpSend(handle: Handle, buf: Uint8Array): number | null
 
 /** `UdpSocket::send_to(buf, target)`. */
 export declare function udpSendTo(handle: Handle, buf: Uint8Array, target: string): number | null
+
+/**
+ * `UdpSocket::send_to(buf, target)` with the target as an IP address text
+ * and a port, the way a received `RemoteInfo` carries it: no `ip:port` text
+ * is built for every datagram. `offset`/`length` send part of `buf`.
+ */
+export declare function udpSendToParts(handle: Handle, buf: Uint8Array, address: string, port: number, offset?: number | undefined | null, length?: number | undefined | null): number | null
 
 export declare function udpSetBroadcast(handle: Handle, on: boolean): void
 

@@ -9,7 +9,7 @@
 // bytes_per_million_events, gc_runs, gc_per_million_events, retained_bytes,
 // ... } } for:
 // - tcp: poll + read + write, 64-byte ping-pong over `pairs` connections
-// - udp: poll + recvFrom + sendTo(buf, from), 64-byte datagrams
+// - udp: poll + recvFrom(buf, from) + sendTo(buf, from, 0, size), 64-byte datagrams (the allocation-free forms)
 // - poll-empty: poll(events, 0) with nothing ready (one call = one "event")
 //
 // Allocated bytes = heap growth over the window (code space excluded) + what
@@ -18,6 +18,7 @@
 import { PerformanceObserver, performance } from 'node:perf_hooks'
 import v8 from 'node:v8'
 import { Events, Interest, Poll, TcpListener, TcpStream, Token, UdpSocket } from 'node-mio'
+import type { RemoteInfo } from 'node-mio'
 
 const EVENTS = Number(process.argv[2] ?? 1_000_000)
 const PAIRS = Number(process.argv[3] ?? 16)
@@ -160,16 +161,18 @@ async function udp(): Promise<Measured> {
     senders.push(s)
   }
   for (const s of senders) s.sendTo(msg, echoAddr)
+  // Senders are written into one reused object (recvFrom's allocation-free form).
+  const from = { address: '', family: 'IPv4', port: 0, size: 0 } as RemoteInfo
   const step = (): number => {
     const count = poll.poll(events, 100)
     for (const event of events) {
       const t = event.token
       if (t === PAIRS) {
-        for (let from, k = 0; k < 256 && (from = echo.recvFrom(buf)) !== null; k++) echo.sendTo(view(from.size), from)
+        for (let k = 0; k < 256 && echo.recvFrom(buf, from) !== null; k++) echo.sendTo(buf, from, 0, from.size)
       } else {
         const s = senders[t]
         let got = 0
-        for (let k = 0; k < 64 && s.recvFrom(buf) !== null; k++) got++
+        for (let k = 0; k < 64 && s.recvFrom(buf, from) !== null; k++) got++
         for (let k = 0; k < got; k++) s.sendTo(msg, echoAddr)
       }
     }

@@ -39,3 +39,79 @@ export function addressText(addr: unknown, name = 'address'): string {
   }
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`
 }
+
+/**
+ * IP address texts by their numbers, built once per peer so that receiving
+ * from a known peer allocates nothing (see `UdpSocket.recvFrom(buf, into)`).
+ * @internal
+ */
+const V4_TEXT = new Map<number, string>()
+const V6_SLOTS = 1024
+const v6Words = new Float64Array(V6_SLOTS * 5)
+const v6Text: Array<string | undefined> = new Array<string | undefined>(V6_SLOTS).fill(undefined)
+
+function hex(group: number): string {
+  return group.toString(16)
+}
+
+function formatV6(w: ArrayLike<number>, scope: number): string {
+  if (w[0] === 0 && w[1] === 0 && w[2] === 0xffff) return `::ffff:${formatV4(w[3])}${scope ? `%${scope}` : ''}`
+  const groups: number[] = []
+  for (let i = 0; i < 4; i++) groups.push(w[i] >>> 16, w[i] & 0xffff)
+  // The longest run of two or more zero groups becomes '::' (RFC 5952).
+  let best = -1
+  let bestLength = 1
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++
+      continue
+    }
+    let j = i
+    while (j < 8 && groups[j] === 0) j++
+    if (j - i > bestLength) {
+      best = i
+      bestLength = j - i
+    }
+    i = j
+  }
+  const text =
+    best < 0
+      ? groups.map(hex).join(':')
+      : `${groups.slice(0, best).map(hex).join(':')}::${groups.slice(best + bestLength).map(hex).join(':')}`
+  return scope ? `${text}%${scope}` : text
+}
+
+function formatV4(ip: number): string {
+  return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`
+}
+
+/** The address text of `[family, port, w0, w1, w2, w3, scope]`. @internal */
+export function addressOfParts(parts: Float64Array): string {
+  if (parts[0] === 4) {
+    const ip = parts[2]
+    let text = V4_TEXT.get(ip)
+    if (text === undefined) {
+      if (V4_TEXT.size >= 4096) V4_TEXT.clear()
+      text = formatV4(ip)
+      V4_TEXT.set(ip, text)
+    }
+    return text
+  }
+  const slot = ((parts[2] ^ parts[3] ^ parts[4] ^ parts[5] ^ parts[6]) >>> 0) % V6_SLOTS
+  const at = slot * 5
+  const cached = v6Text[slot]
+  if (
+    cached !== undefined &&
+    v6Words[at] === parts[2] &&
+    v6Words[at + 1] === parts[3] &&
+    v6Words[at + 2] === parts[4] &&
+    v6Words[at + 3] === parts[5] &&
+    v6Words[at + 4] === parts[6]
+  ) {
+    return cached
+  }
+  const text = formatV6(parts.subarray(2, 6), parts[6])
+  v6Words.set(parts.subarray(2, 7), at)
+  v6Text[slot] = text
+  return text
+}

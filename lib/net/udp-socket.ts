@@ -1,9 +1,19 @@
 import binding from '../binding'
-import { badReadBuffer, checkBoolean, checkInteger, checkString, checkWriteBuffer, isUint8Array } from '../errors'
+import { badReadBuffer, checkBoolean, checkInteger, checkString, checkWriteBuffer, invalidArgType, isUint8Array } from '../errors'
 import { checkFd, kConstruct, kHandle } from '../source'
-import { addressText, type RemoteInfo, type SocketAddress, type SocketAddressInput } from './addr'
+import { addressOfParts, addressText, type RemoteInfo, type SocketAddress, type SocketAddressInput } from './addr'
 import { nativeOptions, type UdpBindOptions } from './options'
 import { IpSocket } from './socket'
+
+/** Where `recvFrom(buf, into)` has the sender written: `[family, port, w0..w3, scope]`. */
+const PARTS = new Float64Array(7)
+
+/** `ip:port` text as `[address, port]`. */
+function splitAddress(text: string): [string, number] {
+  const colon = text.lastIndexOf(':')
+  const host = text.slice(0, colon)
+  return [host.startsWith('[') ? host.slice(1, -1) : host, Number(text.slice(colon + 1))]
+}
 
 /**
  * A non-blocking UDP socket, as mio's `UdpSocket`.
@@ -41,16 +51,49 @@ export class UdpSocket extends IpSocket {
     return new UdpSocket(binding.sourceFromFd('UdpSocket', checkFd(fd)), kConstruct)
   }
 
-  /** Sends one datagram to `target`; returns the bytes sent or `null` if not ready. */
-  sendTo(buf: Uint8Array, target: SocketAddressInput): number | null {
+  /**
+   * Sends one datagram to `target`: the bytes sent, or `null` if not ready.
+   * `offset` and `length` (default: the rest of the buffer) send part of
+   * `buf`. A `RemoteInfo` (or any `{ address, port }`) as the target costs no
+   * string building per datagram.
+   *
+   * @example
+   * ```ts
+   * // an echo that allocates nothing per datagram:
+   * const from = { address: '', family: 'IPv4', port: 0, size: 0 } as RemoteInfo
+   * while (socket.recvFrom(buf, from) !== null) socket.sendTo(buf, from, 0, from.size)
+   * ```
+   */
+  sendTo(buf: Uint8Array, target: SocketAddressInput, offset?: number, length?: number): number | null {
     if (!isUint8Array(buf) || buf.byteLength === 0) checkWriteBuffer(buf)
-    return binding.udpSendTo(this[kHandle], buf, addressText(target, 'target'))
+    if (offset !== undefined) checkInteger(offset, 'offset', 0, buf.byteLength)
+    if (length !== undefined) checkInteger(length, 'length', 0, buf.byteLength - (offset ?? 0))
+    if (typeof target === 'object' && target !== null && typeof target.address === 'string' && typeof target.port === 'number') {
+      checkInteger(target.port, 'target.port', 0, 65535)
+      return binding.udpSendToParts(this[kHandle], buf, target.address, target.port, offset, length)
+    }
+    const text = addressText(target, 'target')
+    if (offset === undefined && length === undefined) return binding.udpSendTo(this[kHandle], buf, text)
+    return binding.udpSendToParts(this[kHandle], buf, ...splitAddress(text), offset, length)
   }
 
-  /** Receives one datagram into `buf`; returns its sender and size, or `null` if none is waiting. */
-  recvFrom(buf: Uint8Array): RemoteInfo | null {
+  /**
+   * Receives one datagram into `buf`: its sender and size, or `null` if none
+   * is waiting. With `into`, the sender and size are written into that
+   * object (and it is returned) instead of a new one, so a loop over a
+   * known peer allocates nothing.
+   */
+  recvFrom(buf: Uint8Array, into?: RemoteInfo): RemoteInfo | null {
     if (!isUint8Array(buf) || buf.byteLength === 0) badReadBuffer(buf)
-    return binding.udpRecvFrom(this[kHandle], buf) as RemoteInfo | null
+    if (into === undefined) return binding.udpRecvFrom(this[kHandle], buf) as RemoteInfo | null
+    if (typeof into !== 'object' || into === null) throw invalidArgType('into', 'an object', into)
+    const size = binding.udpRecvFromParts(this[kHandle], buf, PARTS)
+    if (size === null) return null
+    into.address = addressOfParts(PARTS)
+    into.family = PARTS[0] === 4 ? 'IPv4' : 'IPv6'
+    into.port = PARTS[1]
+    into.size = size
+    return into
   }
 
   /** Like `recvFrom`, but leaves the datagram queued. */

@@ -35,6 +35,33 @@ impl From<SocketAddr> for SocketAddress {
   }
 }
 
+/// An IP address text (IPv6 with an optional numeric `%scope`) and a port.
+pub fn parse_parts(env: &Env, address: &str, port: u32) -> Result<SocketAddr> {
+  let invalid = || {
+    error::type_error(
+      env,
+      "ERR_INVALID_ADDRESS",
+      &format!("invalid IP address {address:?} (host names are not resolved)"),
+    )
+  };
+  let port = u16::try_from(port).map_err(|_| {
+    error::range_error(
+      env,
+      "ERR_SOCKET_BAD_PORT",
+      &format!("port must be 0 to 65535, got {port}"),
+    )
+  })?;
+  if let Ok(ip) = address.parse::<std::net::IpAddr>() {
+    return Ok(SocketAddr::new(ip, port));
+  }
+  let (ip, scope) = address.split_once('%').ok_or_else(invalid)?;
+  let ip: std::net::Ipv6Addr = ip.parse().map_err(|_| invalid())?;
+  let scope: u32 = scope.parse().map_err(|_| invalid())?;
+  Ok(SocketAddr::V6(std::net::SocketAddrV6::new(
+    ip, port, 0, scope,
+  )))
+}
+
 /// Parses `ip:port` (IPv6 in brackets). Host names are not resolved.
 pub fn parse(env: &Env, text: &str) -> Result<SocketAddr> {
   text.parse().map_err(|_| {

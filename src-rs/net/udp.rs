@@ -3,7 +3,7 @@
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use napi::bindgen_prelude::Uint8ArraySlice;
+use napi::bindgen_prelude::{Float64ArraySlice, Uint8ArraySlice};
 use napi::Env;
 use napi_derive::napi;
 
@@ -97,6 +97,91 @@ pub fn udp_send_to(env: Env, handle: Handle, buf: &[u8], target: String) -> Resu
   let target = addr::parse(&env, &target)?;
   with_udp(&env, handle, |s| {
     complete(&env, "sendto", || s.send_to(buf, target))
+  })
+}
+
+/// `UdpSocket::send_to(buf, target)` with the target as an IP address text
+/// and a port, the way a received `RemoteInfo` carries it: no `ip:port` text
+/// is built for every datagram. `offset`/`length` send part of `buf`.
+#[napi]
+pub fn udp_send_to_parts(
+  env: Env,
+  handle: Handle,
+  buf: &[u8],
+  address: String,
+  port: u32,
+  offset: Option<u32>,
+  length: Option<u32>,
+) -> Result<Option<u32>> {
+  let target = addr::parse_parts(&env, &address, port)?;
+  let start = offset.unwrap_or(0) as usize;
+  let end = length.map_or(buf.len(), |length| start.saturating_add(length as usize));
+  let Some(buf) = buf.get(start..end) else {
+    return Err(error::range_error(
+      &env,
+      "ERR_OUT_OF_RANGE",
+      &format!(
+        "offset and length must lie within the buffer ({} bytes)",
+        buf.len()
+      ),
+    ));
+  };
+  with_udp(&env, handle, |s| {
+    complete(&env, "sendto", || s.send_to(buf, target))
+  })
+}
+
+/// The sender's address as numbers in `from`: `[family (4 or 6), port,
+/// w0, w1, w2, w3, scope id]`, the address in 32-bit words, most significant
+/// first (IPv4: `w0` only).
+fn address_parts(from: SocketAddr, out: &mut [f64]) {
+  if out.len() < 7 {
+    return;
+  }
+  match from {
+    SocketAddr::V4(v4) => {
+      out[0] = 4.0;
+      out[2] = f64::from(u32::from(*v4.ip()));
+      out[3] = 0.0;
+      out[4] = 0.0;
+      out[5] = 0.0;
+      out[6] = 0.0;
+    }
+    SocketAddr::V6(v6) => {
+      out[0] = 6.0;
+      let bits = u128::from(*v6.ip());
+      for (word, slot) in out[2..6].iter_mut().enumerate() {
+        *slot = f64::from((bits >> (96 - 32 * word)) as u32);
+      }
+      out[6] = f64::from(v6.scope_id());
+    }
+  }
+  out[1] = f64::from(from.port());
+}
+
+/// `UdpSocket::recv_from(buf)` writing the sender into `from` (see
+/// `address_parts`) instead of a new object: the size, or `null`.
+#[napi]
+pub fn udp_recv_from_parts(
+  env: Env,
+  handle: Handle,
+  mut buf: Uint8ArraySlice,
+  mut from: Float64ArraySlice,
+) -> Result<Option<u32>> {
+  let buf = crate::net::io::bytes_mut(&mut buf);
+  let buf = crate::net::io::readable(&env, buf)?;
+  // SAFETY: synchronous on the JS thread, as `bytes_mut`.
+  let from = unsafe { from.as_mut() };
+  with_udp(&env, handle, |s| loop {
+    match s.recv_from(buf) {
+      Ok((size, sender)) => {
+        address_parts(sender, from);
+        return Ok(Some(size as u32));
+      }
+      Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+      Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+      Err(e) => return Err(error::system(&env, &e, "recvfrom", None)),
+    }
   })
 }
 
