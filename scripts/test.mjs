@@ -46,7 +46,8 @@ if (!cargo.ok && !cargoCounted) failed += 1
 console.log('# ava')
 const ava = run(bin('ava'), [], { FORCE_COLOR: '0' })
 const count = (re) => Number(ava.out.match(re)?.[1] ?? 0)
-const avaPassed = count(/(\d+) tests? passed/)
+// ava prints "N tests passed" only when nothing failed; count the ticks otherwise.
+const avaPassed = count(/(\d+) tests? passed/) || (ava.out.match(/^\s*✔ /gm) ?? []).length
 const avaFailed =
   count(/(\d+) tests? failed/) + count(/(\d+) uncaught exceptions?/) + count(/(\d+) unhandled rejections?/) + count(/(\d+) tests? remained pending/)
 passed += avaPassed

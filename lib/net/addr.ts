@@ -33,11 +33,16 @@ export function addressText(addr: unknown, name = 'address'): string {
   }
   const { address, port } = addr as { address?: unknown; port?: unknown }
   if (typeof address !== 'string') throw invalidArgType(`${name}.address`, 'of type string', address)
-  if (typeof port !== 'number') throw invalidArgType(`${name}.port`, 'of type number', port)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw Object.assign(outOfRange(`${name}.port`, 'an integer >= 0 and <= 65535', port), { code: 'ERR_SOCKET_BAD_PORT' })
-  }
+  checkPort(port, `${name}.port`)
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`
+}
+
+/** Checks a port number as `node:net` does (`ERR_SOCKET_BAD_PORT`). @internal */
+export function checkPort(port: unknown, name: string): asserts port is number {
+  if (typeof port !== 'number') throw invalidArgType(name, 'of type number', port)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw Object.assign(outOfRange(name, 'an integer >= 0 and <= 65535', port), { code: 'ERR_SOCKET_BAD_PORT' })
+  }
 }
 
 /**

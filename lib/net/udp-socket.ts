@@ -1,7 +1,7 @@
 import binding from '../binding'
 import { badReadBuffer, checkBoolean, checkInteger, checkString, checkWriteBuffer, invalidArgType, isUint8Array } from '../errors'
 import { checkFd, kConstruct, kHandle } from '../source'
-import { addressOfParts, addressText, type RemoteInfo, type SocketAddress, type SocketAddressInput } from './addr'
+import { addressOfParts, addressText, checkPort, type RemoteInfo, type SocketAddress, type SocketAddressInput } from './addr'
 import { nativeOptions, type UdpBindOptions } from './options'
 import { IpSocket } from './socket'
 
@@ -69,7 +69,7 @@ export class UdpSocket extends IpSocket {
     if (offset !== undefined) checkInteger(offset, 'offset', 0, buf.byteLength)
     if (length !== undefined) checkInteger(length, 'length', 0, buf.byteLength - (offset ?? 0))
     if (typeof target === 'object' && target !== null && typeof target.address === 'string' && typeof target.port === 'number') {
-      checkInteger(target.port, 'target.port', 0, 65535)
+      checkPort(target.port, 'target.port')
       return binding.udpSendToParts(this[kHandle], buf, target.address, target.port, offset, length)
     }
     const text = addressText(target, 'target')
