@@ -214,18 +214,22 @@ pub fn watch_thread_stop(handle: Handle) -> Option<Float64Array> {
   finish(entry)
 }
 
-fn finish(mut entry: ThreadWatch) -> Option<Float64Array> {
+/// Tells the thread to stop, wakes it and waits for it: its `Poll`.
+fn join(entry: &mut ThreadWatch) -> Option<mio::Poll> {
   entry.stop.store(true, Ordering::Release);
   // The thread wakes on this datagram; a lost one is retried below.
   let _ = entry.trigger.send_to(&[1], entry.target);
-  if let Some(thread) = entry.thread.take() {
-    while !thread.is_finished() {
-      std::thread::sleep(Duration::from_millis(1));
-      let _ = entry.trigger.send_to(&[1], entry.target);
-    }
-    if let (Ok(poll), Some(core)) = (thread.join(), entry.core.upgrade()) {
-      core.give_back(poll);
-    }
+  let thread = entry.thread.take()?;
+  while !thread.is_finished() {
+    std::thread::sleep(Duration::from_millis(1));
+    let _ = entry.trigger.send_to(&[1], entry.target);
+  }
+  thread.join().ok()
+}
+
+fn finish(mut entry: ThreadWatch) -> Option<Float64Array> {
+  if let (Some(poll), Some(core)) = (join(&mut entry), entry.core.upgrade()) {
+    core.give_back(poll);
   }
   if let Some(core) = entry.core.upgrade() {
     if core.thread_watch.get() == Some(entry.id) {
@@ -273,14 +277,6 @@ unsafe extern "C" fn on_env_teardown(arg: *mut std::ffi::c_void) {
   let handle = f64::from_bits(arg as u64);
   if let Some(mut entry) = THREAD_WATCHES.with_borrow_mut(|watches| watches.remove(handle)) {
     // Teardown: stop and join the thread; there is no JS to give back to.
-    entry.stop.store(true, Ordering::Release);
-    let _ = entry.trigger.send_to(&[1], entry.target);
-    if let Some(thread) = entry.thread.take() {
-      while !thread.is_finished() {
-        std::thread::sleep(Duration::from_millis(1));
-        let _ = entry.trigger.send_to(&[1], entry.target);
-      }
-      let _ = thread.join();
-    }
+    drop(join(&mut entry));
   }
 }
