@@ -185,6 +185,7 @@ export class Poll implements Disposable {
       try {
         watch = this.watch(events, (batch) => finish(batch.length))
       } catch (error) {
+        this.#onClose.delete(onClose)
         reject(error)
         return
       }
