@@ -1,7 +1,7 @@
 // Shared test helpers, after mio's tests/util/mod.rs.
 import type { ExecutionContext } from 'ava'
 import { Worker } from 'node:worker_threads'
-import { Events, Poll, type Event, type Token } from 'node-mio'
+import { Events, Poll, Token, type Event } from 'node-mio'
 
 export const ANY_LOCAL = '127.0.0.1:0'
 export const ANY_LOCAL_V6 = '[::1]:0'
@@ -377,4 +377,114 @@ export function makeBlocking(fd: number): number {
 /** How many descriptors this process has open (Linux), for leak checks. */
 export function openFdCount(): number {
   return readdirSync('/proc/self/fd').length
+}
+
+// ---- Watch mode (watch.spec.ts, watch-thread.spec.ts) -----------------------
+
+import net from 'node:net'
+import { once } from 'node:events'
+
+/** How long a watch test waits for what it expects before failing. */
+export const PATIENCE = 20_000
+
+/** Rejects after PATIENCE ms, naming what did not happen. */
+export function guard<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), PATIENCE)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+/** A promise with its resolve function, for waiting on a callback. */
+export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {
+  let resolve!: (value: T) => void
+  let reject!: (error: unknown) => void
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  return { promise, resolve, reject }
+}
+
+/**
+ * 10 node:net clients (this thread) each send 1,000 numbered records at
+ * once to a node-mio server driven by `poll.watch`, which reads each
+ * connection until WouldBlock on every event and, at the end of each stream,
+ * compares what it got with what that client sent. Stale events for a
+ * stream already closed are ignored (allowed in thread mode).
+ */
+export async function watchedTcpRecords(t: ExecutionContext): Promise<void> {
+
+  // The clients (node:net, this thread) write everything at once; the server
+  // reads each connection until WouldBlock on every event and, at the end of
+  // each stream, compares what it got with what that client sent.
+  const CLIENTS = 10
+  const RECORDS = 1000
+  const expected = (k: number): string => Array.from({ length: RECORDS }, (_, i) => `${k}:${i}\n`).join('')
+  const poll = new Poll()
+  const listener = TcpListener.bind('127.0.0.1:0')
+  const streams = new Map<Token, { stream: TcpStream; chunks: Buffer[] }>()
+  const results = new Map<number, string>()
+  const problems: string[] = []
+  const all = deferred()
+  const buf = Buffer.alloc(4096)
+  let next = 1
+  poll.registry.register(listener, Token(0), Interest.READABLE)
+  const watch = poll.watch(new Events(32), (events) => {
+    for (const event of events) {
+      if (event.token === 0) {
+        for (let accepted; (accepted = listener.accept()) !== null; ) {
+          const token = Token(next++)
+          streams.set(token, { stream: accepted[0], chunks: [] })
+          poll.registry.register(accepted[0], token, Interest.READABLE)
+        }
+        continue
+      }
+      const entry = streams.get(event.token)
+      // A stale event for a stream already closed is allowed (and ignored).
+      if (entry === undefined) continue
+      for (;;) {
+        const n = entry.stream.read(buf)
+        if (n === null) break
+        if (n > 0) {
+          entry.chunks.push(Buffer.from(buf.subarray(0, n)))
+          continue
+        }
+        const text = Buffer.concat(entry.chunks).toString()
+        const k = Number(text.slice(0, text.indexOf(':')))
+        if (results.has(k)) problems.push(`client ${k} seen twice`)
+        results.set(k, text)
+        streams.delete(event.token)
+        entry.stream.close()
+        if (results.size === CLIENTS) all.resolve()
+        break
+      }
+    }
+  })
+  t.teardown(() => {
+    watch.stop()
+    for (const { stream } of streams.values()) stream.close()
+    listener.close()
+    poll.close()
+  })
+  const port = listener.localAddr().port
+  const sockets = await Promise.all(
+    Array.from({ length: CLIENTS }, async (_, k) => {
+      const socket = net.connect({ port, host: '127.0.0.1' })
+      await guard(once(socket, 'connect'), `client ${k} to connect`)
+      return socket
+    }),
+  )
+  t.teardown(() => {
+    for (const socket of sockets) socket.destroy()
+  })
+  sockets.forEach((socket, k) => socket.end(expected(k)))
+  await guard(all.promise, `every stream to end (${results.size} of ${CLIENTS})`)
+  t.deepEqual(problems, [])
+  t.deepEqual([...results.keys()].sort((a, b) => a - b), Array.from({ length: CLIENTS }, (_, k) => k))
+  for (const [k, text] of results) {
+    t.is(text.length, expected(k).length, `client ${k}: byte count`)
+    t.true(text === expected(k), `client ${k}: every record, in order, byte-exact`)
+  }
 }

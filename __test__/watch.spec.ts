@@ -26,33 +26,12 @@ import {
   type TcpStream,
   type Watch,
 } from 'node-mio'
-import { linesOf, runNode } from './helpers'
+import { deferred, guard, linesOf, runNode, watchedTcpRecords } from './helpers'
 
 const supported = process.platform !== 'win32'
 const unixTest = supported ? test : test.skip
 
 /** How long to wait for something before failing (a guard against a hang, not a measurement). */
-const PATIENCE = 20_000
-
-/** Rejects after PATIENCE ms, naming what did not happen. */
-function guard<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), PATIENCE)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
-
-/** A promise with its resolve function, for waiting on a callback. */
-function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {
-  let resolve!: (value: T) => void
-  let reject!: (error: unknown) => void
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res
-    reject = rej
-  })
-  return { promise, resolve, reject }
-}
 
 /** A few turns of the event loop: long enough for a pending callback to run if it were going to. */
 async function settle(): Promise<void> {
@@ -789,78 +768,7 @@ unixTest('watch: 10,000 datagrams from 10 sources, none lost, in order per sourc
   t.true(batches > 0)
 })
 
-unixTest('watch: 10 TCP connections each send 1,000 numbered records; the watched server gets every byte, in order', async (t) => {
-  // The clients (node:net, this thread) write everything at once; the server
-  // reads each connection until WouldBlock on every event and, at the end of
-  // each stream, compares what it got with what that client sent.
-  const CLIENTS = 10
-  const RECORDS = 1000
-  const expected = (k: number): string => Array.from({ length: RECORDS }, (_, i) => `${k}:${i}\n`).join('')
-  const poll = new Poll()
-  const listener = TcpListener.bind('127.0.0.1:0')
-  const streams = new Map<Token, { stream: TcpStream; chunks: Buffer[] }>()
-  const results = new Map<number, string>()
-  const problems: string[] = []
-  const all = deferred()
-  const buf = Buffer.alloc(4096)
-  let next = 1
-  poll.registry.register(listener, Token(0), Interest.READABLE)
-  const watch = poll.watch(new Events(32), (events) => {
-    for (const event of events) {
-      if (event.token === 0) {
-        for (let accepted; (accepted = listener.accept()) !== null; ) {
-          const token = Token(next++)
-          streams.set(token, { stream: accepted[0], chunks: [] })
-          poll.registry.register(accepted[0], token, Interest.READABLE)
-        }
-        continue
-      }
-      const entry = streams.get(event.token)
-      if (entry === undefined) continue
-      for (;;) {
-        const n = entry.stream.read(buf)
-        if (n === null) break
-        if (n > 0) {
-          entry.chunks.push(Buffer.from(buf.subarray(0, n)))
-          continue
-        }
-        const text = Buffer.concat(entry.chunks).toString()
-        const k = Number(text.slice(0, text.indexOf(':')))
-        if (results.has(k)) problems.push(`client ${k} seen twice`)
-        results.set(k, text)
-        streams.delete(event.token)
-        entry.stream.close()
-        if (results.size === CLIENTS) all.resolve()
-        break
-      }
-    }
-  })
-  t.teardown(() => {
-    watch.stop()
-    for (const { stream } of streams.values()) stream.close()
-    listener.close()
-    poll.close()
-  })
-  const port = listener.localAddr().port
-  const sockets = await Promise.all(
-    Array.from({ length: CLIENTS }, async (_, k) => {
-      const socket = net.connect({ port, host: '127.0.0.1' })
-      await guard(once(socket, 'connect'), `client ${k} to connect`)
-      return socket
-    }),
-  )
-  t.teardown(() => {
-    for (const socket of sockets) socket.destroy()
-  })
-  sockets.forEach((socket, k) => socket.end(expected(k)))
-  await guard(all.promise, `every stream to end (${results.size} of ${CLIENTS})`)
-  t.deepEqual(problems, [])
-  t.deepEqual([...results.keys()].sort((a, b) => a - b), Array.from({ length: CLIENTS }, (_, k) => k))
-  for (const [k, text] of results) {
-    t.is(text.length, expected(k).length, `client ${k}: byte count`)
-    t.true(text === expected(k), `client ${k}: every record, in order, byte-exact`)
-  }
-})
+unixTest('watch: 10 TCP connections each send 1,000 numbered records; the watched server gets every byte, in order', async (t) => watchedTcpRecords(t))
 
 unixTest('pollAsync: resolves with the events that arrived, at once when some are ready, 0 on timeout', async (t) => {
   const poll = new Poll()
