@@ -26,122 +26,13 @@ import {
   type TcpStream,
   type Watch,
 } from 'node-mio'
-import { deferred, guard, linesOf, runNode, watchedTcpRecords } from './helpers'
+import { client, deferred, guard, linesOf, runNode, settle, tokensOf, WatchedEchoServer, watchedTcpRecords } from './helpers'
 
 const supported = process.platform !== 'win32'
 const unixTest = supported ? test : test.skip
 
 /** How long to wait for something before failing (a guard against a hang, not a measurement). */
 
-/** A few turns of the event loop: long enough for a pending callback to run if it were going to. */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 3; i++) {
-    await new Promise((resolve) => setImmediate(resolve))
-    await delay(20)
-  }
-}
-
-/** The tokens of a batch, in order (Events are views, valid only inside the callback). */
-function tokensOf(events: Events): Token[] {
-  return [...events].map((event: Event) => event.token)
-}
-
-/**
- * An echo server on a node-mio TcpListener, driven by `poll.watch` on this
- * thread: it reads until WouldBlock, writes back what it can, and waits for
- * a writable event for the rest (edge-triggered, as mio requires).
- */
-class WatchedEchoServer {
-  readonly poll = new Poll()
-  readonly events = new Events(64)
-  readonly listener = TcpListener.bind('127.0.0.1:0')
-  readonly watch: Watch
-  readonly connections = new Map<Token, { stream: TcpStream; pending: Buffer[]; eof: boolean }>()
-  /** What happened, in order: 'batch' per callback (others add their own marks). */
-  readonly log: string[] = []
-  closed = 0
-  #next = 1
-  readonly #buf = Buffer.alloc(64 * 1024)
-
-  constructor() {
-    this.poll.registry.register(this.listener, Token(0), Interest.READABLE)
-    this.watch = this.poll.watch(this.events, (events) => {
-      this.log.push('batch')
-      for (const event of events) {
-        if (event.token === 0) this.#accept()
-        else this.#serve(event.token)
-      }
-    })
-  }
-
-  get port(): number {
-    return this.listener.localAddr().port
-  }
-
-  #accept(): void {
-    for (let accepted; (accepted = this.listener.accept()) !== null; ) {
-      const token = Token(this.#next++)
-      this.connections.set(token, { stream: accepted[0], pending: [], eof: false })
-      this.poll.registry.register(accepted[0], token, Interest.READABLE.add(Interest.WRITABLE))
-    }
-  }
-
-  #serve(token: Token): void {
-    const connection = this.connections.get(token)
-    if (connection === undefined) return
-    for (;;) {
-      const n = connection.stream.read(this.#buf)
-      if (n === null) break
-      if (n === 0) {
-        connection.eof = true
-        break
-      }
-      connection.pending.push(Buffer.from(this.#buf.subarray(0, n)))
-    }
-    while (connection.pending.length > 0) {
-      const head = connection.pending[0]
-      const written = connection.stream.write(head)
-      if (written === null) break
-      if (written === head.length) connection.pending.shift()
-      else connection.pending[0] = head.subarray(written)
-    }
-    if (connection.eof && connection.pending.length === 0) {
-      this.connections.delete(token)
-      connection.stream.close()
-      this.closed++
-    }
-  }
-
-  close(): void {
-    this.watch.stop()
-    for (const { stream } of this.connections.values()) stream.close()
-    this.listener.close()
-    this.poll.close()
-  }
-}
-
-/** A node:net client of `port`, collecting what it receives. */
-async function client(port: number): Promise<{ socket: net.Socket; received: () => Buffer; receive: (length: number) => Promise<Buffer> }> {
-  const socket = net.connect({ port, host: '127.0.0.1' })
-  await guard(once(socket, 'connect'), 'the TCP connection')
-  const chunks: Buffer[] = []
-  let length = 0
-  let wake: (() => void) | undefined
-  socket.on('data', (chunk: Buffer) => {
-    chunks.push(chunk)
-    length += chunk.length
-    wake?.()
-  })
-  socket.on('close', () => wake?.())
-  const received = (): Buffer => Buffer.concat(chunks)
-  const receive = async (want: number): Promise<Buffer> => {
-    while (length < want && !socket.destroyed) {
-      await guard(new Promise<void>((resolve) => (wake = resolve)), `${want} bytes (got ${length})`)
-    }
-    return received()
-  }
-  return { socket, received, receive }
-}
 
 unixTest('watch: a node:net client in this thread talks to a watched node-mio server; timers and fs keep running', async (t) => {
   const server = new WatchedEchoServer()
