@@ -18,11 +18,8 @@ process.env.NODE_MIO_WATCH = 'thread'
 // because the watch was stopped is gone (the wrapper drops batches queued
 // after stop()). Tests are built so that neither changes what they assert.
 import test from 'ava'
-import dgram from 'node:dgram'
 import { once } from 'node:events'
-import { readFile } from 'node:fs/promises'
 import net from 'node:net'
-import { setTimeout as delay } from 'node:timers/promises'
 import { Worker } from 'node:worker_threads'
 import {
   Events,
@@ -36,7 +33,7 @@ import {
   type TcpStream,
   type Watch,
 } from 'node-mio'
-import { client, deferred, guard, linesOf, runNode, settle, sleep, tokensOf, WatchedEchoServer, watchedTcpRecords } from './helpers'
+import { client, deferred, exitFromWatchCallback, guard, linesOf, runNode, settle, sleep, tenThousandDatagrams, tokensOf, watchedEchoWithTimers, watchedTcpRecords } from './helpers'
 
 const linuxTest = process.platform === 'linux' ? test : test.skip
 
@@ -113,140 +110,9 @@ test('thread watch: watch.mode is "thread" here, in a worker and in a child proc
   t.deepEqual(linesOf(child.stdout), ['thread thread'])
 })
 
-test('thread watch: a node:net client in this thread talks to a watched node-mio server; timers and fs keep running', async (t) => {
-  const server = new WatchedEchoServer()
-  t.teardown(() => server.close())
-  t.is(server.watch.mode, 'thread')
-  let ticks = 0
-  const interval = setInterval(() => {
-    ticks++
-    if (server.log.length < 10_000) server.log.push('tick')
-  }, 1)
-  t.teardown(() => clearInterval(interval))
-  const nextTick = async (): Promise<void> => {
-    const seen = ticks
-    while (ticks === seen) await guard(delay(1), 'a timer tick')
-  }
+test('thread watch: a node:net client in this thread talks to a watched node-mio server; timers and fs keep running', (t) => watchedEchoWithTimers(t, 'thread'))
 
-  const { socket, receive } = await client(server.port)
-  t.teardown(() => socket.destroy())
-
-  // Round trips, each started from a timer tick: the watch does not hold the loop.
-  let expected = ''
-  for (let round = 1; round <= 5; round++) {
-    await nextTick()
-    const line = `round ${round}\n`
-    expected += line
-    socket.write(line)
-    t.is((await receive(Buffer.byteLength(expected))).toString(), expected, `echo of round ${round}`)
-  }
-
-  // An fs call completes while the watch is active.
-  const pkg = JSON.parse(await guard(readFile('package.json', 'utf8'), 'fs.readFile')) as { name: string }
-  t.is(pkg.name, 'node-mio')
-
-  // 1 MiB both ways at once: the server meets WouldBlock on write and waits
-  // for writable events, the client in this same thread keeps reading.
-  const big = Buffer.alloc(1024 * 1024)
-  for (let i = 0; i < big.length; i += 4) big.writeUInt32BE(i / 4, i)
-  socket.write(big)
-  const all = await receive(Buffer.byteLength(expected) + big.length)
-  t.is(all.length, Buffer.byteLength(expected) + big.length)
-  t.true(all.subarray(Buffer.byteLength(expected)).equals(big), 'the 1 MiB echo is byte-exact')
-
-  // The client closes: the server sees the end and closes its side.
-  socket.end()
-  await guard(once(socket, 'close'), 'the server to close the connection')
-  t.is(server.closed, 1)
-  t.is(server.connections.size, 0)
-
-  // The interval kept firing between the watch's callbacks.
-  const first = server.log.indexOf('batch')
-  const last = server.log.lastIndexOf('batch')
-  t.true(first >= 0, 'the watch called back')
-  t.true(server.log.slice(first, last).includes('tick'), 'timer ticks ran between watch callbacks')
-  t.true(ticks >= 5)
-})
-
-test('thread watch: 10,000 datagrams from 10 sources, none lost, in order per source', async (t) => {
-  // Ten node-mio UDP sockets on one watched Poll; ten node:dgram senders in
-  // this thread, one per socket, each sending 1,000 numbered datagrams with
-  // at most WINDOW unacknowledged (so the kernel never has to drop one: a
-  // missing datagram is a missed event). Every datagram is checked on
-  // arrival: the right socket, the next number.
-  const SOURCES = 10
-  const PER_SOURCE = 1000
-  const WINDOW = 8
-  const poll = new Poll()
-  const events = new Events(16)
-  const receivers = Array.from({ length: SOURCES }, () => UdpSocket.bind('127.0.0.1:0'))
-  const senders = Array.from({ length: SOURCES }, () => dgram.createSocket('udp4'))
-  t.teardown(() => {
-    poll.close()
-    for (const r of receivers) r.close()
-    for (const s of senders) s.close()
-  })
-  await Promise.all(
-    senders.map((s) => {
-      s.bind(0, '127.0.0.1')
-      return guard(once(s, 'listening'), 'a sender socket')
-    }),
-  )
-  receivers.forEach((r, k) => poll.registry.register(r, Token(k), Interest.READABLE))
-
-  const next = new Array<number>(SOURCES).fill(0)
-  const problems: string[] = []
-  let total = 0
-  let batches = 0
-  const all = deferred()
-  const buf = Buffer.alloc(64)
-  const ack = Buffer.alloc(4)
-  const watch = poll.watch(events, (batch) => {
-    batches++
-    for (const event of batch) {
-      const k = event.token
-      const receiver = receivers[k]
-      if (receiver === undefined) {
-        if (problems.length < 10) problems.push(`unknown token ${k}`)
-        continue
-      }
-      for (let info; (info = receiver.recvFrom(buf)) !== null; ) {
-        const source = buf.readUInt32BE(0)
-        const seq = buf.readUInt32BE(4)
-        if (info.size !== 8 || source !== k || seq !== next[k]) {
-          if (problems.length < 10) problems.push(`socket ${k}: got source ${source} seq ${seq} (${info.size} bytes), expected seq ${next[k]}`)
-        }
-        next[k] = seq + 1
-        total++
-        ack.writeUInt32BE(seq, 0)
-        receiver.sendTo(ack, { address: '127.0.0.1', port: info.port })
-      }
-    }
-    if (total >= SOURCES * PER_SOURCE) all.resolve()
-  })
-  t.is(watch.mode, 'thread')
-  const send = (k: number, seq: number): void => {
-    const datagram = Buffer.alloc(8)
-    datagram.writeUInt32BE(k, 0)
-    datagram.writeUInt32BE(seq, 4)
-    senders[k].send(datagram, receivers[k].localAddr().port, '127.0.0.1')
-  }
-  senders.forEach((s, k) => {
-    s.on('message', (message: Buffer) => {
-      const seq = message.readUInt32BE(0) + WINDOW
-      if (seq < PER_SOURCE) send(k, seq)
-    })
-    for (let seq = 0; seq < WINDOW; seq++) send(k, seq)
-  })
-
-  await guard(all.promise, `10,000 datagrams (got ${total}: ${next.join(',')})`)
-  await settle()
-  watch.stop()
-  t.deepEqual(problems, [], 'every datagram on its own socket, in order')
-  t.is(total, SOURCES * PER_SOURCE, 'none lost, none duplicated')
-  t.deepEqual(next, new Array(SOURCES).fill(PER_SOURCE))
-  t.true(batches > 0)
-})
+test('thread watch: 10,000 datagrams from 10 sources, none lost, in order per source', (t) => tenThousandDatagrams(t, 'thread'))
 
 test('thread watch: 10 TCP connections each send 1,000 numbered records; the watched server gets every byte, in order', async (t) => watchedTcpRecords(t))
 
@@ -912,26 +778,7 @@ test('thread watch: an idle unref\'d watch does not keep the process alive; a re
   t.is(delivering.stderr, '')
 })
 
-test('thread watch: process.exit() from inside the callback exits with its code, other thread watches running', async (t) => {
-  const result = await runNode(`
-    const { Events, Poll, Token, Waker } = require('node-mio')
-    const wakers = [0, 1, 2].map((i) => {
-      const poll = new Poll()
-      const waker = new Waker(poll.registry, Token(i))
-      poll.watch(new Events(4), (events) => {
-        console.log('callback ' + events.get(0).token)
-        process.exit(3)
-      })
-      return waker
-    })
-    process.on('exit', (code) => console.log('exit ' + code))
-    wakers[1].wake()
-  `)
-  t.is(result.signal, null)
-  t.is(result.code, 3, result.stderr)
-  t.deepEqual(linesOf(result.stdout), ['callback 1', 'exit 3'])
-  t.is(result.stderr, '')
-})
+test('thread watch: process.exit() from inside the callback exits with its code, other thread watches running', (t) => exitFromWatchCallback(t))
 
 /** Child-process source: `fds()` counts this process's descriptors, `watchThreads()` its threads named "node-mio watch" (Linux). */
 const COUNTERS = `
