@@ -5,7 +5,11 @@
 //! handle: a safe integer packing the slot index (low 32 bits) and the slot's
 //! generation (high 21 bits). A handle of a closed object no longer matches
 //! its slot's generation, so a stale handle is an error, never another
-//! object's socket.
+//! object's socket. Generations never wrap: a slot whose generation reaches
+//! the largest one is retired (never reused), so every handle a table ever
+//! gave out names at most one object, however long the program runs (2^32
+//! slots of 2^21 - 1 objects each, 2^53 objects in all, is centuries of
+//! opening and closing at a million a second).
 //!
 //! Why not `#[napi]` classes: a class method call in napi-rs 3 unwraps the
 //! receiver, checks its type tag and registers a borrow guard on every call.
@@ -21,7 +25,7 @@
 pub type Handle = f64;
 
 const INDEX_SPAN: f64 = 4_294_967_296.0; // 2^32
-const GENERATION_MASK: u32 = (1 << 21) - 1;
+const MAX_GENERATION: u32 = (1 << 21) - 1;
 
 struct Slot<T> {
   generation: u32,
@@ -44,23 +48,24 @@ impl<T> Table<T> {
 
   /// Stores `value` and returns its handle.
   pub fn insert(&mut self, value: T) -> Handle {
-    let index = match self.free.pop() {
-      Some(index) => index,
-      None => {
-        self.slots.push(Slot {
-          generation: 0,
-          value: None,
-        });
-        (self.slots.len() - 1) as u32
+    while let Some(index) = self.free.pop() {
+      if let Some(slot) = self.slots.get_mut(index as usize) {
+        // Below the largest generation: `remove` retires a slot there.
+        slot.generation += 1;
+        slot.value = Some(value);
+        return Self::encode(index, slot.generation);
       }
-    };
-    let slot = &mut self.slots[index as usize];
-    slot.generation = (slot.generation + 1) & GENERATION_MASK;
-    if slot.generation == 0 {
-      slot.generation = 1;
     }
-    slot.value = Some(value);
-    f64::from(slot.generation) * INDEX_SPAN + f64::from(index)
+    let index = self.slots.len() as u32;
+    self.slots.push(Slot {
+      generation: 1,
+      value: Some(value),
+    });
+    Self::encode(index, 1)
+  }
+
+  fn encode(index: u32, generation: u32) -> Handle {
+    f64::from(generation) * INDEX_SPAN + f64::from(index)
   }
 
   fn decode(handle: Handle) -> Option<(usize, u32)> {
@@ -98,7 +103,11 @@ impl<T> Table<T> {
       return None;
     }
     let value = slot.value.take()?;
-    self.free.push(index as u32);
+    // A slot at the largest generation is retired: reusing it would make
+    // its generation wrap, and an old handle match again.
+    if slot.generation < MAX_GENERATION {
+      self.free.push(index as u32);
+    }
     Some(value)
   }
 }
@@ -118,6 +127,37 @@ mod tests {
     assert_eq!(table.get(a), None);
     assert_eq!(table.get(b), Some(&"b"));
     assert_eq!(table.remove(a), None);
+  }
+
+  #[test]
+  fn generations_never_wrap() {
+    let mut table = Table::new();
+    let first = table.insert(0u32);
+    table.remove(first);
+    let mut last = first;
+    // Every reuse of slot 0 until its generation is exhausted.
+    for i in 1..super::MAX_GENERATION {
+      last = table.insert(i);
+      assert_eq!(last % super::INDEX_SPAN, 0.0, "slot 0 is reused");
+      assert_eq!(table.get(first), None);
+      table.remove(last);
+    }
+    // Slot 0 is retired: the next object gets a new slot, and no handle of
+    // slot 0 (the first and the last included) resolves again.
+    let next = table.insert(u32::MAX);
+    assert_eq!(
+      next % super::INDEX_SPAN,
+      1.0,
+      "a new slot, not slot 0 again"
+    );
+    for _ in 0..1000 {
+      let h = table.insert(7);
+      assert_ne!(h % super::INDEX_SPAN, 0.0);
+      table.remove(h);
+    }
+    assert_eq!(table.get(first), None);
+    assert_eq!(table.get(last), None);
+    assert_eq!(table.get(next), Some(&u32::MAX));
   }
 
   #[test]
