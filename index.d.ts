@@ -38,8 +38,9 @@ export declare const EVENT_WRITE_CLOSED: number
 export declare const EVENTS_MAX_CAPACITY: number
 
 /**
- * Registers an `Events` storage: a `Float64Array` over its own
- * `ArrayBuffer`, which the binding references until `eventsRelease`.
+ * Registers an `Events` storage: a `Float64Array` over an `ArrayBuffer`
+ * (not a `SharedArrayBuffer`), which the binding references until
+ * `eventsRelease`.
  */
 export declare function eventsRegister(storage: Float64Array): Handle
 
@@ -425,7 +426,9 @@ export declare function wakerNew(registry: Handle, token: number): Handle
 
 /**
  * Gives the waker a process-wide id that any thread can wake it through
- * (`waker_wake_shared`). The same id every time.
+ * (`waker_wake_shared`). The same id every time. Ids are never reused
+ * (a counter that would take centuries to pass 2^53), so a closed waker's
+ * id never wakes another.
  */
 export declare function wakerShare(handle: Handle): number
 

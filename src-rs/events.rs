@@ -2,22 +2,29 @@
 //!
 //! JavaScript allocates one `Float64Array` per `Events` (two slots an event:
 //! the token, then the readiness bits below) and registers it here once
-//! (`eventsRegister`): the binding keeps a reference to it and its memory's
-//! address, so a `poll` passes only numbers and fills the array in place. A
-//! poll allocates nothing on either side, and skips the typed-array lookup
-//! Node-API would otherwise do on every call. A token is at most 2^53 - 1 (see
-//! `token.rs`), which a double holds exactly.
-
-use std::cell::RefCell;
-use std::ptr;
+//! (`eventsRegister`): the binding keeps a reference to it, so a `poll`
+//! passes only numbers and fills the array in place. A poll allocates
+//! nothing on either side. A token is at most 2^53 - 1 (see `token.rs`),
+//! which a double holds exactly.
+//!
+//! The binding never keeps the array's address: every poll asks Node-API
+//! for the array's memory and length again ([`with_storage`]), so an array
+//! whose buffer a program detached, transferred or shrank (through the
+//! inspector, a replaced global constructor, or the raw binding) is an
+//! error at the next poll, never a write into freed memory. A
+//! `SharedArrayBuffer` is refused at registration: the poll writes the
+//! array while no JavaScript of this thread runs, which only holds for
+//! memory no other thread can reach.
 
 use napi::bindgen_prelude::Unknown;
 use napi::{sys, Env, JsValue};
 use napi_derive::napi;
+use std::cell::RefCell;
 
-use crate::error::{self, Result};
-use crate::fast_call;
+use crate::boundary::guard;
+use crate::error::{Error, Result};
 use crate::handle::{Handle, Table};
+use crate::napi_raw;
 
 #[napi]
 pub const EVENT_READABLE: u32 = 1;
@@ -86,11 +93,8 @@ pub fn fill(events: &mio::Events, out: &mut [f64]) -> u32 {
   written
 }
 
-/// A registered `Events` storage: a `Float64Array` the binding holds on to.
+/// A registered `Events` storage: a reference to the `Float64Array`.
 struct Storage {
-  data: *mut f64,
-  len: usize,
-  /// Keeps the array (and so `data`) alive until `eventsRelease`.
   reference: sys::napi_ref,
   env: sys::napi_env,
 }
@@ -99,72 +103,99 @@ thread_local! {
   static STORAGE: RefCell<Table<Storage>> = const { RefCell::new(Table::new()) };
 }
 
-/// Registers an `Events` storage: a `Float64Array` over its own
-/// `ArrayBuffer`, which the binding references until `eventsRelease`.
-#[napi(ts_args_type = "storage: Float64Array")]
-pub fn events_register(env: Env, storage: Unknown) -> Result<Handle> {
-  // SAFETY: `storage` is this call's argument; the slice is not kept, only
-  // its address, which stays valid while the reference below holds the array
-  // (an `ArrayBuffer`'s memory does not move).
-  let slice = unsafe {
-    fast_call::typed_array::<f64>(
-      &env,
-      storage.raw(),
-      sys::TypedarrayType::float64_array,
-      "storage",
-    )
-  }?;
-  let capacity = slice.len() / EVENT_STRIDE as usize;
+/// Checks a capacity (in events): 1 to `EVENTS_MAX_CAPACITY`. The one place
+/// the rule lives.
+pub fn check_capacity(capacity: usize) -> Result<usize> {
   if capacity == 0 || capacity > EVENTS_MAX_CAPACITY as usize {
-    return Err(error::range_error(
-      &env,
-      "ERR_OUT_OF_RANGE",
-      "events storage must hold 1 to 2^20 events",
-    ));
+    return Err(Error::out_of_range(format!(
+      "events capacity must be 1 to {EVENTS_MAX_CAPACITY}, got {capacity}"
+    )));
   }
-  let mut reference = ptr::null_mut();
-  // SAFETY: a plain Node-API call on this thread with a valid out-pointer.
-  let status = unsafe { sys::napi_create_reference(env.raw(), storage.raw(), 1, &mut reference) };
-  if status != sys::Status::napi_ok {
-    return Err(napi::Error::from_reason(
-      "cannot reference the events storage",
-    ));
-  }
-  let entry = Storage {
-    data: slice.as_mut_ptr(),
-    len: slice.len(),
-    reference,
-    env: env.raw(),
-  };
-  Ok(STORAGE.with_borrow_mut(|storage| storage.insert(entry)))
+  Ok(capacity)
+}
+
+/// Registers an `Events` storage: a `Float64Array` over an `ArrayBuffer`
+/// (not a `SharedArrayBuffer`), which the binding references until
+/// `eventsRelease`.
+#[napi(ts_args_type = "storage: Float64Array")]
+pub fn events_register(env: Env, storage: Unknown) -> napi::Result<Handle> {
+  guard(&env, || {
+    let raw = env.raw();
+    // SAFETY: `storage` is this call's argument, live in its scope.
+    let info = unsafe { napi_raw::typed_array(raw, storage.raw()) }
+      .filter(|info| info.kind == sys::TypedarrayType::float64_array)
+      .ok_or_else(|| Error::invalid_type("events storage must be a Float64Array"))?;
+    // SAFETY: `info.buffer` is the array's buffer, live in this scope.
+    if unsafe { napi_raw::is_shared(raw, info.buffer) } {
+      return Err(Error::invalid_type(
+        "events storage must not be backed by a SharedArrayBuffer",
+      ));
+    }
+    check_capacity(info.length / EVENT_STRIDE as usize)?;
+    // SAFETY: as above.
+    let reference =
+      unsafe { napi_raw::create_reference(raw, storage.raw()) }.ok_or(Error::Pending)?;
+    Ok(STORAGE.with_borrow_mut(|table| {
+      table.insert(Storage {
+        reference,
+        env: raw,
+      })
+    }))
+  })
 }
 
 /// Drops the binding's reference to a registered storage.
 #[napi]
-pub fn events_release(handle: Handle) -> bool {
-  match STORAGE.with_borrow_mut(|storage| storage.remove(handle)) {
-    Some(entry) => {
-      // SAFETY: the reference was created on this thread's env, still alive
-      // (the wrapper releases storage from a finalizer or `close`).
-      unsafe { sys::napi_delete_reference(entry.env, entry.reference) };
-      true
-    }
-    None => false,
-  }
+pub fn events_release(env: Env, handle: Handle) -> napi::Result<bool> {
+  guard(&env, || {
+    Ok(
+      match STORAGE.with_borrow_mut(|table| table.remove(handle)) {
+        Some(entry) => {
+          // SAFETY: the reference was created on this thread's env, which is
+          // still alive (the wrapper releases storage from a finalizer or a
+          // call), and is deleted once (the entry left the table).
+          unsafe { napi_raw::delete_reference(entry.env, entry.reference) };
+          true
+        }
+        None => false,
+      },
+    )
+  })
 }
 
-/// Runs `f` on a registered storage's elements.
+/// Runs `f` on a registered storage's elements, as they are now.
+///
+/// The elements are looked up on every call (see the module docs): `f` gets
+/// the array's current memory, and an array that lost its memory is a
+/// `TypeError`. `f` must not run JavaScript, which nothing in a poll does.
 pub fn with_storage<R>(
-  env: &Env,
+  env: sys::napi_env,
   handle: Handle,
   f: impl FnOnce(&mut [f64]) -> Result<R>,
 ) -> Result<R> {
-  let (data, len) = STORAGE
-    .with_borrow(|storage| storage.get(handle).map(|entry| (entry.data, entry.len)))
-    .ok_or_else(|| error::type_error(env, "ERR_INVALID_ARG_TYPE", "unknown events storage"))?;
-  // SAFETY: the storage is registered, so its array is referenced and its
-  // memory (an ArrayBuffer's) valid at `data` for `len` elements. The
-  // binding's calls are synchronous on the JS thread, so no JavaScript reads
-  // or writes the array while this slice lives, and it does not outlive `f`.
-  f(unsafe { std::slice::from_raw_parts_mut(data, len) })
+  let reference = STORAGE
+    .with_borrow(|table| table.get(handle).map(|entry| entry.reference))
+    .ok_or_else(|| Error::invalid_type("unknown events storage"))?;
+  // SAFETY: the reference is live (its entry is in the table) and this is a
+  // Node-API call of this env, whose handle scope is open.
+  let array = unsafe { napi_raw::reference_value(env, reference) }
+    .ok_or_else(|| Error::invalid_type("unknown events storage"))?;
+  // SAFETY: `array` is live in this scope.
+  let info = unsafe { napi_raw::typed_array(env, array) }
+    .filter(|info| {
+      info.kind == sys::TypedarrayType::float64_array
+        && info.length >= EVENT_STRIDE as usize
+        && info.data.cast::<f64>().is_aligned()
+    })
+    .ok_or_else(|| {
+      Error::invalid_arg(
+        "the events storage lost its memory (its buffer was detached, transferred or shrunk)",
+      )
+    })?;
+  // SAFETY: Node-API reports `length` f64 elements at `data` (aligned,
+  // checked above) now; the buffer
+  // is a plain ArrayBuffer (checked at registration, and a view's buffer
+  // never changes), so only this thread reaches it, and no JavaScript runs
+  // until `f` returns: nothing can detach, shrink or read it meanwhile.
+  f(unsafe { std::slice::from_raw_parts_mut(info.data.cast::<f64>(), info.length) })
 }

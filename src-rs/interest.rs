@@ -5,10 +5,9 @@
 //! `undefined` in the wrapper): `PRIORITY` exists on Linux and Android, `AIO`
 //! on FreeBSD, DragonFly and Apple OSes, `LIO` on FreeBSD, as in mio.
 
-use napi::Env;
 use napi_derive::napi;
 
-use crate::error::{self, Result};
+use crate::error::{Error, Result};
 
 #[napi]
 pub const INTEREST_READABLE: u32 = 1;
@@ -37,15 +36,13 @@ pub const INTEREST_AIO: u32 = if cfg!(any(
 #[napi]
 pub const INTEREST_LIO: u32 = if cfg!(target_os = "freebsd") { 16 } else { 0 };
 
-pub fn from_js(env: &Env, bits: u32) -> Result<mio::Interest> {
+pub fn from_js(bits: u32) -> Result<mio::Interest> {
   let known =
     INTEREST_READABLE | INTEREST_WRITABLE | INTEREST_PRIORITY | INTEREST_AIO | INTEREST_LIO;
   if bits == 0 || bits & !known != 0 {
-    return Err(error::type_error(
-      env,
-      "ERR_INVALID_ARG_VALUE",
-      &format!("invalid interest bits {bits:#x} for this platform"),
-    ));
+    return Err(Error::invalid_arg(format!(
+      "invalid interest bits {bits:#x} for this platform"
+    )));
   }
   let mut interest: Option<mio::Interest> = None;
   let mut add = |i: mio::Interest| {
@@ -81,5 +78,5 @@ pub fn from_js(env: &Env, bits: u32) -> Result<mio::Interest> {
     add(mio::Interest::LIO);
   }
   // `bits` is non-zero and only holds known bits, so at least one was added.
-  interest.ok_or_else(|| error::type_error(env, "ERR_INVALID_ARG_VALUE", "empty interest"))
+  interest.ok_or_else(|| Error::invalid_arg("empty interest"))
 }

@@ -5,19 +5,23 @@
 //! handles (see `handle.rs` for why): the TypeScript wrapper in `lib/` turns
 //! them back into mio's classes.
 #![deny(clippy::all)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 // Under `cargo test` the `#[napi]` exports are not generated, so most of the
 // crate is unreachable from the unit tests.
 #![cfg_attr(test, allow(dead_code, unused_imports))]
 
+mod boundary;
 mod error;
 mod events;
 mod fast_call;
 mod handle;
 mod interest;
+mod napi_raw;
 mod net;
 mod poll;
 mod registry;
 mod source;
+mod stream;
 mod sys;
 mod token;
 #[cfg(unix)]

@@ -9,10 +9,11 @@ use napi::sys;
 use napi::Env;
 use napi_derive::napi;
 
-use crate::error::{self, Result};
+use crate::boundary::{guard, guard_raw};
+use crate::error::{Error, Result};
 use crate::events::{self, EVENTS_MAX_CAPACITY, EVENT_STRIDE};
-use crate::fast_call;
 use crate::handle::{Handle, Table};
+use crate::napi_raw;
 
 /// One mio `Poll` and what every `Registry` of it shares.
 pub struct PollCore {
@@ -87,6 +88,17 @@ impl PollCore {
     self.thread_registry.borrow_mut().take();
   }
 
+  /// Forgets the `mio::Poll` a polling thread held and lost (the thread
+  /// could not start): the `Poll` is closed.
+  pub fn give_back_lost(&self) {
+    self.thread_registry.borrow_mut().take();
+  }
+
+  /// Whether a watch (of either driver) runs on this `Poll`.
+  pub fn watched(&self) -> bool {
+    self.watch.get().is_some() || self.thread_watch.get().is_some()
+  }
+
   pub fn add_clone(&self) {
     self.clones.set(self.clones.get() + 1);
   }
@@ -101,26 +113,28 @@ thread_local! {
 }
 
 /// The shared core of a live `Poll`.
-pub fn core(env: &Env, handle: Handle) -> Result<Rc<PollCore>> {
+pub fn core(handle: Handle) -> Result<Rc<PollCore>> {
   POLLS
     .with_borrow(|polls| polls.get(handle).cloned())
-    .ok_or_else(|| error::closed(env, "Poll"))
+    .ok_or_else(|| Error::closed("Poll"))
 }
 
 /// `Poll::new()`.
 #[napi]
-pub fn poll_new(env: Env) -> Result<Handle> {
-  let poll = mio::Poll::new().map_err(|e| error::system(&env, &e, "poll_create", None))?;
-  let core = PollCore {
-    poll: RefCell::new(Some(poll)),
-    events: RefCell::new(mio::Events::with_capacity(0)),
-    clones: Cell::new(0),
-    has_waker: Cell::new(false),
-    watch: Cell::new(None),
-    thread_watch: Cell::new(None),
-    thread_registry: RefCell::new(None),
-  };
-  Ok(POLLS.with_borrow_mut(|polls| polls.insert(Rc::new(core))))
+pub fn poll_new(env: Env) -> napi::Result<Handle> {
+  guard(&env, || {
+    let poll = mio::Poll::new().map_err(|e| Error::system(&e, "poll_create"))?;
+    let core = PollCore {
+      poll: RefCell::new(Some(poll)),
+      events: RefCell::new(mio::Events::with_capacity(0)),
+      clones: Cell::new(0),
+      has_waker: Cell::new(false),
+      watch: Cell::new(None),
+      thread_watch: Cell::new(None),
+      thread_registry: RefCell::new(None),
+    };
+    Ok(POLLS.with_borrow_mut(|polls| polls.insert(Rc::new(core))))
+  })
 }
 
 /// `pollPoll(handle, events, timeoutMs)`, a hot-path call (see `fast_call.rs`):
@@ -136,48 +150,42 @@ pub unsafe extern "C" fn poll_poll(
   env: sys::napi_env,
   info: sys::napi_callback_info,
 ) -> sys::napi_value {
-  let env = Env::from_raw(env);
-  // SAFETY: `env` and `info` are this callback's.
-  let [handle, storage, timeout] = unsafe { fast_call::args::<3>(env.raw(), info) };
-  // SAFETY: the arguments are this call's.
-  let result = unsafe {
-    fast_call::number(&env, handle, "handle").and_then(|handle| {
-      let storage = fast_call::number(&env, storage, "events")?;
-      let timeout = fast_call::number(&env, timeout, "timeout")?;
-      events::with_storage(&env, storage, |out| {
-        poll_into(&env, handle, out, timeout).map(Some)
-      })
-    })
-  };
-  // SAFETY: `env` is this callback's.
-  unsafe { fast_call::count_or_null(&env, result) }
+  guard_raw(env, || {
+    // SAFETY: `env` and `info` are this callback's.
+    let ([handle, storage, timeout], _) = unsafe { napi_raw::args::<3>(env, info) };
+    // SAFETY: the values are this call's arguments; reading numbers runs no
+    // JavaScript.
+    let (handle, storage, timeout) = unsafe {
+      (
+        napi_raw::get_number(env, handle, "handle")?,
+        napi_raw::get_number(env, storage, "events")?,
+        napi_raw::get_number(env, timeout, "timeout")?,
+      )
+    };
+    let count = events::with_storage(env, storage, |out| poll_into(env, handle, out, timeout))?;
+    napi_raw::uint32(env, count).ok_or(Error::Pending)
+  })
 }
 
-fn poll_into(env: &Env, handle: Handle, out: &mut [f64], timeout_ms: f64) -> Result<u32> {
-  let capacity = out.len() / EVENT_STRIDE as usize;
-  if capacity == 0 || capacity > EVENTS_MAX_CAPACITY as usize {
-    return Err(error::range_error(
-      env,
-      "ERR_OUT_OF_RANGE",
-      "events storage must hold 1 to 2^20 events",
-    ));
-  }
-  let timeout = timeout_from_ms(env, timeout_ms)?;
-  let core = core(env, handle)?;
-  let mut poll = core.poll.borrow_mut();
+fn poll_into(env: sys::napi_env, handle: Handle, out: &mut [f64], timeout_ms: f64) -> Result<u32> {
+  let capacity = (out.len() / EVENT_STRIDE as usize).min(EVENTS_MAX_CAPACITY as usize);
+  let timeout = timeout_from_ms(timeout_ms)?;
+  let core = core(handle)?;
+  let mut poll = core
+    .poll
+    .try_borrow_mut()
+    .map_err(|_| busy("this Poll is already being polled"))?;
   let poll = poll.as_mut().ok_or_else(|| {
     if core.thread_watch.get().is_some() {
-      error::system_kind(
-        env,
-        io::ErrorKind::ResourceBusy,
-        "poll",
-        "this Poll is being watched by a polling thread: stop the watch first",
-      )
+      busy("this Poll is being watched by a polling thread: stop the watch first")
     } else {
-      error::closed(env, "Poll")
+      Error::closed("Poll")
     }
   })?;
-  let mut batch = core.events.borrow_mut();
+  let mut batch = core
+    .events
+    .try_borrow_mut()
+    .map_err(|_| busy("this Poll is already being polled"))?;
   if batch.capacity() != capacity {
     *batch = mio::Events::with_capacity(capacity);
   }
@@ -185,7 +193,7 @@ fn poll_into(env: &Env, handle: Handle, out: &mut [f64], timeout_ms: f64) -> Res
     return match poll.poll(&mut batch, timeout) {
       Ok(()) => Ok(events::fill(&batch, out)),
       Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(0),
-      Err(e) => Err(error::system(env, &e, "poll", None)),
+      Err(e) => Err(Error::system(&e, "poll")),
     };
   }
   // A long wait is cut into slices: between them the environment is asked
@@ -199,37 +207,24 @@ fn poll_into(env: &Env, handle: Handle, out: &mut [f64], timeout_ms: f64) -> Res
       Ok(()) if !batch.is_empty() || last => return Ok(events::fill(&batch, out)),
       Ok(()) => {}
       Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(0),
-      Err(e) => return Err(error::system(env, &e, "poll", None)),
+      Err(e) => return Err(Error::system(&e, "poll")),
     }
-    if env_stopping(env) {
+    if napi_raw::env_stopping(env) {
       return Ok(0);
     }
   }
 }
 
+fn busy(message: &str) -> Error {
+  Error::system_kind(io::ErrorKind::ResourceBusy, "poll", message)
+}
+
 /// The longest single wait of a blocking `poll` (see `poll_into`).
 const SLICE: Duration = Duration::from_millis(100);
 
-/// Whether the environment can no longer run JavaScript: it is being torn
-/// down (`worker.terminate()`, process exit). Node-API calls that may run
-/// JavaScript then fail up front, and coercing `undefined` is the cheapest.
-fn env_stopping(env: &Env) -> bool {
-  let mut undefined = std::ptr::null_mut();
-  let mut coerced = std::ptr::null_mut();
-  // SAFETY: plain Node-API calls on this thread's env with valid out-pointers.
-  unsafe {
-    sys::napi_get_undefined(env.raw(), &mut undefined) != sys::Status::napi_ok
-      || sys::napi_coerce_to_bool(env.raw(), undefined, &mut coerced) != sys::Status::napi_ok
-  }
-}
-
-fn timeout_from_ms(env: &Env, ms: f64) -> Result<Option<Duration>> {
+fn timeout_from_ms(ms: f64) -> Result<Option<Duration>> {
   if ms.is_nan() {
-    return Err(error::range_error(
-      env,
-      "ERR_OUT_OF_RANGE",
-      "timeout must not be NaN",
-    ));
+    return Err(Error::out_of_range("timeout must not be NaN"));
   }
   if ms < 0.0 || ms == f64::INFINITY {
     return Ok(None);
@@ -240,24 +235,29 @@ fn timeout_from_ms(env: &Env, ms: f64) -> Result<Option<Duration>> {
 
 /// A `Registry` handle for this `Poll` (`poll.registry()`).
 #[napi]
-pub fn poll_registry(env: Env, handle: Handle) -> Result<Handle> {
-  let core = core(&env, handle)?;
-  Ok(crate::registry::insert(core, None))
+pub fn poll_registry(env: Env, handle: Handle) -> napi::Result<Handle> {
+  guard(&env, || Ok(crate::registry::insert(core(handle)?, None)))
 }
 
 /// Closes the selector. Returns `false` if it was already closed.
 #[napi]
-pub fn poll_close(handle: Handle) -> bool {
+pub fn poll_close(env: Env, handle: Handle) -> napi::Result<bool> {
+  guard(&env, || Ok(close(handle)))
+}
+
+fn close(handle: Handle) -> bool {
   match POLLS.with_borrow_mut(|polls| polls.remove(handle)) {
     Some(core) => {
       if let Some(watch) = core.watch.take() {
-        crate::watch::watch_stop(watch);
+        crate::watch::stop(watch);
       }
       if let Some(watch) = core.thread_watch.take() {
         // Closing: the thread's undelivered events go with the Poll.
-        drop(crate::watch_thread::watch_thread_stop(watch));
+        drop(crate::watch_thread::stop(watch));
       }
-      core.poll.borrow_mut().take();
+      if let Ok(mut poll) = core.poll.try_borrow_mut() {
+        poll.take();
+      }
       true
     }
     None => false,

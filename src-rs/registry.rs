@@ -6,7 +6,8 @@ use std::rc::Rc;
 use napi::Env;
 use napi_derive::napi;
 
-use crate::error::{self, Result};
+use crate::boundary::guard;
+use crate::error::{Error, Result};
 use crate::handle::{Handle, Table};
 use crate::poll::PollCore;
 use crate::source::{self, Op};
@@ -40,21 +41,26 @@ pub fn insert(core: Rc<PollCore>, own: Option<mio::Registry>) -> Handle {
 
 /// Runs `f` with the mio registry behind `handle` and its `Poll`'s core.
 pub fn with<R>(
-  env: &Env,
   handle: Handle,
   f: impl FnOnce(&mio::Registry, &Rc<PollCore>) -> Result<R>,
 ) -> Result<R> {
   REGISTRIES.with_borrow(|registries| {
     let entry = registries
       .get(handle)
-      .ok_or_else(|| error::closed(env, "Registry"))?;
+      .ok_or_else(|| Error::closed("Registry"))?;
     match &entry.own {
       Some(registry) => f(registry, &entry.core),
       None => entry.core.with_registry(|registry| match registry {
         Some(registry) => f(registry, &entry.core),
-        None => Err(error::closed(env, "Poll")),
+        None => Err(Error::closed("Poll")),
       }),
     }
+  })
+}
+
+fn registration(handle: Handle, source: Handle, op: Op) -> Result<()> {
+  with(handle, |registry, core| {
+    source::registration(source, registry, core, op)
   })
 }
 
@@ -66,11 +72,10 @@ pub fn registry_register(
   source: Handle,
   token: f64,
   interest: u32,
-) -> Result<()> {
-  let token = token::from_js(&env, token)?;
-  let interest = interest::from_js(&env, interest)?;
-  with(&env, handle, |registry, core| {
-    source::registration(&env, source, registry, core, Op::Register(token, interest))
+) -> napi::Result<()> {
+  guard(&env, || {
+    let op = Op::Register(token::from_js(token)?, interest::from_js(interest)?);
+    registration(handle, source, op)
   })
 }
 
@@ -82,45 +87,37 @@ pub fn registry_reregister(
   source: Handle,
   token: f64,
   interest: u32,
-) -> Result<()> {
-  let token = token::from_js(&env, token)?;
-  let interest = interest::from_js(&env, interest)?;
-  with(&env, handle, |registry, core| {
-    source::registration(
-      &env,
-      source,
-      registry,
-      core,
-      Op::Reregister(token, interest),
-    )
+) -> napi::Result<()> {
+  guard(&env, || {
+    let op = Op::Reregister(token::from_js(token)?, interest::from_js(interest)?);
+    registration(handle, source, op)
   })
 }
 
 /// `Registry::deregister(source)`.
 #[napi]
-pub fn registry_deregister(env: Env, handle: Handle, source: Handle) -> Result<()> {
-  with(&env, handle, |registry, core| {
-    source::registration(&env, source, registry, core, Op::Deregister)
-  })
+pub fn registry_deregister(env: Env, handle: Handle, source: Handle) -> napi::Result<()> {
+  guard(&env, || registration(handle, source, Op::Deregister))
 }
 
 /// `Registry::try_clone()`: a registry with its own selector descriptor.
 #[napi]
-pub fn registry_try_clone(env: Env, handle: Handle) -> Result<Handle> {
-  let (core, clone) = with(&env, handle, |registry, core| {
-    let clone = registry
-      .try_clone()
-      .map_err(|e| error::system(&env, &e, "dup", None))?;
-    Ok((core.clone(), clone))
-  })?;
-  Ok(insert(core, Some(clone)))
+pub fn registry_try_clone(env: Env, handle: Handle) -> napi::Result<Handle> {
+  guard(&env, || {
+    let (core, clone) = with(handle, |registry, core| {
+      let clone = registry.try_clone().map_err(|e| Error::system(&e, "dup"))?;
+      Ok((core.clone(), clone))
+    })?;
+    Ok(insert(core, Some(clone)))
+  })
 }
 
 /// Releases the registry (a clone closes its descriptor). Returns `false`
 /// if it was already released.
 #[napi]
-pub fn registry_close(handle: Handle) -> bool {
-  REGISTRIES
-    .with_borrow_mut(|registries| registries.remove(handle))
-    .is_some()
+pub fn registry_close(env: Env, handle: Handle) -> napi::Result<bool> {
+  guard(&env, || {
+    let entry = REGISTRIES.with_borrow_mut(|registries| registries.remove(handle));
+    Ok(entry.is_some())
+  })
 }

@@ -6,6 +6,10 @@
 //! registering a registered source is `EEXIST`, reregistering or
 //! deregistering one that is not registered (with this `Poll`) is `ENOENT`,
 //! and touching a source registered with another `Poll` is `EEXIST`.
+//!
+//! What each kind of source can do is written once, here ([`Kind`] and the
+//! accessors of [`Io`]); the operations (`stream.rs`, `net/`) ask for a
+//! capability instead of matching every kind.
 
 use std::cell::RefCell;
 use std::io;
@@ -14,7 +18,8 @@ use std::rc::{Rc, Weak};
 use napi::Env;
 use napi_derive::napi;
 
-use crate::error::{self, Result};
+use crate::boundary::guard;
+use crate::error::{Error, Result};
 use crate::handle::{Handle, Table};
 use crate::poll::PollCore;
 
@@ -40,7 +45,120 @@ pub enum Io {
   NamedPipe(mio::windows::NamedPipe),
 }
 
+/// What kind of object a source is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+  TcpListener,
+  TcpStream,
+  UdpSocket,
+  UnixListener,
+  UnixStream,
+  UnixDatagram,
+  PipeSender,
+  PipeReceiver,
+  Fd,
+  NamedPipe,
+}
+
+impl Kind {
+  const ALL: [Kind; 10] = [
+    Kind::TcpListener,
+    Kind::TcpStream,
+    Kind::UdpSocket,
+    Kind::UnixListener,
+    Kind::UnixStream,
+    Kind::UnixDatagram,
+    Kind::PipeSender,
+    Kind::PipeReceiver,
+    Kind::Fd,
+    Kind::NamedPipe,
+  ];
+
+  /// The wrapper's class name.
+  pub fn name(self) -> &'static str {
+    match self {
+      Kind::TcpListener => "TcpListener",
+      Kind::TcpStream => "TcpStream",
+      Kind::UdpSocket => "UdpSocket",
+      Kind::UnixListener => "UnixListener",
+      Kind::UnixStream => "UnixStream",
+      Kind::UnixDatagram => "UnixDatagram",
+      Kind::PipeSender => "PipeSender",
+      Kind::PipeReceiver => "PipeReceiver",
+      Kind::Fd => "SourceFd",
+      Kind::NamedPipe => "NamedPipe",
+    }
+  }
+
+  /// The kind a class name names.
+  pub fn parse(name: &str) -> Option<Kind> {
+    Kind::ALL.into_iter().find(|kind| kind.name() == name)
+  }
+
+  /// A byte stream one can read.
+  pub fn reads(self) -> bool {
+    matches!(
+      self,
+      Kind::TcpStream | Kind::UnixStream | Kind::PipeReceiver | Kind::Fd | Kind::NamedPipe
+    )
+  }
+
+  /// A byte stream one can write.
+  pub fn writes(self) -> bool {
+    matches!(
+      self,
+      Kind::TcpStream | Kind::UnixStream | Kind::PipeSender | Kind::Fd | Kind::NamedPipe
+    )
+  }
+
+  /// A socket (`recv`/`send`, socket options); the rest are files (`read`/`write`).
+  pub fn is_socket(self) -> bool {
+    matches!(
+      self,
+      Kind::TcpListener
+        | Kind::TcpStream
+        | Kind::UdpSocket
+        | Kind::UnixListener
+        | Kind::UnixStream
+        | Kind::UnixDatagram
+    )
+  }
+
+  /// An IP socket (TCP or UDP).
+  pub fn is_ip(self) -> bool {
+    matches!(self, Kind::TcpListener | Kind::TcpStream | Kind::UdpSocket)
+  }
+}
+
+/// The OS name of a source: a descriptor on Unix, a socket on Windows.
+#[cfg(unix)]
+pub type Raw = std::os::fd::RawFd;
+#[cfg(windows)]
+pub type Raw = std::os::windows::io::RawSocket;
+
 impl Io {
+  pub fn kind(&self) -> Kind {
+    match self {
+      Io::TcpListener(_) => Kind::TcpListener,
+      Io::TcpStream(_) => Kind::TcpStream,
+      Io::UdpSocket(_) => Kind::UdpSocket,
+      #[cfg(unix)]
+      Io::UnixListener(_) => Kind::UnixListener,
+      #[cfg(unix)]
+      Io::UnixStream(_) => Kind::UnixStream,
+      #[cfg(unix)]
+      Io::UnixDatagram(_) => Kind::UnixDatagram,
+      #[cfg(unix)]
+      Io::PipeSender(_) => Kind::PipeSender,
+      #[cfg(unix)]
+      Io::PipeReceiver(_) => Kind::PipeReceiver,
+      #[cfg(unix)]
+      Io::Fd(_) => Kind::Fd,
+      #[cfg(windows)]
+      Io::NamedPipe(_) => Kind::NamedPipe,
+    }
+  }
+
   fn as_source(&mut self) -> &mut dyn mio::event::Source {
     match self {
       Io::TcpListener(s) => s,
@@ -61,6 +179,83 @@ impl Io {
       #[cfg(windows)]
       Io::NamedPipe(s) => s,
     }
+  }
+
+  /// The descriptor (Unix) or socket (Windows); `None` for a Windows named
+  /// pipe, which has neither.
+  pub fn raw(&self) -> Option<Raw> {
+    #[cfg(unix)]
+    use std::os::fd::AsRawFd as AsRaw;
+    #[cfg(windows)]
+    use std::os::windows::io::AsRawSocket as AsRaw;
+    #[cfg(unix)]
+    fn raw_of(source: &impl AsRaw) -> Raw {
+      source.as_raw_fd()
+    }
+    #[cfg(windows)]
+    fn raw_of(source: &impl AsRaw) -> Raw {
+      source.as_raw_socket()
+    }
+    Some(match self {
+      Io::TcpListener(s) => raw_of(s),
+      Io::TcpStream(s) => raw_of(s),
+      Io::UdpSocket(s) => raw_of(s),
+      #[cfg(unix)]
+      Io::UnixListener(s) => raw_of(s),
+      #[cfg(unix)]
+      Io::UnixStream(s) => raw_of(s),
+      #[cfg(unix)]
+      Io::UnixDatagram(s) => raw_of(s),
+      #[cfg(unix)]
+      Io::PipeSender(s) => raw_of(s),
+      #[cfg(unix)]
+      Io::PipeReceiver(s) => raw_of(s),
+      #[cfg(unix)]
+      Io::Fd(fd) => fd.0,
+      #[cfg(windows)]
+      Io::NamedPipe(_) => return None,
+    })
+  }
+
+  /// Runs a system call `op` on the source's descriptor the way mio's
+  /// `try_io` does: a `WouldBlock` re-arms readiness where the selector
+  /// needs it (Windows, the `poll(2)` selector). `None` for a source with no
+  /// descriptor (a Windows named pipe).
+  pub fn try_io<T>(&self, op: impl FnOnce(Raw) -> io::Result<T>) -> Option<io::Result<T>> {
+    let raw = self.raw()?;
+    Some(match self {
+      Io::TcpStream(s) => s.try_io(|| op(raw)),
+      Io::UdpSocket(s) => s.try_io(|| op(raw)),
+      #[cfg(unix)]
+      Io::UnixStream(s) => s.try_io(|| op(raw)),
+      #[cfg(unix)]
+      Io::UnixDatagram(s) => s.try_io(|| op(raw)),
+      #[cfg(unix)]
+      Io::PipeSender(s) => s.try_io(|| op(raw)),
+      #[cfg(unix)]
+      Io::PipeReceiver(s) => s.try_io(|| op(raw)),
+      // Listeners accept through mio; a `SourceFd` is the program's own
+      // descriptor, which mio does not wrap either.
+      _ => op(raw),
+    })
+  }
+
+  /// The socket, for socket2's options and addresses; `None` for pipes,
+  /// descriptors and named pipes.
+  pub fn sock_ref(&self) -> Option<socket2::SockRef<'_>> {
+    use socket2::SockRef;
+    Some(match self {
+      Io::TcpListener(s) => SockRef::from(s),
+      Io::TcpStream(s) => SockRef::from(s),
+      Io::UdpSocket(s) => SockRef::from(s),
+      #[cfg(unix)]
+      Io::UnixListener(s) => SockRef::from(s),
+      #[cfg(unix)]
+      Io::UnixStream(s) => SockRef::from(s),
+      #[cfg(unix)]
+      Io::UnixDatagram(s) => SockRef::from(s),
+      _ => return None,
+    })
   }
 }
 
@@ -95,12 +290,32 @@ pub fn target(handle: Handle) -> Option<std::net::SocketAddr> {
   SOURCES.with_borrow(|sources| sources.get(handle).and_then(|entry| entry.target))
 }
 
-/// Runs `f` on the live source behind `handle`.
+/// Runs `f` on the live source behind `handle`. `f` runs inside the table's
+/// borrow: it must not call JavaScript (nothing in the binding's operations
+/// does; errors are values until the boundary).
 #[inline]
-pub fn with<R>(env: &Env, handle: Handle, f: impl FnOnce(&Io) -> Result<R>) -> Result<R> {
+pub fn with<R>(handle: Handle, f: impl FnOnce(&Io) -> Result<R>) -> Result<R> {
   SOURCES.with_borrow(|sources| match sources.get(handle) {
     Some(entry) => f(&entry.io),
-    None => Err(error::closed(env, "socket")),
+    None => Err(Error::closed("socket")),
+  })
+}
+
+/// Like [`with`], for a source that must have the capability `can`
+/// (`Kind::reads`, say); otherwise a `TypeError` naming `expected`.
+#[inline]
+pub fn with_kind<R>(
+  handle: Handle,
+  can: impl FnOnce(Kind) -> bool,
+  expected: &str,
+  f: impl FnOnce(&Io) -> Result<R>,
+) -> Result<R> {
+  with(handle, |io| {
+    if can(io.kind()) {
+      f(io)
+    } else {
+      Err(Error::wrong_kind(expected))
+    }
   })
 }
 
@@ -113,7 +328,6 @@ pub enum Op {
 /// Register, reregister or deregister `handle` with `registry`, whose `Poll`
 /// is `core`, checking the registration state first (see the module docs).
 pub fn registration(
-  env: &Env,
   handle: Handle,
   registry: &mio::Registry,
   core: &Rc<PollCore>,
@@ -122,7 +336,7 @@ pub fn registration(
   SOURCES.with_borrow_mut(|sources| {
     let entry = sources
       .get_mut(handle)
-      .ok_or_else(|| error::closed(env, "socket"))?;
+      .ok_or_else(|| Error::closed("socket"))?;
     let current = entry
       .registered
       .as_ref()
@@ -136,24 +350,21 @@ pub fn registration(
     };
     let result = match (op, same_poll) {
       (Op::Register(..), Some(_)) => {
-        return Err(error::system_kind(
-          env,
+        return Err(Error::system_kind(
           io::ErrorKind::AlreadyExists,
           syscall,
           "source is already registered with a Poll; deregister it first",
         ))
       }
       (Op::Reregister(..) | Op::Deregister, Some(false)) => {
-        return Err(error::system_kind(
-          env,
+        return Err(Error::system_kind(
           io::ErrorKind::AlreadyExists,
           syscall,
           "source is registered with another Poll",
         ))
       }
       (Op::Reregister(..) | Op::Deregister, None) => {
-        return Err(error::system_kind(
-          env,
+        return Err(Error::system_kind(
           io::ErrorKind::NotFound,
           syscall,
           "source is not registered",
@@ -177,7 +388,7 @@ pub fn registration(
         result
       }
     };
-    result.map_err(|e| error::system(env, &e, syscall, None))
+    result.map_err(|e| Error::system(&e, syscall))
   })
 }
 
@@ -202,6 +413,6 @@ pub fn take(handle: Handle) -> Option<Io> {
 /// Closes (drops) the source, deregistering it. Returns `false` if it was
 /// already closed.
 #[napi]
-pub fn source_close(handle: Handle) -> bool {
-  take(handle).is_some()
+pub fn source_close(env: Env, handle: Handle) -> napi::Result<bool> {
+  guard(&env, || Ok(take(handle).is_some()))
 }

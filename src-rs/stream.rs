@@ -1,59 +1,92 @@
-//! The hot path: reads and writes on connected streams.
+//! Reads and writes on byte streams: TCP and Unix streams, pipe ends,
+//! `SourceFd` and (Windows) named pipes.
 //!
-//! Each call borrows the caller's `Uint8Array` for the duration of the call
-//! (no copy, no reference, no allocation) and returns the byte count, or
+//! Each call takes the caller's `Uint8Array` memory as an address and a
+//! length for the duration of the call (no copy, no reference, no
+//! allocation; see `napi_raw::JsBytes`) and returns the byte count, or
 //! `null` for `WouldBlock`: the normal end of every drain is a value, never
-//! an exception. `EINTR` is retried here, since the caller would otherwise
-//! wait for an edge that already happened.
+//! an exception.
 
-use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::io;
 
-use napi::bindgen_prelude::{Array, Uint8ArraySlice};
-use napi::sys;
-use napi::Env;
+use napi::bindgen_prelude::Unknown;
+use napi::{sys, Env, JsValue};
 use napi_derive::napi;
 
-use crate::error::{self, Result};
+use crate::boundary::guard;
+use crate::error::{Error, Result};
 use crate::fast_call;
 use crate::handle::Handle;
-use crate::source::{self, Io};
+use crate::napi_raw::{self, JsBytes};
+use crate::source::{self, Io, Kind};
+use crate::sys::io as os;
 
 /// The largest count a call reports: a longer buffer gets a short read or
 /// write, which every caller handles anyway.
-const MAX_CHUNK: usize = i32::MAX as usize;
+pub const MAX_CHUNK: usize = i32::MAX as usize;
 
-/// At most this many buffers go to one `writev`; the rest is a short write.
-pub const MAX_IOVECS: usize = 64;
+/// At most this many buffers go to one `readv`/`writev`; the rest is a
+/// short transfer.
+pub const MAX_IOVECS: usize = os::MAX_IOVECS;
 
-/// The bytes of a caller's `Uint8Array`, writable for the duration of a call.
-#[inline]
-pub fn bytes_mut<'a>(slice: &'a mut Uint8ArraySlice) -> &'a mut [u8] {
-  // SAFETY: the binding's functions are synchronous on the JavaScript thread:
-  // no JavaScript runs until they return, so nothing else writes the buffer
-  // while Rust does, and the slice never outlives the call.
-  unsafe { slice.as_mut() }
-}
-
-/// Retries `EINTR`, maps `WouldBlock` to `None` and throws the rest.
-#[inline]
-pub fn complete(
-  env: &Env,
-  syscall: &str,
-  mut op: impl FnMut() -> io::Result<usize>,
-) -> Result<Option<u32>> {
+/// Runs a non-blocking operation: retries `EINTR` (the caller would
+/// otherwise wait for an edge that already happened), maps `WouldBlock` to
+/// `None` and other errors to a system error from `syscall`.
+pub fn nonblocking<T>(
+  syscall: &'static str,
+  mut op: impl FnMut() -> io::Result<T>,
+) -> Result<Option<T>> {
   loop {
     match op() {
-      Ok(n) => return Ok(Some(n as u32)),
+      Ok(value) => return Ok(Some(value)),
       Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
       Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-      Err(e) => return Err(error::system(env, &e, syscall, None)),
+      Err(e) => return Err(Error::system(&e, syscall)),
     }
   }
 }
 
-/// `streamRead(handle, buf)`, a hot-path call (see `fast_call.rs`):
-/// `Read::read` into `buf`; the count, `0` at the end of the stream, or
-/// `null` when it would block.
+/// A count as JavaScript gets it (at most `MAX_CHUNK`).
+fn counted(n: Option<usize>) -> Option<u32> {
+  n.map(|n| n.min(MAX_CHUNK) as u32)
+}
+
+/// A receive buffer, capped at `MAX_CHUNK`. An empty one is refused here
+/// too (the wrapper checks first): reading into it would return `0`, which
+/// means the end of the stream.
+pub fn readable(buf: JsBytes<'_>) -> Result<JsBytes<'_>> {
+  if buf.is_empty() {
+    return Err(Error::out_of_range(
+      "the read buffer must not be empty: a read into 0 bytes cannot be told apart from the end of the stream",
+    ));
+  }
+  Ok(buf.prefix(MAX_CHUNK))
+}
+
+/// A `Uint8Array` argument's bytes (see `napi_raw::bytes`), or a `TypeError`
+/// naming `name`. Take it after every other argument.
+///
+/// # Safety
+/// `value` must be a live value of `env`'s current scope.
+pub unsafe fn arg_bytes<'call>(
+  env: sys::napi_env,
+  value: sys::napi_value,
+  name: &str,
+) -> Result<JsBytes<'call>> {
+  // SAFETY: the caller's contract.
+  unsafe { napi_raw::bytes(env, value) }
+    .ok_or_else(|| Error::invalid_type(format!("{name} must be a Uint8Array or Buffer")))
+}
+
+/// Runs `op` on `io`'s descriptor through mio (see `Io::try_io`).
+pub fn on_descriptor<T>(io: &Io, op: impl FnOnce(source::Raw) -> io::Result<T>) -> io::Result<T> {
+  io.try_io(op)
+    .unwrap_or_else(|| Err(io::ErrorKind::Unsupported.into()))
+}
+
+/// `streamRead(handle, buf[, offset, length])`, a hot-path call (see
+/// `fast_call.rs`): `Read::read` into `buf`; the count, `0` at the end of
+/// the stream, or `null` when it would block.
 ///
 /// # Safety
 /// Only Node-API calls this, with its own `env` and `info`.
@@ -65,40 +98,33 @@ pub unsafe extern "C" fn stream_read(
   unsafe { fast_call::handle_and_bytes(env, info, read) }
 }
 
-/// A receive buffer, capped at `MAX_CHUNK`. An empty one is refused here
-/// too (the wrapper checks first): reading into it would return `0`, which
-/// means the end of the stream.
-pub fn readable<'a>(env: &Env, buf: &'a mut [u8]) -> Result<&'a mut [u8]> {
-  if buf.is_empty() {
-    return Err(error::range_error(
-      env,
-      "ERR_OUT_OF_RANGE",
-      "the read buffer must not be empty: a read into 0 bytes cannot be told apart from the end of the stream",
-    ));
-  }
-  let len = buf.len().min(MAX_CHUNK);
-  Ok(&mut buf[..len])
-}
-
-fn read(env: &Env, handle: Handle, buf: &mut [u8]) -> Result<Option<u32>> {
-  let buf = readable(env, buf)?;
-  source::with(env, handle, |io| match io {
-    Io::TcpStream(s) => complete(env, "read", || (&*s).read(buf)),
-    #[cfg(unix)]
-    Io::UnixStream(s) => complete(env, "read", || (&*s).read(buf)),
-    #[cfg(unix)]
-    Io::PipeReceiver(s) => complete(env, "read", || (&*s).read(buf)),
-    #[cfg(unix)]
-    Io::Fd(fd) => complete(env, "read", || (&*fd).read(buf)),
+fn read(handle: Handle, buf: JsBytes<'_>) -> Result<Option<u32>> {
+  let buf = readable(buf)?;
+  source::with_kind(handle, Kind::reads, "readable stream", |io| {
     #[cfg(windows)]
-    Io::NamedPipe(p) => complete(env, "read", || (&*p).read(buf)),
-    _ => Err(error::wrong_kind(env, "readable stream")),
+    if let Io::NamedPipe(pipe) = io {
+      return nonblocking("read", || {
+        buf.fill_with(|slice| io::Read::read(&mut &*pipe, slice))
+      })
+      .map(counted);
+    }
+    let socket = io.kind().is_socket();
+    nonblocking("read", || {
+      on_descriptor(io, |raw| {
+        if socket {
+          os::recv(raw, buf, false)
+        } else {
+          file_read(raw, buf)
+        }
+      })
+    })
+    .map(counted)
   })
 }
 
-/// `streamWrite(handle, buf)`, a hot-path call (see `fast_call.rs`):
-/// `Write::write` from `buf`; the count taken (maybe short), or `null` when
-/// it would block.
+/// `streamWrite(handle, buf[, offset, length])`, a hot-path call (see
+/// `fast_call.rs`): `Write::write` from `buf`; the count taken (maybe
+/// short), or `null` when it would block.
 ///
 /// # Safety
 /// Only Node-API calls this, with its own `env` and `info`.
@@ -107,55 +133,109 @@ pub unsafe extern "C" fn stream_write(
   info: sys::napi_callback_info,
 ) -> sys::napi_value {
   // SAFETY: Node-API passes this callback's own `env` and `info`.
-  unsafe { fast_call::handle_and_bytes(env, info, |env, handle, buf| write(env, handle, buf)) }
+  unsafe { fast_call::handle_and_bytes(env, info, write) }
 }
 
-fn write(env: &Env, handle: Handle, buf: &[u8]) -> Result<Option<u32>> {
-  let buf = &buf[..buf.len().min(MAX_CHUNK)];
-  source::with(env, handle, |io| match io {
-    Io::TcpStream(s) => complete(env, "write", || (&*s).write(buf)),
-    #[cfg(unix)]
-    Io::UnixStream(s) => complete(env, "write", || (&*s).write(buf)),
-    #[cfg(unix)]
-    Io::PipeSender(s) => complete(env, "write", || (&*s).write(buf)),
-    #[cfg(unix)]
-    Io::Fd(fd) => complete(env, "write", || (&*fd).write(buf)),
+fn write(handle: Handle, buf: JsBytes<'_>) -> Result<Option<u32>> {
+  let buf = buf.prefix(MAX_CHUNK);
+  source::with_kind(handle, Kind::writes, "writable stream", |io| {
     #[cfg(windows)]
-    Io::NamedPipe(p) => complete(env, "write", || (&*p).write(buf)),
-    _ => Err(error::wrong_kind(env, "writable stream")),
+    if let Io::NamedPipe(pipe) = io {
+      return nonblocking("write", || {
+        buf.send_with(|slice| io::Write::write(&mut &*pipe, slice))
+      })
+      .map(counted);
+    }
+    let socket = io.kind().is_socket();
+    nonblocking("write", || {
+      on_descriptor(io, |raw| {
+        if socket {
+          os::send(raw, buf)
+        } else {
+          file_write(raw, buf)
+        }
+      })
+    })
+    .map(counted)
   })
 }
 
-/// `Write::write_vectored`: gathers up to 64 buffers in one system call.
-#[napi(ts_args_type = "handle: number, bufs: Uint8Array[]")]
-pub fn stream_writev(env: Env, handle: Handle, bufs: Array) -> Result<Option<u32>> {
-  let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
-  let count = (bufs.len() as usize).min(MAX_IOVECS);
+#[cfg(unix)]
+fn file_read(raw: source::Raw, buf: JsBytes<'_>) -> io::Result<usize> {
+  os::read(raw, buf)
+}
+
+#[cfg(unix)]
+fn file_write(raw: source::Raw, buf: JsBytes<'_>) -> io::Result<usize> {
+  os::write(raw, buf)
+}
+
+// Windows has no file-like source with a socket handle: named pipes take
+// the branch above.
+#[cfg(windows)]
+fn file_read(_: source::Raw, _: JsBytes<'_>) -> io::Result<usize> {
+  Err(io::ErrorKind::Unsupported.into())
+}
+
+#[cfg(windows)]
+fn file_write(_: source::Raw, _: JsBytes<'_>) -> io::Result<usize> {
+  Err(io::ErrorKind::Unsupported.into())
+}
+
+/// The buffers of a `readv`/`writev` call: first every element is read
+/// (which may run JavaScript: getters, Proxy traps), then every element's
+/// memory is taken (which runs none), so no pointer is held while
+/// JavaScript runs. At most `MAX_IOVECS` buffers and `MAX_CHUNK` bytes.
+///
+/// # Safety
+/// `bufs` must be a live value of `env`'s current scope.
+unsafe fn vectors<'call>(
+  env: sys::napi_env,
+  bufs: sys::napi_value,
+) -> Result<([JsBytes<'call>; MAX_IOVECS], usize)> {
+  // SAFETY: the caller's contract.
+  let (values, count) = unsafe { napi_raw::array_values::<MAX_IOVECS>(env, bufs, "bufs") }?;
+  let mut out = [JsBytes::EMPTY; MAX_IOVECS];
   let mut total = 0usize;
   let mut used = 0;
-  for (index, slot) in slices.iter_mut().enumerate().take(count) {
-    let buf: &[u8] = bufs.get(index as u32)?.unwrap_or(&[]);
-    let room = MAX_CHUNK - total;
-    let buf = &buf[..buf.len().min(room)];
+  for (index, value) in values.iter().enumerate().take(count) {
+    // SAFETY: `value` was read from the array in this scope.
+    let buf = unsafe { napi_raw::bytes(env, *value) }
+      .ok_or_else(|| Error::invalid_type(format!("bufs[{index}] must be a Uint8Array or Buffer")))?
+      .prefix(MAX_CHUNK - total);
     total += buf.len();
-    *slot = IoSlice::new(buf);
+    out[index] = buf;
     used = index + 1;
     if total == MAX_CHUNK {
       break;
     }
   }
-  let slices = &slices[..used];
-  source::with(&env, handle, |io| match io {
-    Io::TcpStream(s) => complete(&env, "writev", || (&*s).write_vectored(slices)),
-    #[cfg(unix)]
-    Io::UnixStream(s) => complete(&env, "writev", || (&*s).write_vectored(slices)),
-    #[cfg(unix)]
-    Io::PipeSender(s) => complete(&env, "writev", || (&*s).write_vectored(slices)),
-    #[cfg(unix)]
-    Io::Fd(fd) => complete(&env, "writev", || (&*fd).write_vectored(slices)),
-    #[cfg(windows)]
-    Io::NamedPipe(p) => complete(&env, "writev", || (&*p).write_vectored(slices)),
-    _ => Err(error::wrong_kind(&env, "writable stream")),
+  Ok((out, used))
+}
+
+/// `Write::write_vectored`: gathers up to 64 buffers in one system call.
+#[napi(ts_args_type = "handle: number, bufs: Uint8Array[]")]
+pub fn stream_writev(env: Env, handle: Handle, bufs: Unknown) -> napi::Result<Option<u32>> {
+  guard(&env, || {
+    // SAFETY: `bufs` is this call's argument.
+    let (bufs, used) = unsafe { vectors(env.raw(), bufs.raw()) }?;
+    let bufs = &bufs[..used];
+    source::with_kind(handle, Kind::writes, "writable stream", |io| {
+      #[cfg(windows)]
+      if let Io::NamedPipe(pipe) = io {
+        // As `Write::write_vectored`'s default: the first non-empty buffer.
+        let first = bufs
+          .iter()
+          .find(|b| !b.is_empty())
+          .copied()
+          .unwrap_or(JsBytes::EMPTY);
+        return nonblocking("writev", || {
+          first.send_with(|slice| io::Write::write(&mut &*pipe, slice))
+        })
+        .map(counted);
+      }
+      nonblocking("writev", || on_descriptor(io, |raw| os::writev(raw, bufs))).map(counted)
+    })
   })
 }
 
@@ -163,57 +243,30 @@ pub fn stream_writev(env: Env, handle: Handle, bufs: Array) -> Result<Option<u32
 /// the count, `0` at the end of the stream, or `null` when it would block.
 /// The buffers must not overlap (each is written independently).
 #[napi(ts_args_type = "handle: number, bufs: Uint8Array[]")]
-pub fn stream_readv(env: Env, handle: Handle, bufs: Array) -> Result<Option<u32>> {
-  let count = (bufs.len() as usize).min(MAX_IOVECS);
-  let mut ranges = [(std::ptr::null_mut::<u8>(), 0usize); MAX_IOVECS];
-  let mut total = 0usize;
-  let mut used = 0;
-  for (index, range) in ranges.iter_mut().enumerate().take(count) {
-    let Some(mut view) = bufs.get::<Uint8ArraySlice>(index as u32)? else {
-      break;
-    };
-    let buf = bytes_mut(&mut view);
-    let len = buf.len().min(MAX_CHUNK - total);
-    *range = (buf.as_mut_ptr(), len);
-    total += len;
-    used = index + 1;
-    if total == MAX_CHUNK {
-      break;
+pub fn stream_readv(env: Env, handle: Handle, bufs: Unknown) -> napi::Result<Option<u32>> {
+  guard(&env, || {
+    // SAFETY: `bufs` is this call's argument.
+    let (bufs, used) = unsafe { vectors(env.raw(), bufs.raw()) }?;
+    let bufs = &bufs[..used];
+    if bufs.iter().all(JsBytes::is_empty) {
+      return Err(Error::out_of_range(
+        "the read buffers must not all be empty: a read into 0 bytes cannot be told apart from the end of the stream",
+      ));
     }
-  }
-  if total == 0 {
-    return Err(error::range_error(
-      &env,
-      "ERR_OUT_OF_RANGE",
-      "the read buffers must not all be empty: a read into 0 bytes cannot be told apart from the end of the stream",
-    ));
-  }
-  let ranges = &ranges[..used];
-  for (i, a) in ranges.iter().enumerate() {
-    for b in &ranges[i + 1..] {
-      let (a0, a1) = (a.0 as usize, a.0 as usize + a.1);
-      let (b0, b1) = (b.0 as usize, b.0 as usize + b.1);
-      if a.1 > 0 && b.1 > 0 && a0 < b1 && b0 < a1 {
-        return Err(error::invalid_arg(&env, "readv buffers must not overlap"));
+    for (i, a) in bufs.iter().enumerate() {
+      for b in &bufs[i + 1..] {
+        let (a0, a1) = (a.as_ptr() as usize, a.as_ptr() as usize + a.len());
+        let (b0, b1) = (b.as_ptr() as usize, b.as_ptr() as usize + b.len());
+        if !a.is_empty() && !b.is_empty() && a0 < b1 && b0 < a1 {
+          return Err(Error::invalid_arg("readv buffers must not overlap"));
+        }
       }
     }
-  }
-  let mut slices: [IoSliceMut<'_>; MAX_IOVECS] =
-    std::array::from_fn(|index| match ranges.get(index) {
-      // SAFETY: each range is a live JavaScript buffer's memory (or a prefix),
-      // valid for the call (see `bytes_mut`), and no two ranges overlap.
-      Some(&(ptr, len)) if len > 0 => {
-        IoSliceMut::new(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
+    source::with_kind(handle, Kind::reads, "readable stream", |io| {
+      if io.kind() == Kind::NamedPipe {
+        return Err(Error::wrong_kind("readable stream with a descriptor"));
       }
-      _ => IoSliceMut::new(&mut []),
-    });
-  let slices = &mut slices[..used];
-  source::with(&env, handle, |io| match io {
-    Io::TcpStream(s) => complete(&env, "readv", || (&*s).read_vectored(slices)),
-    #[cfg(unix)]
-    Io::UnixStream(s) => complete(&env, "readv", || (&*s).read_vectored(slices)),
-    #[cfg(unix)]
-    Io::PipeReceiver(s) => complete(&env, "readv", || (&*s).read_vectored(slices)),
-    _ => Err(error::wrong_kind(&env, "readable stream")),
+      nonblocking("readv", || on_descriptor(io, |raw| os::readv(raw, bufs))).map(counted)
+    })
   })
 }

@@ -22,8 +22,10 @@ use napi::bindgen_prelude::Function;
 use napi::{sys, Env, JsValue};
 use napi_derive::napi;
 
-use crate::error::{self, Result};
+use crate::boundary::{self, guard};
+use crate::error::{Error, Result};
 use crate::handle::{Handle, Table};
+use crate::napi_raw::{self, AsyncContext, HandleScope};
 use crate::poll::{self, PollCore};
 use crate::sys::unix::uv::{self, Uv, UvPoll, UV_POLL, UV_READABLE};
 
@@ -33,7 +35,7 @@ struct Watch {
   handle: *mut UvPoll,
   layout: Layout,
   callback: sys::napi_ref,
-  context: sys::napi_async_context,
+  context: AsyncContext,
   cleanup: Cell<sys::napi_async_cleanup_hook_handle>,
   /// The poll's core, to clear its watch slot when this watch ends.
   core: std::rc::Weak<PollCore>,
@@ -47,36 +49,56 @@ thread_local! {
 
 /// Whether watch mode can run here (Node.js with libuv on Unix).
 #[napi]
-pub fn watch_supported() -> bool {
-  uv::uv().is_some()
+pub fn watch_supported(env: Env) -> napi::Result<bool> {
+  guard(&env, || Ok(uv::uv().is_some()))
 }
 
 /// Starts watching `poll`: `on_ready()` runs on the JS thread whenever the
 /// selector has events. One watch per `Poll`.
 #[napi(ts_args_type = "poll: Handle, onReady: () => void")]
-pub fn watch_start(env: Env, poll: Handle, on_ready: Function<(), ()>) -> Result<Handle> {
-  let core: Rc<PollCore> = poll::core(&env, poll)?;
-  if core.watch.get().is_some() {
-    return Err(error::system_kind(
-      &env,
+pub fn watch_start(env: Env, poll: Handle, on_ready: Function<(), ()>) -> napi::Result<Handle> {
+  guard(&env, || {
+    let uv = uv::uv().ok_or_else(|| {
+      Error::unavailable("watch mode needs Node.js's libuv, which this runtime does not provide")
+    })?;
+    poll::core(poll)?;
+    let raw_env = env.raw();
+    // First what may run JavaScript (creating the async context runs async
+    // hooks, which may close or watch this Poll): the Poll's state is read
+    // only after.
+    let context = AsyncContext::new(raw_env, "node-mio:watch")?;
+    // SAFETY: `on_ready` is this call's argument.
+    let callback =
+      unsafe { napi_raw::create_reference(raw_env, on_ready.raw()) }.ok_or(Error::Pending)?;
+    let (core, handle, layout) = match init(&env, uv, poll) {
+      Ok(initialised) => initialised,
+      Err(e) => {
+        // SAFETY: created above on this env; nothing else holds it.
+        unsafe { napi_raw::delete_reference(raw_env, callback) };
+        return Err(e);
+      }
+    };
+    start(&env, uv, core, handle, layout, callback, context)
+  })
+}
+
+/// Checks the `Poll` and initialises a `uv_poll_t` on its selector.
+fn init(env: &Env, uv: &'static Uv, poll: Handle) -> Result<(Rc<PollCore>, *mut UvPoll, Layout)> {
+  let core: Rc<PollCore> = poll::core(poll)?;
+  if core.watched() {
+    return Err(Error::system_kind(
       std::io::ErrorKind::AlreadyExists,
       "watch",
       "this Poll is already watched: stop that watch first",
     ));
   }
-  let uv = uv::uv().ok_or_else(|| {
-    error::unavailable(
-      &env,
-      "watch mode needs Node.js's libuv, which this runtime does not provide",
-    )
-  })?;
-  let fd = core.raw_fd().ok_or_else(|| error::closed(&env, "Poll"))?;
+  let fd = core.raw_fd().ok_or_else(|| Error::closed("Poll"))?;
   let event_loop = env.get_uv_event_loop()?;
 
   // SAFETY: `uv_handle_size` only reads its argument.
   let size = unsafe { (uv.handle_size)(UV_POLL) };
   let layout = Layout::from_size_align(size.max(1), 16)
-    .map_err(|e| napi::Error::from_reason(e.to_string()))?;
+    .map_err(|e| Error::system(&std::io::Error::other(e.to_string()), "uv_poll_init"))?;
   // SAFETY: `layout` has a non-zero size.
   let handle = unsafe { alloc::alloc_zeroed(layout) }.cast::<UvPoll>();
   if handle.is_null() {
@@ -88,21 +110,23 @@ pub fn watch_start(env: Env, poll: Handle, on_ready: Function<(), ()>) -> Result
   if status != 0 {
     // SAFETY: the handle was not initialised, so libuv holds no reference.
     unsafe { alloc::dealloc(handle.cast(), layout) };
-    return Err(uv_error(&env, uv, status, "uv_poll_init"));
+    return Err(uv_error(uv, status, "uv_poll_init"));
   }
+  Ok((core, handle, layout))
+}
 
+/// Starts polling an initialised handle; from here on `on_close` releases
+/// everything, the callback reference and the context included.
+fn start(
+  env: &Env,
+  uv: &'static Uv,
+  core: Rc<PollCore>,
+  handle: *mut UvPoll,
+  layout: Layout,
+  callback: sys::napi_ref,
+  context: AsyncContext,
+) -> Result<Handle> {
   let raw_env = env.raw();
-  let mut callback = ptr::null_mut();
-  let mut context = ptr::null_mut();
-  // SAFETY: plain Node-API calls with valid out-pointers, on the JS thread.
-  unsafe {
-    sys::napi_create_reference(raw_env, on_ready.raw(), 1, &mut callback);
-    let mut name = ptr::null_mut();
-    sys::napi_create_string_utf8(raw_env, c"node-mio:watch".as_ptr(), 14, &mut name);
-    let mut resource = ptr::null_mut();
-    sys::napi_create_object(raw_env, &mut resource);
-    sys::napi_async_init(raw_env, resource, name, &mut context);
-  }
   let watch = Box::into_raw(Box::new(Watch {
     env: raw_env,
     uv,
@@ -116,12 +140,15 @@ pub fn watch_start(env: Env, poll: Handle, on_ready: Function<(), ()>) -> Result
     stopped: Cell::new(false),
   }));
   // SAFETY: `handle` is initialised; the block `watch` lives until
-  // `on_close` frees it.
+  // `on_close` frees it, which also removes the hook.
   unsafe {
     (uv.set_data)(handle, watch.cast());
     let mut hook = ptr::null_mut();
-    sys::napi_add_async_cleanup_hook(raw_env, Some(on_env_teardown), watch.cast(), &mut hook);
-    (*watch).cleanup.set(hook);
+    if sys::napi_add_async_cleanup_hook(raw_env, Some(on_env_teardown), watch.cast(), &mut hook)
+      == sys::Status::napi_ok
+    {
+      (*watch).cleanup.set(hook);
+    }
   }
   let id = WATCHES.with_borrow_mut(|watches| watches.insert(watch));
   // SAFETY: `watch` is live (see above).
@@ -130,28 +157,36 @@ pub fn watch_start(env: Env, poll: Handle, on_ready: Function<(), ()>) -> Result
   // SAFETY: `handle` is an initialised `uv_poll_t`; `on_poll` matches `uv_poll_cb`.
   let status = unsafe { (uv.poll_start)(handle, UV_READABLE, on_poll) };
   if status != 0 {
-    watch_stop(id);
-    return Err(uv_error(&env, uv, status, "uv_poll_start"));
+    // `on_close` deletes the callback reference and the context.
+    stop(id);
+    return Err(uv_error(uv, status, "uv_poll_start"));
   }
   Ok(id)
 }
 
-fn uv_error(env: &Env, uv: &Uv, status: c_int, syscall: &str) -> napi::Error {
+fn uv_error(uv: &Uv, status: c_int, syscall: &'static str) -> Error {
   // SAFETY: `uv_strerror` returns a static NUL-terminated string.
   let message = unsafe { std::ffi::CStr::from_ptr((uv.strerror)(status)) }.to_string_lossy();
-  let err = std::io::Error::other(format!("{syscall}: {message}"));
-  error::system(env, &err, syscall, None)
+  Error::system(
+    &std::io::Error::other(format!("{syscall}: {message}")),
+    syscall,
+  )
 }
 
 /// Stops a watch; it will not call back again. Returns `false` if it was
 /// already stopped.
 #[napi]
-pub fn watch_stop(handle: Handle) -> bool {
+pub fn watch_stop(env: Env, handle: Handle) -> napi::Result<bool> {
+  guard(&env, || Ok(stop(handle)))
+}
+
+/// Stops the watch `handle` (see `watch_stop`).
+pub fn stop(handle: Handle) -> bool {
   match WATCHES.with_borrow_mut(|watches| watches.remove(handle)) {
     Some(watch) => {
       // SAFETY: the table held the block, which is freed only by `on_close`
       // after this stop.
-      unsafe { stop(watch) };
+      unsafe { close(watch) };
       true
     }
     None => false,
@@ -160,27 +195,29 @@ pub fn watch_stop(handle: Handle) -> bool {
 
 /// `ref()` / `unref()`: whether the watch keeps the event loop alive.
 #[napi]
-pub fn watch_ref(env: Env, handle: Handle, keep_alive: bool) -> Result<()> {
-  let watch = WATCHES
-    .with_borrow(|watches| watches.get(handle).copied())
-    .ok_or_else(|| error::closed(&env, "Watch"))?;
-  // SAFETY: the watch is live (still in the table) and its handle open.
-  unsafe {
-    let watch = &*watch;
-    if keep_alive {
-      (watch.uv.ref_handle)(watch.handle);
-    } else {
-      (watch.uv.unref_handle)(watch.handle);
+pub fn watch_ref(env: Env, handle: Handle, keep_alive: bool) -> napi::Result<()> {
+  guard(&env, || {
+    let watch = WATCHES
+      .with_borrow(|watches| watches.get(handle).copied())
+      .ok_or_else(|| Error::closed("Watch"))?;
+    // SAFETY: the watch is live (still in the table) and its handle open.
+    unsafe {
+      let watch = &*watch;
+      if keep_alive {
+        (watch.uv.ref_handle)(watch.handle);
+      } else {
+        (watch.uv.unref_handle)(watch.handle);
+      }
     }
-  }
-  Ok(())
+    Ok(())
+  })
 }
 
 /// Stops polling and closes the handle; `on_close` frees the block.
 ///
 /// # Safety
 /// `watch` must be live.
-unsafe fn stop(watch: *mut Watch) {
+unsafe fn close(watch: *mut Watch) {
   // SAFETY: the caller guarantees `watch` is live.
   let w = unsafe { &*watch };
   if w.stopped.replace(true) {
@@ -202,76 +239,62 @@ unsafe fn stop(watch: *mut Watch) {
 unsafe extern "C" fn on_poll(handle: *mut UvPoll, _status: c_int, _events: c_int) {
   let Some(uv) = uv::uv() else { return };
   // SAFETY: the data pointer is the live `Watch` set at start; it is freed
-  // only in `on_close`, which libuv runs after the last callback.
+  // only in `on_close`, which libuv runs after the last callback, and not
+  // before the next loop iteration even if the callback stops the watch.
   let watch = unsafe { &*(uv.get_data)(handle).cast::<Watch>() };
   if watch.stopped.get() {
     return;
   }
   let env = watch.env;
-  // SAFETY: libuv runs this on the JS thread of `env`, outside any
-  // Node-API call, so it opens its own handle scope; `napi_make_callback`
-  // runs the function like any event-loop callback (microtasks and
-  // `process.nextTick` run after it). A throw becomes an uncaught exception.
+  // SAFETY: libuv runs this on the JS thread of `env`, outside any Node-API
+  // call, so it opens its own scope, dropped before returning to libuv.
+  let Some(_scope) = (unsafe { HandleScope::open(env) }) else {
+    return;
+  };
+  // SAFETY: the scope above is open on this thread.
   unsafe {
-    let mut scope = ptr::null_mut();
-    if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
-      return;
-    }
-    let mut callback = ptr::null_mut();
-    let mut receiver = ptr::null_mut();
-    sys::napi_get_reference_value(env, watch.callback, &mut callback);
-    sys::napi_get_global(env, &mut receiver);
-    if !callback.is_null() {
-      let mut result = ptr::null_mut();
-      let status = sys::napi_make_callback(
-        env,
-        watch.context,
-        receiver,
-        callback,
-        0,
-        ptr::null(),
-        &mut result,
-      );
-      if status == sys::Status::napi_pending_exception {
-        let mut exception = ptr::null_mut();
-        if sys::napi_get_and_clear_last_exception(env, &mut exception) == sys::Status::napi_ok {
-          sys::napi_fatal_exception(env, exception);
-        }
+    boundary::contain_js(env, || {
+      // SAFETY: the reference lives until `on_close`; the scope is open.
+      if let Some(callback) = napi_raw::reference_value(env, watch.callback) {
+        watch.context.call(callback);
       }
-    }
-    sys::napi_close_handle_scope(env, scope);
-  }
+    })
+  };
 }
 
 unsafe extern "C" fn on_close(handle: *mut UvPoll) {
-  let Some(uv) = uv::uv() else { return };
-  // SAFETY: the data pointer is the `Watch` leaked at start; this is the
-  // handle's last callback, so the block is taken back exactly once.
-  let watch = unsafe { Box::from_raw((uv.get_data)(handle).cast::<Watch>()) };
-  // SAFETY: the env is alive (teardown waits for this callback through the
-  // async cleanup hook); the handle memory is no longer used by libuv.
-  unsafe {
-    sys::napi_delete_reference(watch.env, watch.callback);
-    sys::napi_async_destroy(watch.env, watch.context);
-    let hook = watch.cleanup.get();
-    if !hook.is_null() {
-      sys::napi_remove_async_cleanup_hook(hook);
+  boundary::contain("closing a watch", || {
+    let Some(uv) = uv::uv() else { return };
+    // SAFETY: the data pointer is the `Watch` leaked at start; this is the
+    // handle's last callback, so the block is taken back exactly once.
+    let watch = unsafe { Box::from_raw((uv.get_data)(handle).cast::<Watch>()) };
+    // SAFETY: the env is alive (teardown waits for this callback through the
+    // async cleanup hook); the handle memory is no longer used by libuv.
+    unsafe {
+      napi_raw::delete_reference(watch.env, watch.callback);
+      let hook = watch.cleanup.get();
+      if !hook.is_null() {
+        sys::napi_remove_async_cleanup_hook(hook);
+      }
+      alloc::dealloc(watch.handle.cast(), watch.layout);
     }
-    alloc::dealloc(watch.handle.cast(), watch.layout);
-  }
+    // Dropping the block destroys the async context.
+  });
 }
 
 unsafe extern "C" fn on_env_teardown(
   _hook: sys::napi_async_cleanup_hook_handle,
   data: *mut c_void,
 ) {
-  let watch = data.cast::<Watch>();
-  // SAFETY: the hook is removed in `on_close`, so while it can run the
-  // block is live. Closing finishes in `on_close`, which removes the hook
-  // and so lets the environment finish tearing down.
-  unsafe {
-    let id = (*watch).id.get();
-    WATCHES.with_borrow_mut(|watches| watches.remove(id));
-    stop(watch);
-  }
+  boundary::contain("tearing down a watch", || {
+    let watch = data.cast::<Watch>();
+    // SAFETY: the hook is removed in `on_close`, so while it can run the
+    // block is live. Closing finishes in `on_close`, which removes the hook
+    // and so lets the environment finish tearing down.
+    unsafe {
+      let id = (*watch).id.get();
+      WATCHES.with_borrow_mut(|watches| watches.remove(id));
+      close(watch);
+    }
+  });
 }

@@ -28,9 +28,11 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{sys, Env, Status};
 use napi_derive::napi;
 
-use crate::error::{self, Result};
-use crate::events::{self, EVENTS_MAX_CAPACITY};
+use crate::boundary::{self, guard};
+use crate::error::{Error, Result};
+use crate::events;
 use crate::handle::{Handle, Table};
+use crate::napi_raw;
 use crate::poll::{self, PollCore};
 
 /// The stop datagram's token: beyond any token JavaScript can register.
@@ -67,24 +69,31 @@ pub fn watch_thread_start(
   poll: Handle,
   capacity: u32,
   on_ready: Function<(), ()>,
-) -> Result<Handle> {
-  if capacity == 0 || capacity > EVENTS_MAX_CAPACITY {
-    return Err(error::range_error(
-      &env,
-      "ERR_OUT_OF_RANGE",
-      "events capacity must be 1 to 2^20",
-    ));
-  }
-  let core: Rc<PollCore> = poll::core(&env, poll)?;
-  if core.watch.get().is_some() || core.thread_watch.get().is_some() {
-    return Err(error::system_kind(
-      &env,
+) -> napi::Result<Handle> {
+  guard(&env, || {
+    let capacity = events::check_capacity(capacity as usize)?;
+    poll::core(poll)?;
+    // First what may run JavaScript (a threadsafe function is an async
+    // resource: async hooks run): the Poll's state is read only after.
+    let signal: Arc<Signal> = Arc::new(
+      on_ready
+        .build_threadsafe_function::<()>()
+        .build_callback(|_| Ok(()))?,
+    );
+    start(&env, poll, capacity, signal)
+  })
+}
+
+fn start(env: &Env, poll: Handle, capacity: usize, signal: Arc<Signal>) -> Result<Handle> {
+  let core: Rc<PollCore> = poll::core(poll)?;
+  if core.watched() {
+    return Err(Error::system_kind(
       ErrorKind::AlreadyExists,
       "watch",
       "this Poll is already watched: stop that watch first",
     ));
   }
-  let fail = |e: io::Error, syscall: &str| error::system(&env, &e, syscall, None);
+  let fail = |e: io::Error, syscall: &'static str| Error::system(&e, syscall);
   let localhost = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
   let std_wake = UdpSocket::bind(localhost).map_err(|e| fail(e, "bind"))?;
   std_wake
@@ -93,17 +102,12 @@ pub fn watch_thread_start(
   let target = std_wake.local_addr().map_err(|e| fail(e, "getsockname"))?;
   let trigger = UdpSocket::bind(localhost).map_err(|e| fail(e, "bind"))?;
   let mut wake = mio::net::UdpSocket::from_std(std_wake);
-  let signal: Arc<Signal> = Arc::new(
-    on_ready
-      .build_threadsafe_function::<()>()
-      .build_callback(|_| Ok(()))?,
-  );
   let queue: Queue = Arc::default();
 
   let mio_poll = core
     .lend()
     .map_err(|e| fail(e, "dup"))?
-    .ok_or_else(|| error::closed(&env, "Poll"))?;
+    .ok_or_else(|| Error::closed("Poll"))?;
   if let Err(e) = mio_poll
     .registry()
     .register(&mut wake, STOP, mio::Interest::READABLE)
@@ -118,8 +122,16 @@ pub fn watch_thread_start(
     let queue = queue.clone();
     std::thread::Builder::new()
       .name("node-mio watch".into())
-      .spawn(move || run(mio_poll, wake, capacity as usize, &stop, &queue, &signal))
-      .map_err(|e| fail(e, "thread"))?
+      .spawn(move || run(mio_poll, wake, capacity, &stop, &queue, &signal))
+  };
+  let thread = match thread {
+    Ok(thread) => thread,
+    Err(e) => {
+      // The closure (and the Poll it held) is gone with the failed spawn:
+      // the Poll is closed.
+      core.give_back_lost();
+      return Err(fail(e, "thread"));
+    }
   };
   let entry = ThreadWatch {
     stop,
@@ -132,17 +144,17 @@ pub fn watch_thread_start(
     env: env.raw(),
     id: 0.0,
   };
-  let id = THREAD_WATCHES.with_borrow_mut(|watches| watches.insert(entry));
-  THREAD_WATCHES.with_borrow_mut(|watches| {
+  let id = THREAD_WATCHES.with_borrow_mut(|watches| {
+    let id = watches.insert(entry);
     if let Some(entry) = watches.get_mut(id) {
       entry.id = id;
     }
+    id
   });
   core.thread_watch.set(Some(id));
-  // SAFETY: registered on this env; removed in `finish` before the entry goes.
-  unsafe {
-    sys::napi_add_env_cleanup_hook(env.raw(), Some(on_env_teardown), id.to_bits() as *mut _);
-  }
+  // SAFETY: the argument is the handle's bits, not a pointer; the hook is
+  // removed in `finish` before the entry goes.
+  unsafe { napi_raw::add_cleanup_hook(env.raw(), on_env_teardown, id.to_bits() as *mut _) };
   Ok(id)
 }
 
@@ -194,10 +206,12 @@ fn run(
 
 /// Takes the events the polling thread queued (`null` if none).
 #[napi]
-pub fn watch_thread_take(handle: Handle) -> Option<Float64Array> {
-  let queue =
-    THREAD_WATCHES.with_borrow(|watches| watches.get(handle).map(|entry| entry.queue.clone()))?;
-  take(&queue)
+pub fn watch_thread_take(env: Env, handle: Handle) -> napi::Result<Option<Float64Array>> {
+  guard(&env, || {
+    let queue =
+      THREAD_WATCHES.with_borrow(|watches| watches.get(handle).map(|entry| entry.queue.clone()));
+    Ok(queue.and_then(|queue| take(&queue)))
+  })
 }
 
 fn take(queue: &Mutex<Vec<f64>>) -> Option<Float64Array> {
@@ -209,7 +223,12 @@ fn take(queue: &Mutex<Vec<f64>>) -> Option<Float64Array> {
 /// Returns the events still queued (`null` if none, or if the watch was
 /// already stopped): the wrapper returns them from the next poll.
 #[napi]
-pub fn watch_thread_stop(handle: Handle) -> Option<Float64Array> {
+pub fn watch_thread_stop(env: Env, handle: Handle) -> napi::Result<Option<Float64Array>> {
+  guard(&env, || Ok(stop(handle)))
+}
+
+/// Stops the thread watch `handle` (see `watch_thread_stop`).
+pub fn stop(handle: Handle) -> Option<Float64Array> {
   let entry = THREAD_WATCHES.with_borrow_mut(|watches| watches.remove(handle))?;
   finish(entry)
 }
@@ -238,12 +257,8 @@ fn finish(mut entry: ThreadWatch) -> Option<Float64Array> {
   }
   // SAFETY: the hook was added with these arguments on this env.
   unsafe {
-    sys::napi_remove_env_cleanup_hook(
-      entry.env,
-      Some(on_env_teardown),
-      entry.id.to_bits() as *mut _,
-    );
-  }
+    napi_raw::remove_cleanup_hook(entry.env, on_env_teardown, entry.id.to_bits() as *mut _)
+  };
   // Dropping the last reference releases the threadsafe function; a signal
   // still queued finds nothing to take.
   take(&entry.queue)
@@ -251,32 +266,23 @@ fn finish(mut entry: ThreadWatch) -> Option<Float64Array> {
 
 /// `ref()` / `unref()`: whether the watch keeps the event loop alive.
 #[napi]
-pub fn watch_thread_ref(env: Env, handle: Handle, keep_alive: bool) -> Result<()> {
-  THREAD_WATCHES.with_borrow(|watches| {
-    let entry = watches
-      .get(handle)
-      .ok_or_else(|| error::closed(&env, "Watch"))?;
-    // SAFETY: the threadsafe function is alive (held by the entry) and this
+pub fn watch_thread_ref(env: Env, handle: Handle, keep_alive: bool) -> napi::Result<()> {
+  guard(&env, || {
+    let signal = THREAD_WATCHES
+      .with_borrow(|watches| watches.get(handle).map(|entry| entry.signal.clone()))
+      .ok_or_else(|| Error::closed("Watch"))?;
+    // SAFETY: the threadsafe function is alive (held by `signal`) and this
     // is its env's thread.
-    let status = unsafe {
-      if keep_alive {
-        sys::napi_ref_threadsafe_function(env.raw(), entry.signal.raw())
-      } else {
-        sys::napi_unref_threadsafe_function(env.raw(), entry.signal.raw())
-      }
-    };
-    if status == sys::Status::napi_ok {
-      Ok(())
-    } else {
-      Err(napi::Error::from_reason("cannot ref/unref the watch"))
-    }
+    unsafe { napi_raw::ref_threadsafe_function(env.raw(), signal.raw(), keep_alive) }
   })
 }
 
 unsafe extern "C" fn on_env_teardown(arg: *mut std::ffi::c_void) {
-  let handle = f64::from_bits(arg as u64);
-  if let Some(mut entry) = THREAD_WATCHES.with_borrow_mut(|watches| watches.remove(handle)) {
-    // Teardown: stop and join the thread; there is no JS to give back to.
-    drop(join(&mut entry));
-  }
+  boundary::contain("tearing down a thread watch", || {
+    let handle = f64::from_bits(arg as u64);
+    if let Some(mut entry) = THREAD_WATCHES.with_borrow_mut(|watches| watches.remove(handle)) {
+      // Teardown: stop and join the thread; there is no JS to give back to.
+      drop(join(&mut entry));
+    }
+  });
 }

@@ -3,10 +3,9 @@
 
 use std::net::SocketAddr;
 
-use napi::Env;
 use napi_derive::napi;
 
-use crate::error::{self, Result};
+use crate::error::{Error, Result};
 
 /// An IP socket address, as `node:net`'s `server.address()` gives it.
 #[napi(object)]
@@ -36,19 +35,17 @@ impl From<SocketAddr> for SocketAddress {
 }
 
 /// An IP address text (IPv6 with an optional numeric `%scope`) and a port.
-pub fn parse_parts(env: &Env, address: &str, port: u32) -> Result<SocketAddr> {
+pub fn parse_parts(address: &str, port: u32) -> Result<SocketAddr> {
   let invalid = || {
-    error::type_error(
-      env,
+    Error::type_error(
       "ERR_INVALID_ADDRESS",
-      &format!("invalid IP address {address:?} (host names are not resolved)"),
+      format!("invalid IP address {address:?} (host names are not resolved)"),
     )
   };
   let port = u16::try_from(port).map_err(|_| {
-    error::range_error(
-      env,
+    Error::range_error(
       "ERR_SOCKET_BAD_PORT",
-      &format!("port must be 0 to 65535, got {port}"),
+      format!("port must be 0 to 65535, got {port}"),
     )
   })?;
   if let Ok(ip) = address.parse::<std::net::IpAddr>() {
@@ -63,12 +60,11 @@ pub fn parse_parts(env: &Env, address: &str, port: u32) -> Result<SocketAddr> {
 }
 
 /// Parses `ip:port` (IPv6 in brackets). Host names are not resolved.
-pub fn parse(env: &Env, text: &str) -> Result<SocketAddr> {
+pub fn parse(text: &str) -> Result<SocketAddr> {
   text.parse().map_err(|_| {
-    error::type_error(
-      env,
+    Error::type_error(
       "ERR_INVALID_ADDRESS",
-      &format!(
+      format!(
         "invalid socket address {text:?}: expected an IP address and port such as \
          '127.0.0.1:8080' or '[::1]:8080' (host names are not resolved)"
       ),

@@ -1,7 +1,6 @@
 //! `mio::net`: TCP and UDP sockets, and what every socket shares.
 
 pub mod addr;
-pub mod io;
 pub mod options;
 pub mod tcp;
 pub mod udp;
@@ -14,126 +13,137 @@ use napi::bindgen_prelude::Object;
 use napi::Env;
 use napi_derive::napi;
 
-use crate::error::{self, Result};
+use crate::boundary::guard;
+use crate::error::{self, Error, Result};
 use crate::handle::Handle;
-use crate::source::{self, Io};
+use crate::source::{self, Kind};
 use addr::SocketAddress;
+
+/// Runs `f` on the socket behind `handle`, an IP socket when `ip_only`.
+fn with_socket<R>(
+  handle: Handle,
+  ip_only: bool,
+  expected: &str,
+  f: impl FnOnce(&socket2::SockRef<'_>) -> Result<R>,
+) -> Result<R> {
+  source::with(handle, |io| match io.sock_ref() {
+    Some(sock) if !ip_only || io.kind().is_ip() => f(&sock),
+    _ => Err(Error::wrong_kind(expected)),
+  })
+}
+
+fn ip_address(addr: socket2::SockAddr) -> Result<SocketAddress> {
+  addr
+    .as_socket()
+    .map(SocketAddress::from)
+    .ok_or_else(|| Error::wrong_kind("TCP or UDP socket"))
+}
 
 /// `local_addr()` of any socket.
 #[napi]
-pub fn socket_local_addr(env: Env, handle: Handle) -> Result<SocketAddress> {
-  source::with(&env, handle, |io| {
-    let result = match io {
-      Io::TcpListener(s) => s.local_addr(),
-      Io::TcpStream(s) => s.local_addr(),
-      Io::UdpSocket(s) => s.local_addr(),
-      _ => return Err(error::wrong_kind(&env, "TCP or UDP socket")),
-    };
-    result
-      .map(SocketAddress::from)
-      .map_err(|e| error::system(&env, &e, "getsockname", None))
+pub fn socket_local_addr(env: Env, handle: Handle) -> napi::Result<SocketAddress> {
+  guard(&env, || {
+    let addr = with_socket(handle, true, "TCP or UDP socket", |s| {
+      s.local_addr().map_err(|e| Error::system(&e, "getsockname"))
+    })?;
+    ip_address(addr)
   })
 }
 
 /// `peer_addr()` of a connected socket.
 #[napi]
-pub fn socket_peer_addr(env: Env, handle: Handle) -> Result<SocketAddress> {
-  source::with(&env, handle, |io| {
-    let result = match io {
-      Io::TcpStream(s) => s.peer_addr(),
-      Io::UdpSocket(s) => s.peer_addr(),
-      _ => return Err(error::wrong_kind(&env, "TcpStream or UdpSocket")),
-    };
-    result
-      .map(SocketAddress::from)
-      .map_err(|e| error::system(&env, &e, "getpeername", None))
+pub fn socket_peer_addr(env: Env, handle: Handle) -> napi::Result<SocketAddress> {
+  guard(&env, || {
+    let addr = source::with_kind(
+      handle,
+      |kind| matches!(kind, Kind::TcpStream | Kind::UdpSocket),
+      "TcpStream or UdpSocket",
+      |io| match io.sock_ref() {
+        Some(s) => s.peer_addr().map_err(|e| Error::system(&e, "getpeername")),
+        None => Err(Error::wrong_kind("TcpStream or UdpSocket")),
+      },
+    )?;
+    ip_address(addr)
   })
 }
 
 /// `take_error()`: the pending `SO_ERROR`, as an error object, or `null`.
 #[napi]
-pub fn socket_take_error(env: &Env, handle: Handle) -> Result<Option<Object<'_>>> {
-  let pending = source::with(env, handle, |io| {
-    let result = match io {
-      Io::TcpListener(s) => s.take_error(),
-      Io::TcpStream(s) => s.take_error(),
-      Io::UdpSocket(s) => s.take_error(),
-      #[cfg(unix)]
-      Io::UnixListener(s) => s.take_error(),
-      #[cfg(unix)]
-      Io::UnixStream(s) => s.take_error(),
-      #[cfg(unix)]
-      Io::UnixDatagram(s) => s.take_error(),
-      _ => return Err(error::wrong_kind(env, "socket")),
+pub fn socket_take_error(env: &Env, handle: Handle) -> napi::Result<Option<Object<'_>>> {
+  guard(env, || {
+    let pending = with_socket(handle, false, "socket", |s| {
+      s.take_error().map_err(|e| Error::system(&e, "getsockopt"))
+    })?;
+    let Some(pending) = pending else {
+      return Ok(None);
     };
-    result.map_err(|e| error::system(env, &e, "getsockopt", None))
-  })?;
-  // A stream's pending error is its connect's outcome; name the target,
-  // as `node:net` does.
-  let target = source::target(handle);
-  let syscall = if target.is_some() {
-    "connect"
-  } else {
-    "getsockopt"
-  };
-  pending
-    .map(|e| error::system_object(env, &e, syscall, target.as_ref()))
-    .transpose()
+    // A stream's pending error is its connect's outcome; name the target,
+    // as `node:net` does.
+    let err = match source::target(handle) {
+      Some(target) => Error::system(&pending, "connect").at(target),
+      None => Error::system(&pending, "getsockopt"),
+    };
+    error_object(env, &err).map(Some)
+  })
+}
+
+/// The JavaScript error object for `err`, as a value to return.
+pub fn error_object<'env>(env: &'env Env, err: &Error) -> Result<Object<'env>> {
+  let raw = error::to_js(env.raw(), err).ok_or(Error::Pending)?;
+  // SAFETY: `raw` is an object just created in this call's scope.
+  Ok(unsafe { <Object as napi::bindgen_prelude::FromNapiValue>::from_napi_value(env.raw(), raw) }?)
 }
 
 /// `set_ttl(ttl)` (IP_TTL) of any socket.
 #[napi]
-pub fn socket_set_ttl(env: Env, handle: Handle, ttl: u32) -> Result<()> {
-  source::with(&env, handle, |io| {
-    let result = match io {
-      Io::TcpListener(s) => s.set_ttl(ttl),
-      Io::TcpStream(s) => s.set_ttl(ttl),
-      Io::UdpSocket(s) => s.set_ttl(ttl),
-      _ => return Err(error::wrong_kind(&env, "TCP or UDP socket")),
-    };
-    result.map_err(|e| error::system(&env, &e, "setsockopt", None))
+pub fn socket_set_ttl(env: Env, handle: Handle, ttl: u32) -> napi::Result<()> {
+  guard(&env, || {
+    with_socket(handle, true, "TCP or UDP socket", |s| {
+      // `IP_TTL`, as std's (and so mio's) `set_ttl` on every IP socket.
+      s.set_ttl_v4(ttl)
+        .map_err(|e| Error::system(&e, "setsockopt"))
+    })
   })
 }
 
 /// `ttl()` (IP_TTL) of any socket.
 #[napi]
-pub fn socket_ttl(env: Env, handle: Handle) -> Result<u32> {
-  source::with(&env, handle, |io| {
-    let result = match io {
-      Io::TcpListener(s) => s.ttl(),
-      Io::TcpStream(s) => s.ttl(),
-      Io::UdpSocket(s) => s.ttl(),
-      _ => return Err(error::wrong_kind(&env, "TCP or UDP socket")),
-    };
-    result.map_err(|e| error::system(&env, &e, "getsockopt", None))
+pub fn socket_ttl(env: Env, handle: Handle) -> napi::Result<u32> {
+  guard(&env, || {
+    with_socket(handle, true, "TCP or UDP socket", |s| {
+      s.ttl_v4().map_err(|e| Error::system(&e, "getsockopt"))
+    })
   })
 }
 
 /// `shutdown(how)` of a stream (or a Unix datagram socket), `how` one of
 /// `read`, `write`, `both`.
 #[napi(ts_args_type = "handle: number, how: 'read' | 'write' | 'both'")]
-pub fn socket_shutdown(env: Env, handle: Handle, how: String) -> Result<()> {
-  let how = match how.as_str() {
-    "read" => Shutdown::Read,
-    "write" => Shutdown::Write,
-    "both" => Shutdown::Both,
-    _ => {
-      return Err(error::type_error(
-        &env,
-        "ERR_INVALID_ARG_VALUE",
-        &format!("shutdown direction must be 'read', 'write' or 'both', got {how:?}"),
-      ))
-    }
-  };
-  source::with(&env, handle, |io| {
-    let result = match io {
-      Io::TcpStream(s) => s.shutdown(how),
-      #[cfg(unix)]
-      Io::UnixStream(s) => s.shutdown(how),
-      #[cfg(unix)]
-      Io::UnixDatagram(s) => s.shutdown(how),
-      _ => return Err(error::wrong_kind(&env, "stream")),
+pub fn socket_shutdown(env: Env, handle: Handle, how: String) -> napi::Result<()> {
+  guard(&env, || {
+    let how = match how.as_str() {
+      "read" => Shutdown::Read,
+      "write" => Shutdown::Write,
+      "both" => Shutdown::Both,
+      _ => {
+        return Err(Error::invalid_arg(format!(
+          "shutdown direction must be 'read', 'write' or 'both', got {how:?}"
+        )))
+      }
     };
-    result.map_err(|e| error::system(&env, &e, "shutdown", None))
+    source::with_kind(
+      handle,
+      |kind| {
+        matches!(
+          kind,
+          Kind::TcpStream | Kind::UnixStream | Kind::UnixDatagram
+        )
+      },
+      "stream",
+      |io| match io.sock_ref() {
+        Some(s) => s.shutdown(how).map_err(|e| Error::system(&e, "shutdown")),
+        None => Err(Error::wrong_kind("stream")),
+      },
+    )
   })
 }

@@ -9,7 +9,8 @@ use napi::Env;
 use napi_derive::napi;
 use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
 
-use crate::error::{self, Result};
+use crate::boundary::guard;
+use crate::error::{Error, Result};
 use crate::handle::Handle;
 use crate::net::addr;
 use crate::source::{self, Io};
@@ -70,45 +71,39 @@ fn sock_ref(io: &Io) -> Option<SockRef<'_>> {
 
 /// Runs `f` on the socket behind `handle`, mapping errors to `syscall`.
 fn with_sock<R>(
-  env: &Env,
   handle: Handle,
-  syscall: &str,
+  syscall: &'static str,
   f: impl FnOnce(&SockRef) -> std::io::Result<R>,
 ) -> Result<R> {
-  source::with(env, handle, |io| {
-    let sock = sock_ref(io).ok_or_else(|| error::wrong_kind(env, "socket"))?;
-    f(&sock).map_err(|e| error::system(env, &e, syscall, None))
+  source::with(handle, |io| {
+    let sock = sock_ref(io).ok_or_else(|| Error::wrong_kind("socket"))?;
+    f(&sock).map_err(|e| Error::system(&e, syscall))
   })
 }
 
 /// Like `with_sock`, for options only a TCP stream has.
 fn with_tcp_stream<R>(
-  env: &Env,
   handle: Handle,
-  syscall: &str,
+  syscall: &'static str,
   f: impl FnOnce(&SockRef) -> std::io::Result<R>,
 ) -> Result<R> {
-  source::with(env, handle, |io| match io {
-    Io::TcpStream(s) => f(&SockRef::from(s)).map_err(|e| error::system(env, &e, syscall, None)),
-    _ => Err(error::wrong_kind(env, "TcpStream")),
+  source::with(handle, |io| match io {
+    Io::TcpStream(s) => f(&SockRef::from(s)).map_err(|e| Error::system(&e, syscall)),
+    _ => Err(Error::wrong_kind("TcpStream")),
   })
 }
 
 /// A duration in milliseconds, rounded up to whole seconds: `SO_LINGER` and
 /// the keepalive times count seconds (a fraction would be dropped, and a
 /// 500 ms linger would become a reset). `min..=max` in seconds.
-fn seconds(env: &Env, ms: f64, name: &str, min: u64, max: u64) -> Result<Duration> {
+fn seconds(ms: f64, name: &str, min: u64, max: u64) -> Result<Duration> {
   let secs = (ms / 1000.0).ceil();
   if !(secs >= min as f64 && secs <= max as f64) {
-    return Err(error::range_error(
-      env,
-      "ERR_OUT_OF_RANGE",
-      &format!(
-        "{name} must be from {} to {} milliseconds (the OS counts whole seconds), got {ms}",
-        min * 1000,
-        max * 1000
-      ),
-    ));
+    return Err(Error::out_of_range(format!(
+      "{name} must be from {} to {} milliseconds (the OS counts whole seconds), got {ms}",
+      min * 1000,
+      max * 1000
+    )));
   }
   Ok(Duration::from_secs(secs as u64))
 }
@@ -119,24 +114,17 @@ const LINGER_MAX_SECS: u64 = 0x7fff;
 /// Keepalive times: Linux takes 1 to 32767 seconds.
 const KEEPALIVE_MAX_SECS: u64 = 32_767;
 
-fn linger(env: &Env, ms: f64) -> Result<Duration> {
-  seconds(env, ms, "linger", 0, LINGER_MAX_SECS)
+fn linger(ms: f64) -> Result<Duration> {
+  seconds(ms, "linger", 0, LINGER_MAX_SECS)
 }
 
-fn keepalive(env: &Env, idle_ms: Option<f64>, interval_ms: Option<f64>) -> Result<TcpKeepalive> {
+fn keepalive(idle_ms: Option<f64>, interval_ms: Option<f64>) -> Result<TcpKeepalive> {
   let mut params = TcpKeepalive::new();
   if let Some(idle) = idle_ms {
-    params = params.with_time(seconds(
-      env,
-      idle,
-      "keepalive idle time",
-      1,
-      KEEPALIVE_MAX_SECS,
-    )?);
+    params = params.with_time(seconds(idle, "keepalive idle time", 1, KEEPALIVE_MAX_SECS)?);
   }
   if let Some(interval) = interval_ms {
     params = params.with_interval(seconds(
-      env,
       interval,
       "keepalive interval",
       1,
@@ -160,16 +148,9 @@ fn set_reuse_port(sock: &SockRef, on: bool) -> std::io::Result<()> {
 
 /// Creates a non-blocking, close-on-exec socket for `addr` and applies the
 /// options that must come before `bind`/`connect`.
-fn socket(
-  env: &Env,
-  addr: &SocketAddr,
-  ty: Type,
-  options: &SocketOptions,
-  listener: bool,
-) -> Result<Socket> {
+fn socket(addr: &SocketAddr, ty: Type, options: &SocketOptions, listener: bool) -> Result<Socket> {
   if options.reuse_port == Some(true) && !HAS_REUSE_PORT {
-    return Err(error::unavailable(
-      env,
+    return Err(Error::unavailable(
       "reusePort (SO_REUSEPORT) is not available on this platform",
     ));
   }
@@ -178,7 +159,7 @@ fn socket(
   } else {
     Protocol::UDP
   };
-  let fail = |e: std::io::Error, syscall: &str| error::system(env, &e, syscall, None);
+  let fail = |e: std::io::Error, syscall: &'static str| Error::system(&e, syscall);
   let socket =
     Socket::new(Domain::for_address(*addr), ty, Some(protocol)).map_err(|e| fail(e, "socket"))?;
   socket.set_nonblocking(true).map_err(|e| fail(e, "fcntl"))?;
@@ -209,13 +190,13 @@ fn socket(
       sock.set_only_v6(only).map_err(|e| fail(e, "setsockopt"))?;
     }
   }
-  apply(env, &sock, options)?;
+  apply(&sock, options)?;
   Ok(socket)
 }
 
 /// Options that may be set at any time.
-fn apply(env: &Env, sock: &SockRef, options: &SocketOptions) -> Result<()> {
-  let fail = |e: std::io::Error| error::system(env, &e, "setsockopt", None);
+fn apply(sock: &SockRef, options: &SocketOptions) -> Result<()> {
+  let fail = |e: std::io::Error| Error::system(&e, "setsockopt");
   if let Some(size) = options.recv_buffer_size {
     sock.set_recv_buffer_size(size as usize).map_err(fail)?;
   }
@@ -234,7 +215,6 @@ fn apply(env: &Env, sock: &SockRef, options: &SocketOptions) -> Result<()> {
     } else {
       sock
         .set_tcp_keepalive(&keepalive(
-          env,
           options.keepalive_idle_ms,
           options.keepalive_interval_ms,
         )?)
@@ -244,7 +224,7 @@ fn apply(env: &Env, sock: &SockRef, options: &SocketOptions) -> Result<()> {
     sock.set_keepalive(false).map_err(fail)?;
   }
   if let Some(ms) = options.linger_ms {
-    sock.set_linger(Some(linger(env, ms)?)).map_err(fail)?;
+    sock.set_linger(Some(linger(ms)?)).map_err(fail)?;
   }
   if let Some(on) = options.broadcast {
     sock.set_broadcast(on).map_err(fail)?;
@@ -254,104 +234,128 @@ fn apply(env: &Env, sock: &SockRef, options: &SocketOptions) -> Result<()> {
 
 /// `TcpListener::bind` with options (socket2, then mio's `from_std`).
 #[napi]
-pub fn tcp_listener_bind_with(env: Env, addr: String, options: SocketOptions) -> Result<Handle> {
-  let addr = addr::parse(&env, &addr)?;
-  let socket = socket(&env, &addr, Type::STREAM, &options, true)?;
-  socket
-    .bind(&addr.into())
-    .map_err(|e| error::system(&env, &e, "bind", Some(&addr)))?;
-  let backlog = options.backlog.unwrap_or(128).min(i32::MAX as u32) as i32;
-  socket
-    .listen(backlog)
-    .map_err(|e| error::system(&env, &e, "listen", Some(&addr)))?;
-  let listener = mio::net::TcpListener::from_std(socket.into());
-  Ok(source::insert(Io::TcpListener(listener)))
+pub fn tcp_listener_bind_with(
+  env: Env,
+  addr: String,
+  options: SocketOptions,
+) -> napi::Result<Handle> {
+  guard(&env, || {
+    let addr = addr::parse(&addr)?;
+    let socket = socket(&addr, Type::STREAM, &options, true)?;
+    socket
+      .bind(&addr.into())
+      .map_err(|e| Error::system(&e, "bind").at(addr))?;
+    let backlog = options.backlog.unwrap_or(128).min(i32::MAX as u32) as i32;
+    socket
+      .listen(backlog)
+      .map_err(|e| Error::system(&e, "listen").at(addr))?;
+    let listener = mio::net::TcpListener::from_std(socket.into());
+    Ok(source::insert(Io::TcpListener(listener)))
+  })
 }
 
 /// `TcpStream::connect` with options: bind to `localAddress` first if set.
 #[napi]
-pub fn tcp_stream_connect_with(env: Env, addr: String, options: SocketOptions) -> Result<Handle> {
-  let addr = addr::parse(&env, &addr)?;
-  let socket = socket(&env, &addr, Type::STREAM, &options, false)?;
-  if let Some(local) = &options.local_address {
-    let local = addr::parse(&env, local)?;
-    socket
-      .bind(&local.into())
-      .map_err(|e| error::system(&env, &e, "bind", Some(&local)))?;
-  }
-  match socket.connect(&addr.into()) {
-    Ok(()) => {}
-    #[cfg(unix)]
-    Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-    Err(e) => return Err(error::system(&env, &e, "connect", Some(&addr))),
-  }
-  let stream = mio::net::TcpStream::from_std(socket.into());
-  Ok(source::insert_connecting(Io::TcpStream(stream), Some(addr)))
+pub fn tcp_stream_connect_with(
+  env: Env,
+  addr: String,
+  options: SocketOptions,
+) -> napi::Result<Handle> {
+  guard(&env, || {
+    let addr = addr::parse(&addr)?;
+    let socket = socket(&addr, Type::STREAM, &options, false)?;
+    if let Some(local) = &options.local_address {
+      let local = addr::parse(local)?;
+      socket
+        .bind(&local.into())
+        .map_err(|e| Error::system(&e, "bind").at(local))?;
+    }
+    match socket.connect(&addr.into()) {
+      Ok(()) => {}
+      #[cfg(unix)]
+      Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+      Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+      Err(e) => return Err(Error::system(&e, "connect").at(addr)),
+    }
+    let stream = mio::net::TcpStream::from_std(socket.into());
+    Ok(source::insert_connecting(Io::TcpStream(stream), Some(addr)))
+  })
 }
 
 /// `UdpSocket::bind` with options.
 #[napi]
-pub fn udp_bind_with(env: Env, addr: String, options: SocketOptions) -> Result<Handle> {
-  let addr = addr::parse(&env, &addr)?;
-  let socket = socket(&env, &addr, Type::DGRAM, &options, false)?;
-  socket
-    .bind(&addr.into())
-    .map_err(|e| error::system(&env, &e, "bind", Some(&addr)))?;
-  let udp = mio::net::UdpSocket::from_std(socket.into());
-  Ok(source::insert(Io::UdpSocket(udp)))
+pub fn udp_bind_with(env: Env, addr: String, options: SocketOptions) -> napi::Result<Handle> {
+  guard(&env, || {
+    let addr = addr::parse(&addr)?;
+    let socket = socket(&addr, Type::DGRAM, &options, false)?;
+    socket
+      .bind(&addr.into())
+      .map_err(|e| Error::system(&e, "bind").at(addr))?;
+    let udp = mio::net::UdpSocket::from_std(socket.into());
+    Ok(source::insert(Io::UdpSocket(udp)))
+  })
 }
 
 #[napi]
-pub fn socket_set_reuse_address(env: Env, handle: Handle, on: bool) -> Result<()> {
-  with_sock(&env, handle, "setsockopt", |s| s.set_reuse_address(on))
+pub fn socket_set_reuse_address(env: Env, handle: Handle, on: bool) -> napi::Result<()> {
+  guard(&env, || {
+    with_sock(handle, "setsockopt", |s| s.set_reuse_address(on))
+  })
 }
 
 #[napi]
-pub fn socket_reuse_address(env: Env, handle: Handle) -> Result<bool> {
-  with_sock(&env, handle, "getsockopt", |s| s.reuse_address())
+pub fn socket_reuse_address(env: Env, handle: Handle) -> napi::Result<bool> {
+  guard(&env, || {
+    with_sock(handle, "getsockopt", |s| s.reuse_address())
+  })
 }
 
 #[napi]
-pub fn socket_set_reuse_port(env: Env, handle: Handle, on: bool) -> Result<()> {
-  if !HAS_REUSE_PORT {
-    return Err(error::unavailable(
-      &env,
-      "reusePort (SO_REUSEPORT) is not available on this platform",
-    ));
-  }
-  with_sock(&env, handle, "setsockopt", |s| set_reuse_port(s, on))
+pub fn socket_set_reuse_port(env: Env, handle: Handle, on: bool) -> napi::Result<()> {
+  guard(&env, || {
+    if !HAS_REUSE_PORT {
+      return Err(Error::unavailable(
+        "reusePort (SO_REUSEPORT) is not available on this platform",
+      ));
+    }
+    with_sock(handle, "setsockopt", |s| set_reuse_port(s, on))
+  })
 }
 
 #[napi]
-pub fn socket_reuse_port(env: Env, handle: Handle) -> Result<bool> {
-  #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
-  {
-    with_sock(&env, handle, "getsockopt", |s| s.reuse_port())
-  }
-  #[cfg(not(all(unix, not(any(target_os = "solaris", target_os = "illumos")))))]
-  {
-    let _ = handle;
-    Err(error::unavailable(
-      &env,
-      "reusePort (SO_REUSEPORT) is not available on this platform",
-    ))
-  }
+pub fn socket_reuse_port(env: Env, handle: Handle) -> napi::Result<bool> {
+  guard(&env, || {
+    #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
+    {
+      with_sock(handle, "getsockopt", |s| s.reuse_port())
+    }
+    #[cfg(not(all(unix, not(any(target_os = "solaris", target_os = "illumos")))))]
+    {
+      let _ = handle;
+      Err(Error::unavailable(
+        "reusePort (SO_REUSEPORT) is not available on this platform",
+      ))
+    }
+  })
 }
 
 #[napi]
-pub fn socket_ipv6_only(env: Env, handle: Handle) -> Result<bool> {
-  with_sock(&env, handle, "getsockopt", |s| s.only_v6())
+pub fn socket_ipv6_only(env: Env, handle: Handle) -> napi::Result<bool> {
+  guard(&env, || with_sock(handle, "getsockopt", |s| s.only_v6()))
 }
 
 #[napi]
-pub fn socket_set_nodelay(env: Env, handle: Handle, on: bool) -> Result<()> {
-  with_tcp_stream(&env, handle, "setsockopt", |s| s.set_tcp_nodelay(on))
+pub fn socket_set_nodelay(env: Env, handle: Handle, on: bool) -> napi::Result<()> {
+  guard(&env, || {
+    with_tcp_stream(handle, "setsockopt", |s| s.set_tcp_nodelay(on))
+  })
 }
 
 #[napi]
-pub fn socket_nodelay(env: Env, handle: Handle) -> Result<bool> {
-  with_tcp_stream(&env, handle, "getsockopt", |s| s.tcp_nodelay())
+pub fn socket_nodelay(env: Env, handle: Handle) -> napi::Result<bool> {
+  guard(&env, || {
+    with_tcp_stream(handle, "getsockopt", |s| s.tcp_nodelay())
+  })
 }
 
 /// Turns keepalive on (with optional idle time and interval) or off.
@@ -362,73 +366,89 @@ pub fn socket_set_keepalive(
   on: bool,
   idle_ms: Option<f64>,
   interval_ms: Option<f64>,
-) -> Result<()> {
-  if !on {
-    return with_tcp_stream(&env, handle, "setsockopt", |s| s.set_keepalive(false));
-  }
-  let params = keepalive(&env, idle_ms, interval_ms)?;
-  with_tcp_stream(&env, handle, "setsockopt", |s| s.set_tcp_keepalive(&params))
+) -> napi::Result<()> {
+  guard(&env, || {
+    if !on {
+      return with_tcp_stream(handle, "setsockopt", |s| s.set_keepalive(false));
+    }
+    let params = keepalive(idle_ms, interval_ms)?;
+    with_tcp_stream(handle, "setsockopt", |s| s.set_tcp_keepalive(&params))
+  })
 }
 
 #[napi]
-pub fn socket_keepalive(env: Env, handle: Handle) -> Result<KeepaliveInfo> {
-  with_tcp_stream(&env, handle, "getsockopt", |s| {
-    let enabled = s.keepalive()?;
-    #[cfg(not(any(windows, target_os = "haiku", target_os = "openbsd")))]
-    let (idle_ms, interval_ms) = (
-      Some(s.tcp_keepalive_time()?.as_secs_f64() * 1000.0),
-      Some(s.tcp_keepalive_interval()?.as_secs_f64() * 1000.0),
-    );
-    #[cfg(any(windows, target_os = "haiku", target_os = "openbsd"))]
-    let (idle_ms, interval_ms) = (None, None);
-    Ok(KeepaliveInfo {
-      enabled,
-      idle_ms,
-      interval_ms,
+pub fn socket_keepalive(env: Env, handle: Handle) -> napi::Result<KeepaliveInfo> {
+  guard(&env, || {
+    with_tcp_stream(handle, "getsockopt", |s| {
+      let enabled = s.keepalive()?;
+      #[cfg(not(any(windows, target_os = "haiku", target_os = "openbsd")))]
+      let (idle_ms, interval_ms) = (
+        Some(s.tcp_keepalive_time()?.as_secs_f64() * 1000.0),
+        Some(s.tcp_keepalive_interval()?.as_secs_f64() * 1000.0),
+      );
+      #[cfg(any(windows, target_os = "haiku", target_os = "openbsd"))]
+      let (idle_ms, interval_ms) = (None, None);
+      Ok(KeepaliveInfo {
+        enabled,
+        idle_ms,
+        interval_ms,
+      })
     })
   })
 }
 
 /// `SO_LINGER`: milliseconds, or `null` for off.
 #[napi]
-pub fn socket_set_linger(env: Env, handle: Handle, ms: Option<f64>) -> Result<()> {
-  let linger = ms.map(|ms| linger(&env, ms)).transpose()?;
-  with_tcp_stream(&env, handle, "setsockopt", |s| s.set_linger(linger))
-}
-
-#[napi]
-pub fn socket_linger(env: Env, handle: Handle) -> Result<Option<f64>> {
-  with_tcp_stream(&env, handle, "getsockopt", |s| {
-    Ok(s.linger()?.map(|d| d.as_secs_f64() * 1000.0))
+pub fn socket_set_linger(env: Env, handle: Handle, ms: Option<f64>) -> napi::Result<()> {
+  guard(&env, || {
+    let linger = ms.map(linger).transpose()?;
+    with_tcp_stream(handle, "setsockopt", |s| s.set_linger(linger))
   })
 }
 
 #[napi]
-pub fn socket_set_recv_buffer_size(env: Env, handle: Handle, size: u32) -> Result<()> {
-  with_sock(&env, handle, "setsockopt", |s| {
-    s.set_recv_buffer_size(size as usize)
+pub fn socket_linger(env: Env, handle: Handle) -> napi::Result<Option<f64>> {
+  guard(&env, || {
+    with_tcp_stream(handle, "getsockopt", |s| {
+      Ok(s.linger()?.map(|d| d.as_secs_f64() * 1000.0))
+    })
   })
 }
 
 #[napi]
-pub fn socket_recv_buffer_size(env: Env, handle: Handle) -> Result<u32> {
-  with_sock(&env, handle, "getsockopt", |s| {
-    s.recv_buffer_size()
-      .map(|n| n.min(u32::MAX as usize) as u32)
+pub fn socket_set_recv_buffer_size(env: Env, handle: Handle, size: u32) -> napi::Result<()> {
+  guard(&env, || {
+    with_sock(handle, "setsockopt", |s| {
+      s.set_recv_buffer_size(size as usize)
+    })
   })
 }
 
 #[napi]
-pub fn socket_set_send_buffer_size(env: Env, handle: Handle, size: u32) -> Result<()> {
-  with_sock(&env, handle, "setsockopt", |s| {
-    s.set_send_buffer_size(size as usize)
+pub fn socket_recv_buffer_size(env: Env, handle: Handle) -> napi::Result<u32> {
+  guard(&env, || {
+    with_sock(handle, "getsockopt", |s| {
+      s.recv_buffer_size()
+        .map(|n| n.min(u32::MAX as usize) as u32)
+    })
   })
 }
 
 #[napi]
-pub fn socket_send_buffer_size(env: Env, handle: Handle) -> Result<u32> {
-  with_sock(&env, handle, "getsockopt", |s| {
-    s.send_buffer_size()
-      .map(|n| n.min(u32::MAX as usize) as u32)
+pub fn socket_set_send_buffer_size(env: Env, handle: Handle, size: u32) -> napi::Result<()> {
+  guard(&env, || {
+    with_sock(handle, "setsockopt", |s| {
+      s.set_send_buffer_size(size as usize)
+    })
+  })
+}
+
+#[napi]
+pub fn socket_send_buffer_size(env: Env, handle: Handle) -> napi::Result<u32> {
+  guard(&env, || {
+    with_sock(handle, "getsockopt", |s| {
+      s.send_buffer_size()
+        .map(|n| n.min(u32::MAX as usize) as u32)
+    })
   })
 }

@@ -1,17 +1,24 @@
 //! `UdpSocket`.
+//!
+//! Sends and receives take the caller's memory as an address and a length
+//! (see `napi_raw::JsBytes`) and go straight to `sendto`/`recvfrom`, through
+//! mio's `try_io`.
 
-use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use napi::bindgen_prelude::{Float64ArraySlice, Uint8ArraySlice};
-use napi::Env;
+use napi::bindgen_prelude::Unknown;
+use napi::{sys, Env, JsValue};
 use napi_derive::napi;
+use socket2::SockAddr;
 
-use crate::error::{self, Result};
+use crate::boundary::guard;
+use crate::error::{Error, Result};
 use crate::handle::Handle;
+use crate::napi_raw::{self, JsBytes};
 use crate::net::addr::{self, SocketAddress};
-use crate::net::io::complete;
-use crate::source::{self, Io};
+use crate::source::{self, Kind};
+use crate::stream::{arg_bytes, nonblocking, on_descriptor, readable, MAX_CHUNK};
+use crate::sys::io as os;
 
 /// A received datagram's sender and size, like `node:dgram`'s `RemoteInfo`.
 #[napi(object)]
@@ -24,128 +31,144 @@ pub struct RemoteInfo {
   pub size: u32,
 }
 
-fn with_udp<R>(
-  env: &Env,
-  handle: Handle,
-  f: impl FnOnce(&mio::net::UdpSocket) -> Result<R>,
-) -> Result<R> {
-  source::with(env, handle, |io| match io {
-    Io::UdpSocket(s) => f(s),
-    _ => Err(error::wrong_kind(env, "UdpSocket")),
+fn with_udp<R>(handle: Handle, f: impl FnOnce(&crate::source::Io) -> Result<R>) -> Result<R> {
+  source::with_kind(handle, |kind| kind == Kind::UdpSocket, "UdpSocket", f)
+}
+
+fn option<T>(result: std::io::Result<T>, syscall: &'static str) -> Result<T> {
+  result.map_err(|e| Error::system(&e, syscall))
+}
+
+/// Sends `buf` to `target` (or to the connected peer).
+fn send(handle: Handle, buf: JsBytes<'_>, target: Option<SocketAddr>) -> Result<Option<u32>> {
+  let buf = buf.prefix(MAX_CHUNK);
+  let target = target.map(SockAddr::from);
+  with_udp(handle, |io| {
+    let syscall = if target.is_some() { "sendto" } else { "send" };
+    nonblocking(syscall, || {
+      on_descriptor(io, |raw| match &target {
+        Some(to) => os::send_to(raw, buf, to),
+        None => os::send(raw, buf),
+      })
+    })
+    .map(|n| n.map(|n| n as u32))
   })
 }
 
-fn option<T>(env: &Env, result: io::Result<T>, syscall: &str) -> Result<T> {
-  result.map_err(|e| error::system(env, &e, syscall, None))
+/// Receives into `buf` (`peek`: without consuming): the size and sender.
+fn receive(handle: Handle, buf: JsBytes<'_>, peek: bool) -> Result<Option<(u32, SocketAddr)>> {
+  let buf = readable(buf)?;
+  let received = with_udp(handle, |io| {
+    nonblocking("recvfrom", || {
+      on_descriptor(io, |raw| os::recv_from(raw, buf, peek))
+    })
+  })?;
+  Ok(received.map(|(size, from)| {
+    // A UDP socket's sender is an IP address; an unknown family (which no
+    // OS reports) reads as the unspecified address.
+    let from = from
+      .as_socket()
+      .unwrap_or_else(|| SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)));
+    (size as u32, from)
+  }))
 }
 
-fn received(
-  env: &Env,
-  syscall: &str,
-  mut op: impl FnMut() -> io::Result<(usize, SocketAddr)>,
-) -> Result<Option<RemoteInfo>> {
-  loop {
-    match op() {
-      Ok((size, from)) => {
-        let from = SocketAddress::from(from);
-        return Ok(Some(RemoteInfo {
-          address: from.address,
-          family: from.family,
-          port: from.port,
-          size: size as u32,
-        }));
-      }
-      Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
-      Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-      Err(e) => return Err(error::system(env, &e, syscall, None)),
-    }
+fn remote_info(size: u32, from: SocketAddr) -> RemoteInfo {
+  let from = SocketAddress::from(from);
+  RemoteInfo {
+    address: from.address,
+    family: from.family,
+    port: from.port,
+    size,
   }
 }
 
-fn ipv4(env: &Env, text: &str) -> Result<Ipv4Addr> {
+fn ipv4(text: &str) -> Result<Ipv4Addr> {
   text.parse().map_err(|_| {
-    error::type_error(
-      env,
+    Error::type_error(
       "ERR_INVALID_IP_ADDRESS",
-      &format!("invalid IPv4 address: {text:?}"),
+      format!("invalid IPv4 address: {text:?}"),
     )
   })
 }
 
-fn ipv6(env: &Env, text: &str) -> Result<Ipv6Addr> {
+fn ipv6(text: &str) -> Result<Ipv6Addr> {
   text.parse().map_err(|_| {
-    error::type_error(
-      env,
+    Error::type_error(
       "ERR_INVALID_IP_ADDRESS",
-      &format!("invalid IPv6 address: {text:?}"),
+      format!("invalid IPv6 address: {text:?}"),
     )
   })
 }
 
 /// `UdpSocket::bind(addr)`.
 #[napi]
-pub fn udp_bind(env: Env, addr: String) -> Result<Handle> {
-  let addr = addr::parse(&env, &addr)?;
-  let socket =
-    mio::net::UdpSocket::bind(addr).map_err(|e| error::system(&env, &e, "bind", Some(&addr)))?;
-  Ok(source::insert(Io::UdpSocket(socket)))
+pub fn udp_bind(env: Env, addr: String) -> napi::Result<Handle> {
+  guard(&env, || {
+    let addr = addr::parse(&addr)?;
+    let socket = mio::net::UdpSocket::bind(addr).map_err(|e| Error::system(&e, "bind").at(addr))?;
+    Ok(source::insert(crate::source::Io::UdpSocket(socket)))
+  })
 }
 
 /// `UdpSocket::send_to(buf, target)`.
-#[napi]
-pub fn udp_send_to(env: Env, handle: Handle, buf: &[u8], target: String) -> Result<Option<u32>> {
-  let target = addr::parse(&env, &target)?;
-  with_udp(&env, handle, |s| {
-    complete(&env, "sendto", || s.send_to(buf, target))
+#[napi(ts_args_type = "handle: Handle, buf: Uint8Array, target: string")]
+pub fn udp_send_to(
+  env: Env,
+  handle: Handle,
+  buf: Unknown,
+  target: String,
+) -> napi::Result<Option<u32>> {
+  guard(&env, || {
+    let target = addr::parse(&target)?;
+    // SAFETY: `buf` is this call's argument, read last.
+    let buf = unsafe { arg_bytes(env.raw(), buf.raw(), "buffer") }?;
+    send(handle, buf, Some(target))
   })
 }
 
 /// `UdpSocket::send_to(buf, target)` with the target as an IP address text
 /// and a port, the way a received `RemoteInfo` carries it: no `ip:port` text
 /// is built for every datagram. `offset`/`length` send part of `buf`.
-#[napi]
+#[napi(
+  ts_args_type = "handle: Handle, buf: Uint8Array, address: string, port: number, offset?: number | undefined | null, length?: number | undefined | null"
+)]
 pub fn udp_send_to_parts(
   env: Env,
   handle: Handle,
-  buf: &[u8],
+  buf: Unknown,
   address: String,
   port: u32,
   offset: Option<u32>,
   length: Option<u32>,
-) -> Result<Option<u32>> {
-  let target = addr::parse_parts(&env, &address, port)?;
-  let start = offset.unwrap_or(0) as usize;
-  let end = length.map_or(buf.len(), |length| start.saturating_add(length as usize));
-  let Some(buf) = buf.get(start..end) else {
-    return Err(error::range_error(
-      &env,
-      "ERR_OUT_OF_RANGE",
-      &format!(
-        "offset and length must lie within the buffer ({} bytes)",
-        buf.len()
-      ),
-    ));
-  };
-  with_udp(&env, handle, |s| {
-    complete(&env, "sendto", || s.send_to(buf, target))
+) -> napi::Result<Option<u32>> {
+  guard(&env, || {
+    let target = addr::parse_parts(&address, port)?;
+    // SAFETY: `buf` is this call's argument, read last.
+    let buf = unsafe { arg_bytes(env.raw(), buf.raw(), "buffer") }?;
+    let size = buf.len();
+    let start = offset.unwrap_or(0);
+    let length = length.map_or(size.saturating_sub(start as usize), |length| {
+      length as usize
+    });
+    let buf = buf.window(f64::from(start), length as f64).map_err(|_| {
+      Error::out_of_range(format!(
+        "offset and length must lie within the buffer ({size} bytes)"
+      ))
+    })?;
+    send(handle, buf, Some(target))
   })
 }
 
 /// The sender's address as numbers in `from`: `[family (4 or 6), port,
 /// w0, w1, w2, w3, scope id]`, the address in 32-bit words, most significant
 /// first (IPv4: `w0` only).
-fn address_parts(from: SocketAddr, out: &mut [f64]) {
-  if out.len() < 7 {
-    return;
-  }
+fn address_parts(from: SocketAddr) -> [f64; 7] {
+  let mut out = [0.0; 7];
   match from {
     SocketAddr::V4(v4) => {
       out[0] = 4.0;
       out[2] = f64::from(u32::from(*v4.ip()));
-      out[3] = 0.0;
-      out[4] = 0.0;
-      out[5] = 0.0;
-      out[6] = 0.0;
     }
     SocketAddr::V6(v6) => {
       out[0] = 6.0;
@@ -157,145 +180,199 @@ fn address_parts(from: SocketAddr, out: &mut [f64]) {
     }
   }
   out[1] = f64::from(from.port());
+  out
+}
+
+/// The elements of `from`, a `Float64Array` of at least 7 over a plain
+/// `ArrayBuffer`, for `udp_recv_from_parts` to write.
+///
+/// # Safety
+/// `from` must be a live value of `env`'s current scope.
+unsafe fn parts_out(env: sys::napi_env, from: sys::napi_value) -> Result<*mut f64> {
+  // SAFETY: the caller's contract.
+  let info = unsafe { napi_raw::typed_array(env, from) }
+    .filter(|info| info.kind == sys::TypedarrayType::float64_array && info.length >= 7)
+    .ok_or_else(|| Error::invalid_type("from must be a Float64Array of at least 7 elements"))?;
+  // SAFETY: as above; the written memory must be this thread's alone.
+  if unsafe { napi_raw::is_shared(env, info.buffer) } {
+    return Err(Error::invalid_type(
+      "from must not be backed by a SharedArrayBuffer",
+    ));
+  }
+  Ok(info.data.cast())
 }
 
 /// `UdpSocket::recv_from(buf)` writing the sender into `from` (see
 /// `address_parts`) instead of a new object: the size, or `null`.
-#[napi]
+#[napi(ts_args_type = "handle: Handle, buf: Uint8Array, from: Float64Array")]
 pub fn udp_recv_from_parts(
   env: Env,
   handle: Handle,
-  mut buf: Uint8ArraySlice,
-  mut from: Float64ArraySlice,
-) -> Result<Option<u32>> {
-  let buf = crate::net::io::bytes_mut(&mut buf);
-  let buf = crate::net::io::readable(&env, buf)?;
-  // SAFETY: synchronous on the JS thread, as `bytes_mut`.
-  let from = unsafe { from.as_mut() };
-  with_udp(&env, handle, |s| loop {
-    match s.recv_from(buf) {
-      Ok((size, sender)) => {
-        address_parts(sender, from);
-        return Ok(Some(size as u32));
-      }
-      Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
-      Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-      Err(e) => return Err(error::system(&env, &e, "recvfrom", None)),
+  buf: Unknown,
+  from: Unknown,
+) -> napi::Result<Option<u32>> {
+  guard(&env, || {
+    // SAFETY: both are this call's arguments; taking them runs no JavaScript,
+    // and none runs until this call returns.
+    let (buf, parts) = unsafe {
+      (
+        arg_bytes(env.raw(), buf.raw(), "buffer")?,
+        parts_out(env.raw(), from.raw())?,
+      )
+    };
+    let Some((size, sender)) = receive(handle, buf, false)? else {
+      return Ok(None);
+    };
+    for (i, value) in address_parts(sender).into_iter().enumerate() {
+      // SAFETY: `parts` has at least 7 elements of a plain ArrayBuffer, live
+      // (no JavaScript ran since it was taken). It may overlap `buf`, which
+      // the kernel has finished writing; unaligned writes need no alignment.
+      unsafe { parts.add(i).write_unaligned(value) };
     }
+    Ok(Some(size))
   })
 }
 
 /// `UdpSocket::recv_from(buf)`.
-#[napi]
-pub fn udp_recv_from(
-  env: Env,
-  handle: Handle,
-  mut buf: Uint8ArraySlice,
-) -> Result<Option<RemoteInfo>> {
-  let buf = crate::net::io::bytes_mut(&mut buf);
-  let buf = crate::net::io::readable(&env, buf)?;
-  with_udp(&env, handle, |s| {
-    received(&env, "recvfrom", || s.recv_from(buf))
+#[napi(ts_args_type = "handle: Handle, buf: Uint8Array")]
+pub fn udp_recv_from(env: Env, handle: Handle, buf: Unknown) -> napi::Result<Option<RemoteInfo>> {
+  guard(&env, || {
+    // SAFETY: `buf` is this call's argument.
+    let buf = unsafe { arg_bytes(env.raw(), buf.raw(), "buffer") }?;
+    Ok(receive(handle, buf, false)?.map(|(size, from)| remote_info(size, from)))
   })
 }
 
 /// `UdpSocket::peek_from(buf)`.
-#[napi]
-pub fn udp_peek_from(
-  env: Env,
-  handle: Handle,
-  mut buf: Uint8ArraySlice,
-) -> Result<Option<RemoteInfo>> {
-  let buf = crate::net::io::bytes_mut(&mut buf);
-  let buf = crate::net::io::readable(&env, buf)?;
-  with_udp(&env, handle, |s| {
-    received(&env, "recvfrom", || s.peek_from(buf))
+#[napi(ts_args_type = "handle: Handle, buf: Uint8Array")]
+pub fn udp_peek_from(env: Env, handle: Handle, buf: Unknown) -> napi::Result<Option<RemoteInfo>> {
+  guard(&env, || {
+    // SAFETY: `buf` is this call's argument.
+    let buf = unsafe { arg_bytes(env.raw(), buf.raw(), "buffer") }?;
+    Ok(receive(handle, buf, true)?.map(|(size, from)| remote_info(size, from)))
   })
 }
 
 /// `UdpSocket::connect(addr)`: sets the default peer for `send`/`recv`.
 #[napi]
-pub fn udp_connect(env: Env, handle: Handle, addr: String) -> Result<()> {
-  let addr = addr::parse(&env, &addr)?;
-  with_udp(&env, handle, |s| {
-    s.connect(addr)
-      .map_err(|e| error::system(&env, &e, "connect", Some(&addr)))
+pub fn udp_connect(env: Env, handle: Handle, addr: String) -> napi::Result<()> {
+  guard(&env, || {
+    let addr = addr::parse(&addr)?;
+    with_udp(handle, |io| match io {
+      crate::source::Io::UdpSocket(s) => s
+        .connect(addr)
+        .map_err(|e| Error::system(&e, "connect").at(addr)),
+      _ => Err(Error::wrong_kind("UdpSocket")),
+    })
   })
 }
 
 /// `UdpSocket::send(buf)` to the connected peer.
-#[napi]
-pub fn udp_send(env: Env, handle: Handle, buf: &[u8]) -> Result<Option<u32>> {
-  with_udp(&env, handle, |s| complete(&env, "send", || s.send(buf)))
+#[napi(ts_args_type = "handle: Handle, buf: Uint8Array")]
+pub fn udp_send(env: Env, handle: Handle, buf: Unknown) -> napi::Result<Option<u32>> {
+  guard(&env, || {
+    // SAFETY: `buf` is this call's argument.
+    let buf = unsafe { arg_bytes(env.raw(), buf.raw(), "buffer") }?;
+    send(handle, buf, None)
+  })
+}
+
+/// `recv(2)`/`recv(2)` with `MSG_PEEK` from the connected peer.
+fn recv(handle: Handle, buf: JsBytes<'_>, peek: bool) -> Result<Option<u32>> {
+  let buf = readable(buf)?;
+  with_udp(handle, |io| {
+    nonblocking("recv", || on_descriptor(io, |raw| os::recv(raw, buf, peek)))
+      .map(|n| n.map(|n| n as u32))
+  })
 }
 
 /// `UdpSocket::recv(buf)` from the connected peer.
-#[napi]
-pub fn udp_recv(env: Env, handle: Handle, mut buf: Uint8ArraySlice) -> Result<Option<u32>> {
-  let buf = crate::net::io::bytes_mut(&mut buf);
-  let buf = crate::net::io::readable(&env, buf)?;
-  with_udp(&env, handle, |s| complete(&env, "recv", || s.recv(buf)))
+#[napi(ts_args_type = "handle: Handle, buf: Uint8Array")]
+pub fn udp_recv(env: Env, handle: Handle, buf: Unknown) -> napi::Result<Option<u32>> {
+  guard(&env, || {
+    // SAFETY: `buf` is this call's argument.
+    let buf = unsafe { arg_bytes(env.raw(), buf.raw(), "buffer") }?;
+    recv(handle, buf, false)
+  })
 }
 
 /// `UdpSocket::peek(buf)` from the connected peer.
-#[napi]
-pub fn udp_peek(env: Env, handle: Handle, mut buf: Uint8ArraySlice) -> Result<Option<u32>> {
-  let buf = crate::net::io::bytes_mut(&mut buf);
-  let buf = crate::net::io::readable(&env, buf)?;
-  with_udp(&env, handle, |s| complete(&env, "recv", || s.peek(buf)))
+#[napi(ts_args_type = "handle: Handle, buf: Uint8Array")]
+pub fn udp_peek(env: Env, handle: Handle, buf: Unknown) -> napi::Result<Option<u32>> {
+  guard(&env, || {
+    // SAFETY: `buf` is this call's argument.
+    let buf = unsafe { arg_bytes(env.raw(), buf.raw(), "buffer") }?;
+    recv(handle, buf, true)
+  })
 }
 
-#[napi]
-pub fn udp_set_broadcast(env: Env, handle: Handle, on: bool) -> Result<()> {
-  with_udp(&env, handle, |s| {
-    option(&env, s.set_broadcast(on), "setsockopt")
+/// Runs `f` on the mio socket behind `handle`.
+fn with_mio_udp<R>(handle: Handle, f: impl FnOnce(&mio::net::UdpSocket) -> Result<R>) -> Result<R> {
+  with_udp(handle, |io| match io {
+    crate::source::Io::UdpSocket(s) => f(s),
+    _ => Err(Error::wrong_kind("UdpSocket")),
   })
 }
 
 #[napi]
-pub fn udp_broadcast(env: Env, handle: Handle) -> Result<bool> {
-  with_udp(&env, handle, |s| option(&env, s.broadcast(), "getsockopt"))
-}
-
-#[napi]
-pub fn udp_set_multicast_loop_v4(env: Env, handle: Handle, on: bool) -> Result<()> {
-  with_udp(&env, handle, |s| {
-    option(&env, s.set_multicast_loop_v4(on), "setsockopt")
+pub fn udp_set_broadcast(env: Env, handle: Handle, on: bool) -> napi::Result<()> {
+  guard(&env, || {
+    with_mio_udp(handle, |s| option(s.set_broadcast(on), "setsockopt"))
   })
 }
 
 #[napi]
-pub fn udp_multicast_loop_v4(env: Env, handle: Handle) -> Result<bool> {
-  with_udp(&env, handle, |s| {
-    option(&env, s.multicast_loop_v4(), "getsockopt")
+pub fn udp_broadcast(env: Env, handle: Handle) -> napi::Result<bool> {
+  guard(&env, || {
+    with_mio_udp(handle, |s| option(s.broadcast(), "getsockopt"))
   })
 }
 
 #[napi]
-pub fn udp_set_multicast_ttl_v4(env: Env, handle: Handle, ttl: u32) -> Result<()> {
-  with_udp(&env, handle, |s| {
-    option(&env, s.set_multicast_ttl_v4(ttl), "setsockopt")
+pub fn udp_set_multicast_loop_v4(env: Env, handle: Handle, on: bool) -> napi::Result<()> {
+  guard(&env, || {
+    with_mio_udp(handle, |s| {
+      option(s.set_multicast_loop_v4(on), "setsockopt")
+    })
   })
 }
 
 #[napi]
-pub fn udp_multicast_ttl_v4(env: Env, handle: Handle) -> Result<u32> {
-  with_udp(&env, handle, |s| {
-    option(&env, s.multicast_ttl_v4(), "getsockopt")
+pub fn udp_multicast_loop_v4(env: Env, handle: Handle) -> napi::Result<bool> {
+  guard(&env, || {
+    with_mio_udp(handle, |s| option(s.multicast_loop_v4(), "getsockopt"))
   })
 }
 
 #[napi]
-pub fn udp_set_multicast_loop_v6(env: Env, handle: Handle, on: bool) -> Result<()> {
-  with_udp(&env, handle, |s| {
-    option(&env, s.set_multicast_loop_v6(on), "setsockopt")
+pub fn udp_set_multicast_ttl_v4(env: Env, handle: Handle, ttl: u32) -> napi::Result<()> {
+  guard(&env, || {
+    with_mio_udp(handle, |s| {
+      option(s.set_multicast_ttl_v4(ttl), "setsockopt")
+    })
   })
 }
 
 #[napi]
-pub fn udp_multicast_loop_v6(env: Env, handle: Handle) -> Result<bool> {
-  with_udp(&env, handle, |s| {
-    option(&env, s.multicast_loop_v6(), "getsockopt")
+pub fn udp_multicast_ttl_v4(env: Env, handle: Handle) -> napi::Result<u32> {
+  guard(&env, || {
+    with_mio_udp(handle, |s| option(s.multicast_ttl_v4(), "getsockopt"))
+  })
+}
+
+#[napi]
+pub fn udp_set_multicast_loop_v6(env: Env, handle: Handle, on: bool) -> napi::Result<()> {
+  guard(&env, || {
+    with_mio_udp(handle, |s| {
+      option(s.set_multicast_loop_v6(on), "setsockopt")
+    })
+  })
+}
+
+#[napi]
+pub fn udp_multicast_loop_v6(env: Env, handle: Handle) -> napi::Result<bool> {
+  guard(&env, || {
+    with_mio_udp(handle, |s| option(s.multicast_loop_v6(), "getsockopt"))
   })
 }
 
@@ -306,10 +383,12 @@ pub fn udp_join_multicast_v4(
   handle: Handle,
   group: String,
   interface: String,
-) -> Result<()> {
-  let (group, interface) = (ipv4(&env, &group)?, ipv4(&env, &interface)?);
-  with_udp(&env, handle, |s| {
-    option(&env, s.join_multicast_v4(&group, &interface), "setsockopt")
+) -> napi::Result<()> {
+  guard(&env, || {
+    let (group, interface) = (ipv4(&group)?, ipv4(&interface)?);
+    with_mio_udp(handle, |s| {
+      option(s.join_multicast_v4(&group, &interface), "setsockopt")
+    })
   })
 }
 
@@ -320,10 +399,12 @@ pub fn udp_leave_multicast_v4(
   handle: Handle,
   group: String,
   interface: String,
-) -> Result<()> {
-  let (group, interface) = (ipv4(&env, &group)?, ipv4(&env, &interface)?);
-  with_udp(&env, handle, |s| {
-    option(&env, s.leave_multicast_v4(&group, &interface), "setsockopt")
+) -> napi::Result<()> {
+  guard(&env, || {
+    let (group, interface) = (ipv4(&group)?, ipv4(&interface)?);
+    with_mio_udp(handle, |s| {
+      option(s.leave_multicast_v4(&group, &interface), "setsockopt")
+    })
   })
 }
 
@@ -334,10 +415,12 @@ pub fn udp_join_multicast_v6(
   handle: Handle,
   group: String,
   interface: u32,
-) -> Result<()> {
-  let group = ipv6(&env, &group)?;
-  with_udp(&env, handle, |s| {
-    option(&env, s.join_multicast_v6(&group, interface), "setsockopt")
+) -> napi::Result<()> {
+  guard(&env, || {
+    let group = ipv6(&group)?;
+    with_mio_udp(handle, |s| {
+      option(s.join_multicast_v6(&group, interface), "setsockopt")
+    })
   })
 }
 
@@ -348,15 +431,19 @@ pub fn udp_leave_multicast_v6(
   handle: Handle,
   group: String,
   interface: u32,
-) -> Result<()> {
-  let group = ipv6(&env, &group)?;
-  with_udp(&env, handle, |s| {
-    option(&env, s.leave_multicast_v6(&group, interface), "setsockopt")
+) -> napi::Result<()> {
+  guard(&env, || {
+    let group = ipv6(&group)?;
+    with_mio_udp(handle, |s| {
+      option(s.leave_multicast_v6(&group, interface), "setsockopt")
+    })
   })
 }
 
 /// `UdpSocket::only_v6()` (`IPV6_V6ONLY`).
 #[napi]
-pub fn udp_only_v6(env: Env, handle: Handle) -> Result<bool> {
-  with_udp(&env, handle, |s| option(&env, s.only_v6(), "getsockopt"))
+pub fn udp_only_v6(env: Env, handle: Handle) -> napi::Result<bool> {
+  guard(&env, || {
+    with_mio_udp(handle, |s| option(s.only_v6(), "getsockopt"))
+  })
 }

@@ -9,7 +9,8 @@ use mio::{Interest, Registry, Token};
 use napi::Env;
 use napi_derive::napi;
 
-use crate::error::{self, Result};
+use crate::boundary::guard;
+use crate::error::{Error, Result};
 use crate::handle::Handle;
 use crate::source::{self, Io};
 
@@ -76,7 +77,7 @@ impl Write for &Fd {
 }
 
 /// Whether `fd` names an open descriptor.
-pub fn check_open(env: &Env, fd: i32) -> Result<()> {
+pub fn check_open(fd: i32) -> Result<()> {
   // SAFETY: F_GETFD only queries the descriptor table.
   if fd < 0 || unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
     let err = if fd < 0 {
@@ -84,39 +85,38 @@ pub fn check_open(env: &Env, fd: i32) -> Result<()> {
     } else {
       io::Error::last_os_error()
     };
-    return Err(error::system(env, &err, "fcntl", None));
+    return Err(Error::system(&err, "fcntl"));
   }
   Ok(())
 }
 
 /// `SourceFd(&fd)`: a source for a descriptor the program keeps owning.
 #[napi]
-pub fn source_fd_new(env: Env, fd: i32) -> Result<Handle> {
-  check_open(&env, fd)?;
-  Ok(source::insert(Io::Fd(Fd(fd))))
+pub fn source_fd_new(env: Env, fd: i32) -> napi::Result<Handle> {
+  guard(&env, || {
+    check_open(fd)?;
+    Ok(source::insert(Io::Fd(Fd(fd))))
+  })
 }
 
 /// Sets or clears `O_NONBLOCK` on any descriptor the binding holds.
 #[napi]
-pub fn source_set_nonblocking(env: Env, handle: Handle, nonblocking: bool) -> Result<()> {
-  let fd = crate::unix::fd::raw(&env, handle)?;
-  // SAFETY: F_GETFL/F_SETFL on a descriptor the table holds open.
-  let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-  let flags = if flags < 0 {
-    -1
-  } else if nonblocking {
-    flags | libc::O_NONBLOCK
-  } else {
-    flags & !libc::O_NONBLOCK
-  };
-  // SAFETY: as above.
-  if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags) } < 0 {
-    return Err(error::system(
-      &env,
-      &io::Error::last_os_error(),
-      "fcntl",
-      None,
-    ));
-  }
-  Ok(())
+pub fn source_set_nonblocking(env: Env, handle: Handle, nonblocking: bool) -> napi::Result<()> {
+  guard(&env, || {
+    let fd = crate::unix::fd::raw(handle)?;
+    // SAFETY: F_GETFL/F_SETFL on a descriptor the table holds open.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    let flags = if flags < 0 {
+      -1
+    } else if nonblocking {
+      flags | libc::O_NONBLOCK
+    } else {
+      flags & !libc::O_NONBLOCK
+    };
+    // SAFETY: as above.
+    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags) } < 0 {
+      return Err(Error::system(&io::Error::last_os_error(), "fcntl"));
+    }
+    Ok(())
+  })
 }

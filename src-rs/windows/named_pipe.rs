@@ -10,7 +10,8 @@ use std::os::windows::io::{FromRawHandle, IntoRawHandle};
 use napi::Env;
 use napi_derive::napi;
 
-use crate::error::{self, Result};
+use crate::boundary::guard;
+use crate::error::{Error, Result};
 use crate::handle::Handle;
 use crate::source::{self, Io};
 
@@ -19,35 +20,38 @@ const FILE_FLAG_OVERLAPPED: u32 = 0x4000_0000;
 
 /// `NamedPipe::new(name)`: the server end (duplex, byte mode, first instance).
 #[napi]
-pub fn named_pipe_new(env: Env, name: String) -> Result<Handle> {
-  let pipe = mio::windows::NamedPipe::new(&name)
-    .map_err(|e| error::system_path(&env, &e, "CreateNamedPipe", &name))?;
-  Ok(source::insert(Io::NamedPipe(pipe)))
+pub fn named_pipe_new(env: Env, name: String) -> napi::Result<Handle> {
+  guard(&env, || {
+    let pipe = mio::windows::NamedPipe::new(&name)
+      .map_err(|e| Error::system(&e, "CreateNamedPipe").on_path(&name))?;
+    Ok(source::insert(Io::NamedPipe(pipe)))
+  })
 }
 
 /// Opens the client end of `name` for overlapped I/O.
 #[napi]
-pub fn named_pipe_open(env: Env, name: String) -> Result<Handle> {
-  let file = OpenOptions::new()
-    .read(true)
-    .write(true)
-    .custom_flags(FILE_FLAG_OVERLAPPED)
-    .open(&name)
-    .map_err(|e| error::system_path(&env, &e, "CreateFile", &name))?;
-  // SAFETY: the handle was just opened for overlapped I/O and is owned by
-  // nothing else: `into_raw_handle` gave up the `File`'s ownership.
-  let pipe = unsafe { mio::windows::NamedPipe::from_raw_handle(file.into_raw_handle()) };
-  Ok(source::insert(Io::NamedPipe(pipe)))
+pub fn named_pipe_open(env: Env, name: String) -> napi::Result<Handle> {
+  guard(&env, || {
+    let file = OpenOptions::new()
+      .read(true)
+      .write(true)
+      .custom_flags(FILE_FLAG_OVERLAPPED)
+      .open(&name)
+      .map_err(|e| Error::system(&e, "CreateFile").on_path(&name))?;
+    // SAFETY: the handle was just opened for overlapped I/O and is owned by
+    // nothing else: `into_raw_handle` gave up the `File`'s ownership.
+    let pipe = unsafe { mio::windows::NamedPipe::from_raw_handle(file.into_raw_handle()) };
+    Ok(source::insert(Io::NamedPipe(pipe)))
+  })
 }
 
 fn with_pipe<R>(
-  env: &Env,
   handle: Handle,
   f: impl FnOnce(&mio::windows::NamedPipe) -> Result<R>,
 ) -> Result<R> {
-  source::with(env, handle, |io| match io {
+  source::with(handle, |io| match io {
     Io::NamedPipe(pipe) => f(pipe),
-    _ => Err(error::wrong_kind(env, "NamedPipe")),
+    _ => Err(Error::wrong_kind("NamedPipe")),
   })
 }
 
@@ -55,36 +59,41 @@ fn with_pipe<R>(
 /// the connect is pending (a writable event tells when it completes; then
 /// `takeError` tells how).
 #[napi]
-pub fn named_pipe_connect(env: Env, handle: Handle) -> Result<bool> {
-  with_pipe(&env, handle, |pipe| match pipe.connect() {
-    Ok(()) => Ok(true),
-    Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(false),
-    Err(e) => Err(error::system(&env, &e, "ConnectNamedPipe", None)),
+pub fn named_pipe_connect(env: Env, handle: Handle) -> napi::Result<bool> {
+  guard(&env, || {
+    with_pipe(handle, |pipe| match pipe.connect() {
+      Ok(()) => Ok(true),
+      Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(false),
+      Err(e) => Err(Error::system(&e, "ConnectNamedPipe")),
+    })
   })
 }
 
 /// `NamedPipe::disconnect()`: drops the client, so another can connect.
 #[napi]
-pub fn named_pipe_disconnect(env: Env, handle: Handle) -> Result<()> {
-  with_pipe(&env, handle, |pipe| {
-    pipe
-      .disconnect()
-      .map_err(|e| error::system(&env, &e, "DisconnectNamedPipe", None))
+pub fn named_pipe_disconnect(env: Env, handle: Handle) -> napi::Result<()> {
+  guard(&env, || {
+    with_pipe(handle, |pipe| {
+      pipe
+        .disconnect()
+        .map_err(|e| Error::system(&e, "DisconnectNamedPipe"))
+    })
   })
 }
 
 /// `NamedPipe::take_error()`: the outcome of a completed connect.
 #[napi]
 pub fn named_pipe_take_error(
-  env: &Env,
   handle: Handle,
-) -> Result<Option<napi::bindgen_prelude::Object<'_>>> {
-  let pending = with_pipe(env, handle, |pipe| {
-    pipe
-      .take_error()
-      .map_err(|e| error::system(env, &e, "GetOverlappedResult", None))
-  })?;
-  pending
-    .map(|e| error::system_object(env, &e, "ConnectNamedPipe", None))
-    .transpose()
+) -> napi::Result<Option<napi::bindgen_prelude::Object<'_>>> {
+  guard(env, || {
+    let pending = with_pipe(handle, |pipe| {
+      pipe
+        .take_error()
+        .map_err(|e| Error::system(&e, "GetOverlappedResult"))
+    })?;
+    pending
+      .map(|e| error::system_object(&e, "ConnectNamedPipe", None))
+      .transpose()
+  })
 }

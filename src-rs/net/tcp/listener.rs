@@ -3,7 +3,8 @@
 use napi::Env;
 use napi_derive::napi;
 
-use crate::error::{self, Result};
+use crate::boundary::guard;
+use crate::error::Error;
 use crate::handle::Handle;
 use crate::net::addr::{self, SocketAddress};
 use crate::source::{self, Io};
@@ -17,29 +18,33 @@ pub struct Accepted {
 
 /// `TcpListener::bind(addr)`: `SO_REUSEADDR` (not on Windows), bind, listen.
 #[napi]
-pub fn tcp_listener_bind(env: Env, addr: String) -> Result<Handle> {
-  let addr = addr::parse(&env, &addr)?;
-  let listener =
-    mio::net::TcpListener::bind(addr).map_err(|e| error::system(&env, &e, "bind", Some(&addr)))?;
-  Ok(source::insert(Io::TcpListener(listener)))
+pub fn tcp_listener_bind(env: Env, addr: String) -> napi::Result<Handle> {
+  guard(&env, || {
+    let addr = addr::parse(&addr)?;
+    let listener =
+      mio::net::TcpListener::bind(addr).map_err(|e| Error::system(&e, "bind").at(addr))?;
+    Ok(source::insert(Io::TcpListener(listener)))
+  })
 }
 
 /// `TcpListener::accept()`, or `null` when no connection is pending.
 #[napi]
-pub fn tcp_listener_accept(env: Env, handle: Handle) -> Result<Option<Accepted>> {
-  let accepted = source::with(&env, handle, |io| match io {
-    Io::TcpListener(listener) => loop {
-      match listener.accept() {
-        Ok(pair) => return Ok(Some(pair)),
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
-        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-        Err(e) => return Err(error::system(&env, &e, "accept", None)),
-      }
-    },
-    _ => Err(error::wrong_kind(&env, "TcpListener")),
-  })?;
-  Ok(accepted.map(|(stream, peer)| Accepted {
-    handle: source::insert(Io::TcpStream(stream)),
-    address: peer.into(),
-  }))
+pub fn tcp_listener_accept(env: Env, handle: Handle) -> napi::Result<Option<Accepted>> {
+  guard(&env, || {
+    let accepted = source::with(handle, |io| match io {
+      Io::TcpListener(listener) => loop {
+        match listener.accept() {
+          Ok(pair) => return Ok(Some(pair)),
+          Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
+          Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+          Err(e) => return Err(Error::system(&e, "accept")),
+        }
+      },
+      _ => Err(Error::wrong_kind("TcpListener")),
+    })?;
+    Ok(accepted.map(|(stream, peer)| Accepted {
+      handle: source::insert(Io::TcpStream(stream)),
+      address: peer.into(),
+    }))
+  })
 }

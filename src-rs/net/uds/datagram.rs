@@ -1,16 +1,18 @@
 //! `UnixDatagram`.
 
-use std::io;
-
-use napi::bindgen_prelude::Uint8ArraySlice;
-use napi::Env;
+use napi::bindgen_prelude::Unknown;
+use napi::{Env, JsValue};
 use napi_derive::napi;
+use socket2::SockAddr;
 
-use crate::error::{self, Result};
+use crate::boundary::guard;
+use crate::error::{Error, Result};
 use crate::handle::Handle;
-use crate::net::io::complete;
+use crate::napi_raw::{self, JsBytes};
 use crate::net::uds::addr::{abstract_addr, UnixAddress};
-use crate::source::{self, Io};
+use crate::source::{self, Io, Kind};
+use crate::stream::{arg_bytes, nonblocking, on_descriptor, readable, MAX_CHUNK};
+use crate::sys::io as os;
 
 /// A received datagram's sender (one of `path`, `abstract`, `unnamed`) and size.
 #[napi(object)]
@@ -24,115 +26,164 @@ pub struct UnixRemoteInfo {
 }
 
 fn with_datagram<R>(
-  env: &Env,
   handle: Handle,
   f: impl FnOnce(&mio::net::UnixDatagram) -> Result<R>,
 ) -> Result<R> {
-  source::with(env, handle, |io| match io {
+  source::with(handle, |io| match io {
     Io::UnixDatagram(s) => f(s),
-    _ => Err(error::wrong_kind(env, "UnixDatagram")),
+    _ => Err(Error::wrong_kind("UnixDatagram")),
   })
 }
 
 /// `UnixDatagram::bind(path)`.
 #[napi]
-pub fn unix_datagram_bind(env: Env, path: String) -> Result<Handle> {
-  let socket =
-    mio::net::UnixDatagram::bind(&path).map_err(|e| error::system_path(&env, &e, "bind", &path))?;
-  Ok(source::insert(Io::UnixDatagram(socket)))
+pub fn unix_datagram_bind(env: Env, path: String) -> napi::Result<Handle> {
+  guard(&env, || {
+    let socket =
+      mio::net::UnixDatagram::bind(&path).map_err(|e| Error::system(&e, "bind").on_path(&path))?;
+    Ok(source::insert(Io::UnixDatagram(socket)))
+  })
 }
 
 /// `UnixDatagram::bind_addr` with a Linux abstract name.
-#[napi]
-pub fn unix_datagram_bind_abstract(env: Env, name: &[u8]) -> Result<Handle> {
-  let addr = abstract_addr(&env, name)?;
-  let socket =
-    mio::net::UnixDatagram::bind_addr(&addr).map_err(|e| error::system(&env, &e, "bind", None))?;
-  Ok(source::insert(Io::UnixDatagram(socket)))
+#[napi(ts_args_type = "name: Uint8Array")]
+pub fn unix_datagram_bind_abstract(env: Env, name: Unknown) -> napi::Result<Handle> {
+  guard(&env, || {
+    // SAFETY: `name` is this call's argument.
+    let name = unsafe { napi_raw::copy_bytes(env.raw(), name.raw()) }
+      .ok_or_else(|| Error::invalid_type("name must be a Uint8Array or Buffer"))?;
+    let addr = abstract_addr(&name)?;
+    let socket = mio::net::UnixDatagram::bind_addr(&addr).map_err(|e| Error::system(&e, "bind"))?;
+    Ok(source::insert(Io::UnixDatagram(socket)))
+  })
 }
 
 /// `UnixDatagram::unbound()`: a socket with no name, for `sendTo`.
 #[napi]
-pub fn unix_datagram_unbound(env: Env) -> Result<Handle> {
-  let socket =
-    mio::net::UnixDatagram::unbound().map_err(|e| error::system(&env, &e, "socket", None))?;
-  Ok(source::insert(Io::UnixDatagram(socket)))
+pub fn unix_datagram_unbound(env: Env) -> napi::Result<Handle> {
+  guard(&env, || {
+    let socket = mio::net::UnixDatagram::unbound().map_err(|e| Error::system(&e, "socket"))?;
+    Ok(source::insert(Io::UnixDatagram(socket)))
+  })
 }
 
 /// `UnixDatagram::pair()`: two connected sockets.
 #[napi(ts_return_type = "[Handle, Handle]")]
-pub fn unix_datagram_pair(env: Env) -> Result<Vec<Handle>> {
-  let (a, b) =
-    mio::net::UnixDatagram::pair().map_err(|e| error::system(&env, &e, "socketpair", None))?;
-  Ok(vec![
-    source::insert(Io::UnixDatagram(a)),
-    source::insert(Io::UnixDatagram(b)),
-  ])
+pub fn unix_datagram_pair(env: Env) -> napi::Result<Vec<Handle>> {
+  guard(&env, || {
+    let (a, b) = mio::net::UnixDatagram::pair().map_err(|e| Error::system(&e, "socketpair"))?;
+    Ok(vec![
+      source::insert(Io::UnixDatagram(a)),
+      source::insert(Io::UnixDatagram(b)),
+    ])
+  })
 }
 
 /// `UnixDatagram::connect(path)`.
 #[napi]
-pub fn unix_datagram_connect(env: Env, handle: Handle, path: String) -> Result<()> {
-  with_datagram(&env, handle, |s| {
-    s.connect(&path)
-      .map_err(|e| error::system_path(&env, &e, "connect", &path))
+pub fn unix_datagram_connect(env: Env, handle: Handle, path: String) -> napi::Result<()> {
+  guard(&env, || {
+    with_datagram(handle, |s| {
+      s.connect(&path)
+        .map_err(|e| Error::system(&e, "connect").on_path(&path))
+    })
   })
 }
 
+/// Sends `buf` to `to` (or to the connected peer).
+fn send(handle: Handle, buf: JsBytes<'_>, to: Option<&SockAddr>) -> Result<Option<u32>> {
+  let buf = buf.prefix(MAX_CHUNK);
+  source::with_kind(
+    handle,
+    |kind| kind == Kind::UnixDatagram,
+    "UnixDatagram",
+    |io| {
+      let syscall = if to.is_some() { "sendto" } else { "send" };
+      nonblocking(syscall, || {
+        on_descriptor(io, |raw| match to {
+          Some(to) => os::send_to(raw, buf, to),
+          None => os::send(raw, buf),
+        })
+      })
+      .map(|n| n.map(|n| n as u32))
+    },
+  )
+}
+
 /// `UnixDatagram::send_to(buf, path)`.
-#[napi]
+#[napi(ts_args_type = "handle: Handle, buf: Uint8Array, path: string")]
 pub fn unix_datagram_send_to(
   env: Env,
   handle: Handle,
-  buf: &[u8],
+  buf: Unknown,
   path: String,
-) -> Result<Option<u32>> {
-  with_datagram(&env, handle, |s| {
-    complete(&env, "sendto", || s.send_to(buf, &path))
+) -> napi::Result<Option<u32>> {
+  guard(&env, || {
+    let to = SockAddr::unix(&path).map_err(|e| Error::system(&e, "sendto").on_path(&path))?;
+    // SAFETY: `buf` is this call's argument, read last.
+    let buf = unsafe { arg_bytes(env.raw(), buf.raw(), "buffer") }?;
+    send(handle, buf, Some(&to))
   })
 }
 
 /// `UnixDatagram::send(buf)` to the connected peer.
-#[napi]
-pub fn unix_datagram_send(env: Env, handle: Handle, buf: &[u8]) -> Result<Option<u32>> {
-  with_datagram(&env, handle, |s| complete(&env, "send", || s.send(buf)))
+#[napi(ts_args_type = "handle: Handle, buf: Uint8Array")]
+pub fn unix_datagram_send(env: Env, handle: Handle, buf: Unknown) -> napi::Result<Option<u32>> {
+  guard(&env, || {
+    // SAFETY: `buf` is this call's argument.
+    let buf = unsafe { arg_bytes(env.raw(), buf.raw(), "buffer") }?;
+    send(handle, buf, None)
+  })
 }
 
 /// `UnixDatagram::recv(buf)`.
-#[napi]
-pub fn unix_datagram_recv(
-  env: Env,
-  handle: Handle,
-  mut buf: Uint8ArraySlice,
-) -> Result<Option<u32>> {
-  let buf = crate::net::io::bytes_mut(&mut buf);
-  let buf = crate::net::io::readable(&env, buf)?;
-  with_datagram(&env, handle, |s| complete(&env, "recv", || s.recv(buf)))
+#[napi(ts_args_type = "handle: Handle, buf: Uint8Array")]
+pub fn unix_datagram_recv(env: Env, handle: Handle, buf: Unknown) -> napi::Result<Option<u32>> {
+  guard(&env, || {
+    // SAFETY: `buf` is this call's argument.
+    let buf = readable(unsafe { arg_bytes(env.raw(), buf.raw(), "buffer") }?)?;
+    source::with_kind(
+      handle,
+      |kind| kind == Kind::UnixDatagram,
+      "UnixDatagram",
+      |io| {
+        nonblocking("recv", || {
+          on_descriptor(io, |raw| os::recv(raw, buf, false))
+        })
+        .map(|n| n.map(|n| n as u32))
+      },
+    )
+  })
 }
 
 /// `UnixDatagram::recv_from(buf)`: the sender and size, or `null`.
-#[napi]
+#[napi(ts_args_type = "handle: Handle, buf: Uint8Array")]
 pub fn unix_datagram_recv_from(
   env: Env,
   handle: Handle,
-  mut buf: Uint8ArraySlice,
-) -> Result<Option<UnixRemoteInfo>> {
-  let buf = crate::net::io::bytes_mut(&mut buf);
-  let buf = crate::net::io::readable(&env, buf)?;
-  with_datagram(&env, handle, |s| loop {
-    match s.recv_from(buf) {
-      Ok((size, from)) => {
-        let from = UnixAddress::from(&from);
-        return Ok(Some(UnixRemoteInfo {
-          path: from.path,
-          abstract_name: from.abstract_name,
-          unnamed: from.unnamed,
-          size: size as u32,
-        }));
+  buf: Unknown,
+) -> napi::Result<Option<UnixRemoteInfo>> {
+  guard(&env, || {
+    // SAFETY: `buf` is this call's argument.
+    let buf = readable(unsafe { arg_bytes(env.raw(), buf.raw(), "buffer") }?)?;
+    let received = source::with_kind(
+      handle,
+      |kind| kind == Kind::UnixDatagram,
+      "UnixDatagram",
+      |io| {
+        nonblocking("recvfrom", || {
+          on_descriptor(io, |raw| os::recv_from(raw, buf, false))
+        })
+      },
+    )?;
+    Ok(received.map(|(size, from)| {
+      let from = UnixAddress::from_sock_addr(&from);
+      UnixRemoteInfo {
+        path: from.path,
+        abstract_name: from.abstract_name,
+        unnamed: from.unnamed,
+        size: size as u32,
       }
-      Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
-      Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-      Err(e) => return Err(error::system(&env, &e, "recvfrom", None)),
-    }
+    }))
   })
 }

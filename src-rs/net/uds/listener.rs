@@ -1,10 +1,14 @@
 //! `UnixListener`.
 
+use napi::bindgen_prelude::Unknown;
 use napi::Env;
+use napi::JsValue;
 use napi_derive::napi;
 
-use crate::error::{self, Result};
+use crate::boundary::guard;
+use crate::error::Error;
 use crate::handle::Handle;
+use crate::napi_raw;
 use crate::net::uds::addr::{abstract_addr, UnixAddress};
 use crate::source::{self, Io};
 
@@ -17,68 +21,81 @@ pub struct UnixAccepted {
 
 /// `UnixListener::bind(path)`.
 #[napi]
-pub fn unix_listener_bind(env: Env, path: String) -> Result<Handle> {
-  let listener =
-    mio::net::UnixListener::bind(&path).map_err(|e| error::system_path(&env, &e, "bind", &path))?;
-  Ok(source::insert(Io::UnixListener(listener)))
+pub fn unix_listener_bind(env: Env, path: String) -> napi::Result<Handle> {
+  guard(&env, || {
+    let listener =
+      mio::net::UnixListener::bind(&path).map_err(|e| Error::system(&e, "bind").on_path(&path))?;
+    Ok(source::insert(Io::UnixListener(listener)))
+  })
 }
 
 /// `UnixListener::bind_addr` with a Linux abstract name.
-#[napi]
-pub fn unix_listener_bind_abstract(env: Env, name: &[u8]) -> Result<Handle> {
-  let addr = abstract_addr(&env, name)?;
-  let listener =
-    mio::net::UnixListener::bind_addr(&addr).map_err(|e| error::system(&env, &e, "bind", None))?;
-  Ok(source::insert(Io::UnixListener(listener)))
+#[napi(ts_args_type = "name: Uint8Array")]
+pub fn unix_listener_bind_abstract(env: Env, name: Unknown) -> napi::Result<Handle> {
+  guard(&env, || {
+    // SAFETY: `name` is this call's argument.
+    let name = unsafe { napi_raw::copy_bytes(env.raw(), name.raw()) }
+      .ok_or_else(|| Error::invalid_type("name must be a Uint8Array or Buffer"))?;
+    let addr = abstract_addr(&name)?;
+    let listener =
+      mio::net::UnixListener::bind_addr(&addr).map_err(|e| Error::system(&e, "bind"))?;
+    Ok(source::insert(Io::UnixListener(listener)))
+  })
 }
 
 /// `UnixListener::accept()`, or `null` when no connection is pending.
 #[napi]
-pub fn unix_listener_accept(env: Env, handle: Handle) -> Result<Option<UnixAccepted>> {
-  let accepted = source::with(&env, handle, |io| match io {
-    Io::UnixListener(listener) => loop {
-      match listener.accept() {
-        Ok(pair) => return Ok(Some(pair)),
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
-        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-        Err(e) => return Err(error::system(&env, &e, "accept", None)),
-      }
-    },
-    _ => Err(error::wrong_kind(&env, "UnixListener")),
-  })?;
-  Ok(accepted.map(|(stream, peer)| UnixAccepted {
-    handle: source::insert(Io::UnixStream(stream)),
-    address: UnixAddress::from(&peer),
-  }))
+pub fn unix_listener_accept(env: Env, handle: Handle) -> napi::Result<Option<UnixAccepted>> {
+  guard(&env, || {
+    let accepted = source::with(handle, |io| match io {
+      Io::UnixListener(listener) => loop {
+        match listener.accept() {
+          Ok(pair) => return Ok(Some(pair)),
+          Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
+          Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+          Err(e) => return Err(Error::system(&e, "accept")),
+        }
+      },
+      _ => Err(Error::wrong_kind("UnixListener")),
+    })?;
+    Ok(accepted.map(|(stream, peer)| UnixAccepted {
+      handle: source::insert(Io::UnixStream(stream)),
+      address: UnixAddress::from(&peer),
+    }))
+  })
 }
 
 /// `local_addr()` of any Unix socket.
 #[napi]
-pub fn unix_local_addr(env: Env, handle: Handle) -> Result<UnixAddress> {
-  source::with(&env, handle, |io| {
-    let result = match io {
-      Io::UnixListener(s) => s.local_addr(),
-      Io::UnixStream(s) => s.local_addr(),
-      Io::UnixDatagram(s) => s.local_addr(),
-      _ => return Err(error::wrong_kind(&env, "Unix socket")),
-    };
-    result
-      .map(|addr| UnixAddress::from(&addr))
-      .map_err(|e| error::system(&env, &e, "getsockname", None))
+pub fn unix_local_addr(env: Env, handle: Handle) -> napi::Result<UnixAddress> {
+  guard(&env, || {
+    source::with(handle, |io| {
+      let result = match io {
+        Io::UnixListener(s) => s.local_addr(),
+        Io::UnixStream(s) => s.local_addr(),
+        Io::UnixDatagram(s) => s.local_addr(),
+        _ => return Err(Error::wrong_kind("Unix socket")),
+      };
+      result
+        .map(|addr| UnixAddress::from(&addr))
+        .map_err(|e| Error::system(&e, "getsockname"))
+    })
   })
 }
 
 /// `peer_addr()` of a connected Unix socket.
 #[napi]
-pub fn unix_peer_addr(env: Env, handle: Handle) -> Result<UnixAddress> {
-  source::with(&env, handle, |io| {
-    let result = match io {
-      Io::UnixStream(s) => s.peer_addr(),
-      Io::UnixDatagram(s) => s.peer_addr(),
-      _ => return Err(error::wrong_kind(&env, "UnixStream or UnixDatagram")),
-    };
-    result
-      .map(|addr| UnixAddress::from(&addr))
-      .map_err(|e| error::system(&env, &e, "getpeername", None))
+pub fn unix_peer_addr(env: Env, handle: Handle) -> napi::Result<UnixAddress> {
+  guard(&env, || {
+    source::with(handle, |io| {
+      let result = match io {
+        Io::UnixStream(s) => s.peer_addr(),
+        Io::UnixDatagram(s) => s.peer_addr(),
+        _ => return Err(Error::wrong_kind("UnixStream or UnixDatagram")),
+      };
+      result
+        .map(|addr| UnixAddress::from(&addr))
+        .map_err(|e| Error::system(&e, "getpeername"))
+    })
   })
 }

@@ -49,7 +49,9 @@ fn symbol(name: &CStr) -> Option<*mut c_void> {
 /// `F` must be the function-pointer type of the C function `name`.
 unsafe fn function<F>(name: &CStr) -> Option<F> {
   let found = symbol(name)?;
-  assert_eq!(std::mem::size_of::<F>(), std::mem::size_of::<*mut c_void>());
+  if std::mem::size_of::<F>() != std::mem::size_of::<*mut c_void>() {
+    return None;
+  }
   // SAFETY: `found` is the address of `name`, whose type the caller names.
   Some(unsafe { std::mem::transmute_copy::<*mut c_void, F>(&found) })
 }

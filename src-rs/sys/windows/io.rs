@@ -1,0 +1,156 @@
+//! System calls on JavaScript memory (see `napi_raw::JsBytes` and the Unix
+//! twin of this file): Winsock calls on a raw socket, given the memory as an
+//! address and a length. The portable code runs them through mio's `try_io`,
+//! which re-arms the AFD poll on `WouldBlock` (on Windows readiness returns
+//! only after an operation through mio would block).
+
+use std::io;
+use std::os::windows::io::RawSocket;
+use std::ptr;
+
+use socket2::SockAddr;
+use windows_sys::Win32::Networking::WinSock::{
+  self as ws, MSG_PEEK, SOCKADDR, SOCKET, SOCKET_ERROR, WSABUF, WSAESHUTDOWN,
+};
+
+use crate::napi_raw::JsBytes;
+
+/// The most buffers one vectored call takes (the binding passes at most 64).
+pub const MAX_IOVECS: usize = 64;
+
+fn socket(raw: RawSocket) -> SOCKET {
+  raw as SOCKET
+}
+
+fn len(buf: &JsBytes<'_>) -> i32 {
+  buf.len().min(i32::MAX as usize) as i32
+}
+
+/// A Winsock result as std reports it: `WSAESHUTDOWN` on a receive is the
+/// end of the stream (0), as in std's `TcpStream::read`.
+fn received(n: i32) -> io::Result<usize> {
+  if n == SOCKET_ERROR {
+    // SAFETY: reads this thread's last Winsock error.
+    match unsafe { ws::WSAGetLastError() } {
+      WSAESHUTDOWN => Ok(0),
+      code => Err(io::Error::from_raw_os_error(code)),
+    }
+  } else {
+    Ok(n as usize)
+  }
+}
+
+fn sent(n: i32) -> io::Result<usize> {
+  if n == SOCKET_ERROR {
+    // SAFETY: reads this thread's last Winsock error.
+    Err(io::Error::from_raw_os_error(unsafe {
+      ws::WSAGetLastError()
+    }))
+  } else {
+    Ok(n as usize)
+  }
+}
+
+/// `recv` into `buf` (`MSG_PEEK` when `peek`).
+pub fn recv(raw: RawSocket, buf: JsBytes<'_>, peek: bool) -> io::Result<usize> {
+  let flags = if peek { MSG_PEEK } else { 0 };
+  // SAFETY: `buf` is `len` writable bytes (its contract); Winsock writes at
+  // most that many.
+  received(unsafe { ws::recv(socket(raw), buf.as_mut_ptr(), len(&buf), flags) })
+}
+
+/// `send` from `buf`.
+pub fn send(raw: RawSocket, buf: JsBytes<'_>) -> io::Result<usize> {
+  // SAFETY: `buf` is `len` readable bytes; Winsock only reads them.
+  sent(unsafe { ws::send(socket(raw), buf.as_ptr(), len(&buf), 0) })
+}
+
+fn wsabufs(bufs: &[JsBytes<'_>]) -> ([WSABUF; MAX_IOVECS], u32) {
+  let mut out = [WSABUF {
+    len: 0,
+    buf: ptr::null_mut(),
+  }; MAX_IOVECS];
+  let used = bufs.len().min(MAX_IOVECS);
+  for (slot, buf) in out.iter_mut().zip(&bufs[..used]) {
+    *slot = WSABUF {
+      len: len(buf) as u32,
+      buf: buf.as_mut_ptr(),
+    };
+  }
+  (out, used as u32)
+}
+
+/// `WSARecv`: scatters into `bufs` (at most `MAX_IOVECS`).
+pub fn readv(raw: RawSocket, bufs: &[JsBytes<'_>]) -> io::Result<usize> {
+  let (wsa, used) = wsabufs(bufs);
+  let mut n = 0u32;
+  let mut flags = 0u32;
+  // SAFETY: `used` buffers, each a live buffer's writable bytes; no
+  // overlapped I/O (the call completes or fails at once on a non-blocking
+  // socket).
+  let status = unsafe {
+    ws::WSARecv(
+      socket(raw),
+      wsa.as_ptr(),
+      used,
+      &mut n,
+      &mut flags,
+      ptr::null_mut(),
+      None,
+    )
+  };
+  received(status).map(|_| n as usize)
+}
+
+/// `WSASend`: gathers from `bufs` (at most `MAX_IOVECS`).
+pub fn writev(raw: RawSocket, bufs: &[JsBytes<'_>]) -> io::Result<usize> {
+  let (wsa, used) = wsabufs(bufs);
+  let mut n = 0u32;
+  // SAFETY: as `readv`; Winsock only reads the buffers.
+  let status = unsafe {
+    ws::WSASend(
+      socket(raw),
+      wsa.as_ptr(),
+      used,
+      &mut n,
+      0,
+      ptr::null_mut(),
+      None,
+    )
+  };
+  sent(status).map(|_| n as usize)
+}
+
+/// `recvfrom` into `buf`: the size and the sender.
+pub fn recv_from(raw: RawSocket, buf: JsBytes<'_>, peek: bool) -> io::Result<(usize, SockAddr)> {
+  let flags = if peek { MSG_PEEK } else { 0 };
+  // SAFETY: `try_init` hands a zeroed address storage and its length, which
+  // `recvfrom` fills; `buf` is as in `recv`.
+  unsafe {
+    SockAddr::try_init(|storage, addr_len| {
+      received(ws::recvfrom(
+        socket(raw),
+        buf.as_mut_ptr(),
+        len(&buf),
+        flags,
+        storage.cast::<SOCKADDR>(),
+        addr_len,
+      ))
+    })
+  }
+}
+
+/// `sendto` from `buf` to `to`.
+pub fn send_to(raw: RawSocket, buf: JsBytes<'_>, to: &SockAddr) -> io::Result<usize> {
+  // SAFETY: `to` is a valid address of `to.len()` bytes; `buf` as in `send`.
+  sent(unsafe {
+    ws::sendto(
+      socket(raw),
+      buf.as_ptr(),
+      len(&buf),
+      0,
+      to.as_ptr().cast::<SOCKADDR>(),
+      to.len(),
+    )
+  })
+}
