@@ -1,5 +1,6 @@
 import binding from './binding'
 import { invalidArgType, outOfRange } from './errors'
+import { ArrayBufferCtor, Float64ArrayCtor } from './intrinsics'
 import type { Token } from './token'
 
 const STRIDE = binding.EVENT_STRIDE
@@ -216,9 +217,11 @@ export class Events implements Iterable<Event> {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > binding.EVENTS_MAX_CAPACITY) {
       throw outOfRange('capacity', `an integer >= 1 and <= ${binding.EVENTS_MAX_CAPACITY}`, capacity)
     }
-    // Over an ArrayBuffer of its own, whose memory never moves: the binding
-    // keeps its address and fills it on every poll.
-    this.#data = new Float64Array(new ArrayBuffer(capacity * STRIDE * Float64Array.BYTES_PER_ELEMENT))
+    // Over a plain ArrayBuffer of its own, made with the built-ins captured
+    // at load: the binding fills it on every poll (looking its memory up
+    // each time, so nothing a program does to it can make a poll write
+    // elsewhere).
+    this.#data = new Float64ArrayCtor(new ArrayBufferCtor(capacity * STRIDE * Float64ArrayCtor.BYTES_PER_ELEMENT))
     this.#storage = binding.eventsRegister(this.#data)
     finalizer.register(this, this.#storage)
     this.#views = new Array<Event | undefined>(capacity).fill(undefined)

@@ -6,6 +6,7 @@
  */
 import binding, { fast } from './binding'
 import { badReadBuffer, checkWriteBuffer, invalidArgType, isUint8Array } from './errors'
+import { isArray } from './intrinsics'
 
 const { streamRead, streamWrite } = fast
 
@@ -40,20 +41,61 @@ export function write(handle: number, buf: Uint8Array, offset?: number, length?:
   return streamWrite(handle, buf, offset, windowLength(buf, offset, length))
 }
 
+/**
+ * The buffers of a `writev`/`readv` call, each read once from `bufs` and
+ * checked, in a plain array of the wrapper's own: the binding then reads
+ * plain values, whatever getters or Proxy traps `bufs` has. A reused array
+ * (no allocation per call), unless a getter re-enters while it is filled.
+ */
+const scratch: Uint8Array[] = []
+let scratchBusy = false
+
+function collect(bufs: readonly Uint8Array[], check: (buf: unknown, name: string) => void): Uint8Array[] {
+  if (!isArray(bufs)) throw invalidArgType('bufs', 'an array of Uint8Array', bufs)
+  const reentered = scratchBusy
+  const list = reentered ? [] : scratch
+  scratchBusy = true
+  try {
+    list.length = 0
+    const count = Math.min(bufs.length, MAX_IOVECS)
+    for (let i = 0; i < count; i++) {
+      const buf: unknown = bufs[i]
+      check(buf, `bufs[${i}]`)
+      list.push(buf as Uint8Array)
+    }
+  } finally {
+    if (!reentered) scratchBusy = false
+  }
+  return list
+}
+
+/** At most this many buffers go to one call; the rest is a short transfer. */
+const MAX_IOVECS = 64
+
+function checkWritable(buf: unknown, name: string): void {
+  if (!isUint8Array(buf) || buf.byteLength === 0) checkWriteBuffer(buf, name)
+}
+
+function checkReadable(buf: unknown, name: string): void {
+  if (!isUint8Array(buf)) throw invalidArgType(name, 'an instance of Uint8Array or Buffer', buf)
+}
+
 /** `Write::write_vectored`: at most 64 buffers a call. */
 export function writev(handle: number, bufs: readonly Uint8Array[]): number | null {
-  if (!Array.isArray(bufs)) throw invalidArgType('bufs', 'an array of Uint8Array', bufs)
-  for (let i = 0; i < bufs.length; i++) {
-    if (!isUint8Array(bufs[i]) || bufs[i].byteLength === 0) checkWriteBuffer(bufs[i], `bufs[${i}]`)
+  const list = collect(bufs, checkWritable)
+  try {
+    return binding.streamWritev(handle, list)
+  } finally {
+    if (list === scratch) list.length = 0
   }
-  return binding.streamWritev(handle, bufs as Uint8Array[])
 }
 
 /** `Read::read_vectored`: at most 64 buffers a call, which must not overlap. */
 export function readv(handle: number, bufs: readonly Uint8Array[]): number | null {
-  if (!Array.isArray(bufs)) throw invalidArgType('bufs', 'an array of Uint8Array', bufs)
-  for (let i = 0; i < bufs.length; i++) {
-    if (!isUint8Array(bufs[i])) throw invalidArgType(`bufs[${i}]`, 'an instance of Uint8Array or Buffer', bufs[i])
+  const list = collect(bufs, checkReadable)
+  try {
+    return binding.streamReadv(handle, list)
+  } finally {
+    if (list === scratch) list.length = 0
   }
-  return binding.streamReadv(handle, bufs as Uint8Array[])
 }

@@ -238,7 +238,7 @@ export class Poll implements Disposable {
     this.#watch?.stop()
     this.#pending.length = 0
     for (const onClose of [...this.#onClose]) onClose()
-    if (this.#registry !== undefined) binding.registryClose(this.#registry.handle)
+    if (this.#registry !== undefined) Registry.release(this.#registry)
     binding.pollClose(handle)
   }
 

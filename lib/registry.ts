@@ -26,7 +26,7 @@ function sourceHandle(source: unknown): number {
  * that is not registered throws `ENOENT`.
  */
 export class Registry {
-  readonly #handle: number
+  #handle: number
   readonly #owner: object | undefined
 
   /** @internal */
@@ -77,8 +77,28 @@ export class Registry {
   /** Releases a cloned registry's descriptor. Does nothing for `poll.registry` (closed with its `Poll`). */
   close(): void {
     if (this.#owner !== undefined) return
+    this.#release()
+  }
+
+  /** Whether this registry was closed (a clone by `close()`, `poll.registry` with its `Poll`). */
+  get closed(): boolean {
+    return this.#handle === 0
+  }
+
+  /**
+   * Forgets the native registry: every later call throws `ERR_MIO_CLOSED`,
+   * and the handle, never kept, can name nothing else. @internal
+   */
+  static release(registry: Registry): void {
+    registry.#release()
+  }
+
+  #release(): void {
+    const handle = this.#handle
+    if (handle === 0) return
+    this.#handle = 0
     finalizer.unregister(this)
-    binding.registryClose(this.#handle)
+    binding.registryClose(handle)
   }
 
   [Symbol.dispose](): void {

@@ -82,7 +82,7 @@ export class SharedWaker {
   readonly id: number
 
   constructor(id: number) {
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 1 || id > 0xffff_ffff) {
+    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) {
       throw invalidArgType('id', 'the id of a shared Waker (from waker.share())', id)
     }
     this.id = id
