@@ -49,10 +49,11 @@ export declare function eventsRelease(handle: Handle): boolean
 
 /**
  * The hot-path functions, for the wrapper to keep: `pollPoll`,
- * `streamRead`, `streamWrite`.
+ * `watchTake`, `streamRead`, `streamWrite`.
  */
 export declare function fastCalls(): {
   pollPoll(handle: Handle, events: Handle, timeoutMs: number): number
+  watchTake(watch: Handle, events: Handle): number
   streamRead(handle: Handle, buf: Uint8Array, offset?: number, length?: number): number | null
   streamWrite(handle: Handle, buf: Uint8Array, offset?: number, length?: number): number | null
 }
@@ -441,40 +442,24 @@ export declare function wakerWake(handle: Handle): void
  */
 export declare function wakerWakeShared(id: number): boolean
 
+/**
+ * The drivers that run here, best first: `['uv', 'thread']` with Node's
+ * libuv on Unix, else `['thread']`.
+ */
+export declare function watchDrivers(): Array<string>
+
 /** `ref()` / `unref()`: whether the watch keeps the event loop alive. */
 export declare function watchRef(handle: Handle, keepAlive: boolean): void
 
 /**
- * Starts watching `poll`: `on_ready()` runs on the JS thread whenever the
- * selector has events. One watch per `Poll`.
+ * Starts watching `poll` with `driver`: `on_ready()` runs on this thread
+ * whenever events wait; take them with `watchTake` (`capacity` at most
+ * per take, the `Events` capacity).
  */
-export declare function watchStart(poll: Handle, onReady: () => void): Handle
+export declare function watchStart(poll: Handle, driver: 'uv' | 'thread', capacity: number, onReady: () => void): Handle
 
 /**
- * Stops a watch; it will not call back again. Returns `false` if it was
- * already stopped.
+ * Stops a watch; no callback runs after this returns. Returns `false` if it
+ * was already stopped.
  */
 export declare function watchStop(handle: Handle): boolean
-
-/** Whether watch mode can run here (Node.js with libuv on Unix). */
-export declare function watchSupported(): boolean
-
-/** `ref()` / `unref()`: whether the watch keeps the event loop alive. */
-export declare function watchThreadRef(handle: Handle, keepAlive: boolean): void
-
-/**
- * Starts a polling thread for `poll` (`capacity` events per poll):
- * `on_ready()` runs on the JS thread when events are queued; take them with
- * `watchThreadTake`.
- */
-export declare function watchThreadStart(poll: Handle, capacity: number, onReady: () => void): Handle
-
-/**
- * Stops the polling thread, waits for it and gives its `Poll` back.
- * Returns the events still queued (`null` if none, or if the watch was
- * already stopped): the wrapper returns them from the next poll.
- */
-export declare function watchThreadStop(handle: Handle): Float64Array | null
-
-/** Takes the events the polling thread queued (`null` if none). */
-export declare function watchThreadTake(handle: Handle): Float64Array | null

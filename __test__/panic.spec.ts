@@ -54,9 +54,9 @@ test('a panic in any kind of entry point is an ERR_MIO_PANIC error; the process 
     raw.registryRegister(raw.pollRegistry(poll), socket, 7, 1)
     const sender = dgram.createSocket('udp4')
     let callbacks = 0
-    const watch = raw.watchStart(poll, () => {
+    const watch = raw.watchStart(poll, 'uv', 64, () => {
       callbacks++
-      const n = fast.pollPoll(poll, storage, 0)
+      const n = fast.watchTake(watch, storage)
       while (raw.udpRecv(socket, new Uint8Array(64)) !== null) {}
       if (callbacks === 1) {
         raw.watchStop(watch)

@@ -160,7 +160,6 @@ class EventsIterator implements IterableIterator<Event> {
 }
 
 let isEventsImpl!: (value: unknown) => value is Events
-let fillEvents!: (events: Events, batch: Float64Array) => void
 let eventsStorageHandle!: (events: Events) => number
 
 /** Releases the binding's reference to a collected `Events`' storage. */
@@ -191,11 +190,6 @@ export class Events implements Iterable<Event> {
   static {
     isEventsImpl = (value): value is Events => typeof value === 'object' && value !== null && #data in value
     eventsStorageHandle = (events) => events.#storage
-    fillEvents = (events, batch) => {
-      const count = Math.min(batch.length, events.#data.length)
-      events.#data.set(count === batch.length ? batch : batch.subarray(0, count))
-      events.#length = count / STRIDE
-    }
     setEventsLength = (events, length) => {
       events.#length = length
     }
@@ -292,14 +286,4 @@ export function setLength(events: Events, length: number): void {
 /** Whether `value` is a real `Events` (a brand check: a borrowed prototype is not). @internal */
 export function isEvents(value: unknown): value is Events {
   return isEventsImpl(value)
-}
-
-/**
- * Copies a batch a polling thread delivered into `events`; returns what did
- * not fit (`null` when all did). @internal
- */
-export function fillFrom(events: Events, batch: Float64Array): Float64Array | null {
-  fillEvents(events, batch)
-  const used = events.length * STRIDE
-  return used < batch.length ? batch.subarray(used) : null
 }

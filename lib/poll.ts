@@ -1,8 +1,8 @@
 import binding, { fast } from './binding'
 import { invalidArgType, outOfRange } from './errors'
-import { Events, eventsStorage, fillFrom, isEvents, setLength } from './events'
+import { Events, eventsStorage, isEvents, setLength } from './events'
 import { Registry } from './registry'
-import { Watch, type WatchMode } from './watch'
+import { Watch, watchDriver } from './watch'
 
 /** What a forgotten `Poll` leaves to close: its selector and its registry's entry. */
 interface Held {
@@ -38,12 +38,6 @@ export class Poll implements Disposable {
   readonly #held: Held
   #watch: Watch | undefined
   readonly #onClose = new Set<() => void>()
-  /**
-   * Events a polling thread polled but did not deliver before its watch
-   * stopped: their readiness was consumed, so the next poll returns them.
-   */
-  readonly #pending: Float64Array[] = []
-
 
   /** Creates the OS selector (epoll, kqueue or IOCP). */
   constructor() {
@@ -65,6 +59,10 @@ export class Poll implements Disposable {
    * Waits for readiness events and stores them in `events` (clearing it
    * first); returns how many arrived.
    *
+   * While a watch runs on this `Poll` (`watch`, `pollAsync`, `batches`),
+   * the watch takes its events and `poll()` throws `EBUSY`, whatever the
+   * timeout and the watch driver.
+   *
    * @param timeout milliseconds to wait, fractions allowed; `0` returns at
    *   once; `null` (or `Infinity`) waits until an event arrives. A wait cut
    *   short by a signal, or one that times out, returns `0`.
@@ -72,7 +70,6 @@ export class Poll implements Disposable {
   poll(events: Events, timeout: number | null): number {
     if (!isEvents(events)) throw invalidArgType('events', 'an instance of Events', events)
     const ms = checkTimeout(timeout)
-    if (this.#pending.length > 0 && this.#watch?.active !== true) return this.#takePending(events)
     const count = fast.pollPoll(this.#handle, eventsStorage(events), ms)
     setLength(events, count)
     return count
@@ -87,14 +84,17 @@ export class Poll implements Disposable {
    * from inside the callback all work. An exception thrown by the callback is
    * an uncaught exception, as from any event-loop callback.
    *
-   * One watch (or pending `pollAsync`) per `Poll` at a time. With Node.js on
-   * Linux, macOS and FreeBSD the `Poll`'s own epoll/kqueue descriptor is
-   * watched with libuv's `uv_poll` on this environment's loop (each worker
-   * has its own): no thread. On Windows (IOCP has no such descriptor) and on
-   * runtimes without libuv (Bun), a polling thread owns the blocking poll and
-   * hands each batch over (`watch.mode` tells which; `NODE_MIO_WATCH=thread`
-   * forces the thread). While a thread watches, a blocking `poll()` on this
-   * `Poll` throws `EBUSY`.
+   * One watch (or pending `pollAsync`) per `Poll` at a time; a second is
+   * `EEXIST`, and `poll()` on a watched `Poll` is `EBUSY`. Two drivers
+   * deliver the same contract (`watch.mode` tells which runs): with Node.js
+   * on Linux, macOS and FreeBSD, `'uv'` watches the `Poll`'s own epoll or
+   * kqueue descriptor with libuv's `uv_poll` on this environment's loop
+   * (each worker has its own), with no thread; elsewhere (Windows, whose
+   * IOCP has no such descriptor, and runtimes without a usable libuv, Bun
+   * and Deno) `'thread'`, a polling thread that owns the blocking poll and
+   * hands each batch over. `NODE_MIO_WATCH=thread` forces the thread.
+   * Events a watch took from the OS but had not delivered when it stopped
+   * are kept: the next `poll()` or watch returns them first.
    *
    * @example
    * ```ts
@@ -108,47 +108,30 @@ export class Poll implements Disposable {
   watch(events: Events, callback: (events: Events) => void): Watch {
     if (!isEvents(events)) throw invalidArgType('events', 'an instance of Events', events)
     if (typeof callback !== 'function') throw invalidArgType('callback', 'a function', callback)
-    const mode = watchMode()
-    let watch: Watch
-    if (mode === 'uv') {
-      const storage = eventsStorage(events)
-      // The callback refers to this Poll, and libuv holds the callback while
-      // the watch runs: a watched Poll is never garbage-collected.
-      const onReady = (): void => {
-        const count = fast.pollPoll(this.#handle, storage, 0)
+    const driver = watchDriver()
+    const storage = eventsStorage(events)
+    const capacity = events.capacity
+    let id = 0
+    let watch: Watch | undefined
+    // The callback refers to this Poll, and the driver holds the callback
+    // while the watch runs: a watched Poll is never garbage-collected.
+    const onReady = (): void => {
+      while (watch?.active === true) {
+        const count = fast.watchTake(id, storage)
         setLength(events, count)
-        if (count > 0) callback(events)
+        if (count === 0) return
+        callback(events)
+        // A full batch: more may wait (a thread's queue, or more ready
+        // sources than the capacity).
+        if (count < capacity) return
       }
-      watch = new Watch(binding.watchStart(this.#handle, onReady), this, mode)
-    } else {
-      // Events come from the polling thread's queue; the callback holds this
-      // Poll alive the same way.
-      const onReady = (): void => {
-        if (!watch.active) return
-        let rest = binding.watchThreadTake(id)
-        while (rest !== null && watch.active) {
-          rest = fillFrom(events, rest)
-          if (events.length > 0) callback(events)
-        }
-        // What the callback left by stopping the watch is kept for the next poll.
-        if (rest !== null) this.#pending.push(rest)
-      }
-      const keep = (batch: Float64Array): void => {
-        this.#pending.push(batch)
-      }
-      const id: number = binding.watchThreadStart(this.#handle, events.capacity, onReady)
-      watch = new Watch(id, this, mode, keep)
     }
+    id = binding.watchStart(this.#handle, driver, capacity, onReady)
+    watch = new Watch(id, this, driver)
     this.#watch = watch
-    // Events a stopped polling thread left behind come first.
-    if (this.#pending.length > 0) {
-      setImmediate(() => {
-        while (watch.active && this.#pending.length > 0) {
-          this.#takePending(events)
-          callback(events)
-        }
-      })
-    }
+    // Events a stopped watch left with this Poll come first, without
+    // waiting for the OS.
+    setImmediate(onReady)
     return watch
   }
 
@@ -212,14 +195,6 @@ export class Poll implements Disposable {
     }
   }
 
-  /** Moves pending events into `events`; returns how many. */
-  #takePending(events: Events): number {
-    const batch = this.#pending.shift() as Float64Array
-    const rest = fillFrom(events, batch)
-    if (rest !== null) this.#pending.unshift(rest)
-    return events.length
-  }
-
   /** Whether `close()` was called. */
   get closed(): boolean {
     return this.#handle === 0
@@ -236,7 +211,6 @@ export class Poll implements Disposable {
     this.#handle = 0
     finalizer.unregister(this)
     this.#watch?.stop()
-    this.#pending.length = 0
     for (const onClose of [...this.#onClose]) onClose()
     if (this.#registry !== undefined) Registry.release(this.#registry)
     binding.pollClose(handle)
@@ -253,9 +227,4 @@ function checkTimeout(timeout: unknown): number {
   if (typeof timeout === 'number' && timeout >= 0) return timeout
   if (typeof timeout === 'number') throw outOfRange('timeout', 'a non-negative number of milliseconds, or null', timeout)
   throw invalidArgType('timeout', 'a number or null', timeout)
-}
-
-/** `'uv'` where libuv can watch the selector, else a polling thread (`NODE_MIO_WATCH=thread` forces it). */
-function watchMode(): WatchMode {
-  return process.env.NODE_MIO_WATCH !== 'thread' && binding.watchSupported() ? 'uv' : 'thread'
 }

@@ -3,9 +3,18 @@ import binding from './binding'
 /** How a watch runs: libuv's `uv_poll` on the selector, or a polling thread. */
 export type WatchMode = 'uv' | 'thread'
 
-const finalizer = new FinalizationRegistry<[number, WatchMode]>(([handle, mode]) => {
-  if (mode === 'uv') binding.watchStop(handle)
-  else binding.watchThreadStop(handle)
+const drivers = binding.watchDrivers() as WatchMode[]
+
+/**
+ * The driver a new watch uses: the best this runtime has (`'uv'` with
+ * Node.js on Unix), or `'thread'` when `NODE_MIO_WATCH=thread`. @internal
+ */
+export function watchDriver(): WatchMode {
+  return process.env.NODE_MIO_WATCH === 'thread' ? 'thread' : (drivers[0] ?? 'thread')
+}
+
+const finalizer = new FinalizationRegistry<number>((handle) => {
+  binding.watchStop(handle)
 })
 
 /**
@@ -21,16 +30,13 @@ export class Watch implements Disposable {
   readonly #owner: object
   /** `'uv'`: the selector watched on libuv's loop; `'thread'`: a polling thread. */
   readonly mode: WatchMode
-  /** Takes the events a stopped polling thread had polled and not delivered. */
-  readonly #keep: ((batch: Float64Array) => void) | undefined
 
   /** @internal */
-  constructor(handle: number, owner: object, mode: WatchMode, keep?: (batch: Float64Array) => void) {
+  constructor(handle: number, owner: object, mode: WatchMode) {
     this.#handle = handle
     this.#owner = owner
     this.mode = mode
-    this.#keep = keep
-    finalizer.register(this, [handle, mode], this)
+    finalizer.register(this, handle, this)
   }
 
   /** Whether the watch is still running. */
@@ -44,14 +50,8 @@ export class Watch implements Disposable {
     if (handle === 0) return
     this.#handle = 0
     finalizer.unregister(this)
-    if (this.mode === 'uv') {
-      binding.watchStop(handle)
-    } else {
-      // The thread consumed these events' readiness: they are not lost, the
-      // Poll returns them next.
-      const leftover = binding.watchThreadStop(handle)
-      if (leftover !== null) this.#keep?.(leftover)
-    }
+    // Events the driver took and did not deliver stay with the Poll.
+    binding.watchStop(handle)
   }
 
   /** Keeps the process alive while the watch waits (the default). */
@@ -69,8 +69,7 @@ export class Watch implements Disposable {
   }
 
   #ref(keepAlive: boolean): void {
-    if (this.mode === 'uv') binding.watchRef(this.#handle, keepAlive)
-    else binding.watchThreadRef(this.#handle, keepAlive)
+    binding.watchRef(this.#handle, keepAlive)
   }
 
   /** Whether the watch keeps the process alive. */

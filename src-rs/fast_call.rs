@@ -92,9 +92,10 @@ fn function<'env>(env: &'env Env, name: &str, callback: Callback) -> Result<Func
 }
 
 /// The hot-path functions, for the wrapper to keep: `pollPoll`,
-/// `streamRead`, `streamWrite`.
+/// `watchTake`, `streamRead`, `streamWrite`.
 #[napi(ts_return_type = "{
   pollPoll(handle: Handle, events: Handle, timeoutMs: number): number
+  watchTake(watch: Handle, events: Handle): number
   streamRead(handle: Handle, buf: Uint8Array, offset?: number, length?: number): number | null
   streamWrite(handle: Handle, buf: Uint8Array, offset?: number, length?: number): number | null
 }")]
@@ -104,6 +105,10 @@ pub fn fast_calls(env: &Env) -> napi::Result<Object<'_>> {
     calls.set(
       "pollPoll",
       function(env, "pollPoll", crate::poll::poll_poll)?,
+    )?;
+    calls.set(
+      "watchTake",
+      function(env, "watchTake", crate::watch::watch_take)?,
     )?;
     calls.set(
       "streamRead",

@@ -27,11 +27,6 @@ mod token;
 #[cfg(unix)]
 mod unix;
 mod waker;
-#[cfg(unix)]
 mod watch;
-#[cfg(not(unix))]
-#[path = "watch_unavailable.rs"]
-mod watch;
-mod watch_thread;
 #[cfg(windows)]
 mod windows;

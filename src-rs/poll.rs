@@ -1,6 +1,7 @@
 //! `Poll`: the selector (epoll, kqueue, IOCP) and the `poll` call.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::io;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -25,12 +26,15 @@ pub struct PollCore {
   clones: Cell<u32>,
   /// mio allows one `Waker` per `Poll`, for the `Poll`'s whole life.
   pub has_waker: Cell<bool>,
-  /// The active watch (see `watch.rs`), stopped when the `Poll` closes.
+  /// The active watch (see `watch/`), stopped when the `Poll` closes.
   pub watch: Cell<Option<Handle>>,
-  /// The active thread watch (see `watch_thread.rs`), whose thread holds the
-  /// `mio::Poll` while it runs; registrations go through this clone then.
-  pub thread_watch: Cell<Option<Handle>>,
+  /// While a polling thread holds the `mio::Poll` (the `thread` watch
+  /// driver), registrations go through this clone.
   pub thread_registry: RefCell<Option<mio::Registry>>,
+  /// Events a watch took from the OS and did not deliver before it stopped,
+  /// as `(token, bits)` pairs: their readiness is consumed (edge-triggered),
+  /// so the next poll or watch returns them first.
+  pending: RefCell<VecDeque<f64>>,
 }
 
 impl PollCore {
@@ -94,11 +98,6 @@ impl PollCore {
     self.thread_registry.borrow_mut().take();
   }
 
-  /// Whether a watch (of either driver) runs on this `Poll`.
-  pub fn watched(&self) -> bool {
-    self.watch.get().is_some() || self.thread_watch.get().is_some()
-  }
-
   pub fn add_clone(&self) {
     self.clones.set(self.clones.get() + 1);
   }
@@ -130,8 +129,8 @@ pub fn poll_new(env: Env) -> napi::Result<Handle> {
       clones: Cell::new(0),
       has_waker: Cell::new(false),
       watch: Cell::new(None),
-      thread_watch: Cell::new(None),
       thread_registry: RefCell::new(None),
+      pending: RefCell::new(VecDeque::new()),
     };
     Ok(POLLS.with_borrow_mut(|polls| polls.insert(Rc::new(core))))
   })
@@ -168,20 +167,64 @@ pub unsafe extern "C" fn poll_poll(
 }
 
 fn poll_into(env: sys::napi_env, handle: Handle, out: &mut [f64], timeout_ms: f64) -> Result<u32> {
-  let capacity = (out.len() / EVENT_STRIDE as usize).min(EVENTS_MAX_CAPACITY as usize);
   let timeout = timeout_from_ms(timeout_ms)?;
   let core = core(handle)?;
+  if core.watch.get().is_some() {
+    return Err(busy(
+      "this Poll is watched (the watch takes its events): stop the watch first",
+    ));
+  }
+  let kept = take_pending(&core, out);
+  if kept > 0 {
+    return Ok(kept);
+  }
+  poll_mio(&core, out, timeout, Some(env))
+}
+
+/// What a watch takes when its `Poll` is ready: kept events first, else a
+/// zero-timeout poll (see `watch/`).
+pub fn poll_now(core: &PollCore, out: &mut [f64]) -> Result<u32> {
+  let kept = take_pending(core, out);
+  if kept > 0 {
+    return Ok(kept);
+  }
+  poll_mio(core, out, Some(Duration::ZERO), None)
+}
+
+/// Moves events a stopped watch left into `out`; how many.
+pub fn take_pending(core: &PollCore, out: &mut [f64]) -> u32 {
+  let Ok(mut pending) = core.pending.try_borrow_mut() else {
+    return 0;
+  };
+  let stride = EVENT_STRIDE as usize;
+  let count = (pending.len() / stride).min(out.len() / stride);
+  for (slot, value) in out.iter_mut().zip(pending.drain(..count * stride)) {
+    *slot = value;
+  }
+  count as u32
+}
+
+/// Keeps events a stopped watch took and did not deliver (see `pending`).
+pub fn keep_pending(core: &PollCore, left: VecDeque<f64>) {
+  if let Ok(mut pending) = core.pending.try_borrow_mut() {
+    pending.extend(left);
+  }
+}
+
+/// `mio::Poll::poll` into `out`. With `env`, a long wait is cut into slices
+/// so a terminated worker is noticed.
+fn poll_mio(
+  core: &PollCore,
+  out: &mut [f64],
+  timeout: Option<Duration>,
+  env: Option<sys::napi_env>,
+) -> Result<u32> {
+  let capacity = (out.len() / EVENT_STRIDE as usize).min(EVENTS_MAX_CAPACITY as usize);
   let mut poll = core
     .poll
     .try_borrow_mut()
     .map_err(|_| busy("this Poll is already being polled"))?;
-  let poll = poll.as_mut().ok_or_else(|| {
-    if core.thread_watch.get().is_some() {
-      busy("this Poll is being watched by a polling thread: stop the watch first")
-    } else {
-      Error::closed("Poll")
-    }
-  })?;
+  let poll = poll.as_mut().ok_or_else(|| Error::closed("Poll"))?;
   let mut batch = core
     .events
     .try_borrow_mut()
@@ -189,7 +232,7 @@ fn poll_into(env: sys::napi_env, handle: Handle, out: &mut [f64], timeout_ms: f6
   if batch.capacity() != capacity {
     *batch = mio::Events::with_capacity(capacity);
   }
-  if timeout.is_some_and(|t| t <= SLICE) {
+  if timeout.is_some_and(|t| t <= SLICE) || env.is_none() {
     return match poll.poll(&mut batch, timeout) {
       Ok(()) => Ok(events::fill(&batch, out)),
       Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(0),
@@ -209,7 +252,7 @@ fn poll_into(env: sys::napi_env, handle: Handle, out: &mut [f64], timeout_ms: f6
       Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(0),
       Err(e) => return Err(Error::system(&e, "poll")),
     }
-    if napi_raw::env_stopping(env) {
+    if env.is_some_and(napi_raw::env_stopping) {
       return Ok(0);
     }
   }
@@ -248,12 +291,8 @@ pub fn poll_close(env: Env, handle: Handle) -> napi::Result<bool> {
 fn close(handle: Handle) -> bool {
   match POLLS.with_borrow_mut(|polls| polls.remove(handle)) {
     Some(core) => {
-      if let Some(watch) = core.watch.take() {
+      if let Some(watch) = core.watch.get() {
         crate::watch::stop(watch);
-      }
-      if let Some(watch) = core.thread_watch.take() {
-        // Closing: the thread's undelivered events go with the Poll.
-        drop(crate::watch_thread::stop(watch));
       }
       if let Ok(mut poll) = core.poll.try_borrow_mut() {
         poll.take();
