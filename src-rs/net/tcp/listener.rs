@@ -8,6 +8,7 @@ use crate::error::Error;
 use crate::handle::Handle;
 use crate::net::addr::{self, SocketAddress};
 use crate::source::{self, Io};
+use crate::stream::nonblocking;
 
 /// A connection taken by `accept`: the new stream's handle and its peer.
 #[napi(object)]
@@ -32,14 +33,7 @@ pub fn tcp_listener_bind(env: Env, addr: String) -> napi::Result<Handle> {
 pub fn tcp_listener_accept(env: Env, handle: Handle) -> napi::Result<Option<Accepted>> {
   guard(&env, || {
     let accepted = source::with(handle, |io| match io {
-      Io::TcpListener(listener) => loop {
-        match listener.accept() {
-          Ok(pair) => return Ok(Some(pair)),
-          Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
-          Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-          Err(e) => return Err(Error::system(&e, "accept")),
-        }
-      },
+      Io::TcpListener(listener) => nonblocking("accept", || listener.accept()),
       _ => Err(Error::wrong_kind("TcpListener")),
     })?;
     Ok(accepted.map(|(stream, peer)| Accepted {

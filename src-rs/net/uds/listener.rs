@@ -11,6 +11,7 @@ use crate::handle::Handle;
 use crate::napi_raw;
 use crate::net::uds::addr::{abstract_addr, UnixAddress};
 use crate::source::{self, Io};
+use crate::stream::nonblocking;
 
 /// A connection taken by `accept`: the stream's handle and its peer.
 #[napi(object)]
@@ -48,14 +49,7 @@ pub fn unix_listener_bind_abstract(env: Env, name: Unknown) -> napi::Result<Hand
 pub fn unix_listener_accept(env: Env, handle: Handle) -> napi::Result<Option<UnixAccepted>> {
   guard(&env, || {
     let accepted = source::with(handle, |io| match io {
-      Io::UnixListener(listener) => loop {
-        match listener.accept() {
-          Ok(pair) => return Ok(Some(pair)),
-          Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
-          Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-          Err(e) => return Err(Error::system(&e, "accept")),
-        }
-      },
+      Io::UnixListener(listener) => nonblocking("accept", || listener.accept()),
       _ => Err(Error::wrong_kind("UnixListener")),
     })?;
     Ok(accepted.map(|(stream, peer)| UnixAccepted {
