@@ -1,25 +1,21 @@
 /**
- * Argument checks shared by the wrapper. They throw what Node.js core throws
- * for the same mistakes: `TypeError` with `ERR_INVALID_ARG_TYPE` or
- * `ERR_INVALID_ARG_VALUE`, `RangeError` with `ERR_OUT_OF_RANGE`.
+ * The errors the wrapper throws, built as Node.js core builds them for the
+ * same mistakes: `TypeError` with `ERR_INVALID_ARG_TYPE` or
+ * `ERR_INVALID_ARG_VALUE`, `RangeError` with `ERR_OUT_OF_RANGE` or
+ * `ERR_SOCKET_BAD_PORT`, `Error` with `ERR_FEATURE_UNAVAILABLE_ON_PLATFORM`.
+ * The checks that throw them are in `validate.ts`; errors from the operating
+ * system come from the native core.
  * @internal
  * @packageDocumentation
  */
 
-import { types } from 'node:util'
-
 type CodedError = Error & { code: string }
-
-/**
- * A real `Uint8Array` (or `Buffer`), from any realm; objects that only borrow
- * its prototype are not. Pure JavaScript, so it costs nothing on the hot path.
- */
-export const isUint8Array: (value: unknown) => value is Uint8Array = types.isUint8Array
 
 function coded<E extends Error>(error: E, code: string): E & CodedError {
   return Object.assign(error, { code })
 }
 
+/** How Node's messages show a received value. */
 function describe(value: unknown): string {
   if (value === null) return 'null'
   if (value === undefined) return 'undefined'
@@ -32,59 +28,35 @@ function describe(value: unknown): string {
   return `type ${typeof value} (${String(value)})`
 }
 
+/** `ERR_INVALID_ARG_TYPE`: `name` is not `expected`. */
 export function invalidArgType(name: string, expected: string, actual: unknown): TypeError {
   return coded(new TypeError(`The "${name}" argument must be ${expected}. Received ${describe(actual)}`), 'ERR_INVALID_ARG_TYPE')
 }
 
+/** `ERR_INVALID_ARG_VALUE`: `name` has the right type but `reason`. */
 export function invalidArgValue(name: string, reason: string, actual: unknown): TypeError {
   return coded(new TypeError(`The "${name}" argument ${reason}. Received ${describe(actual)}`), 'ERR_INVALID_ARG_VALUE')
 }
 
+/** `ERR_OUT_OF_RANGE`: `name` is not within `range`. */
 export function outOfRange(name: string, range: string, actual: unknown): RangeError {
   return coded(new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${String(actual)}`), 'ERR_OUT_OF_RANGE')
 }
 
-/** Whether a typed array's memory is gone (transferred or detached). */
-function isDetached(view: ArrayBufferView): boolean {
-  const buffer = view.buffer as ArrayBuffer & { detached?: boolean }
-  if (typeof buffer.detached === 'boolean') return buffer.detached
-  try {
-    new Uint8Array(buffer, 0, 0)
-    return false
-  } catch {
-    return true
-  }
-}
-
-/**
- * Throws the right error for a buffer that failed the inline check
- * `isUint8Array(buf) && buf.byteLength > 0` of a read.
- */
-export function badReadBuffer(buf: unknown, name = 'buffer'): never {
-  if (!isUint8Array(buf)) throw invalidArgType(name, 'an instance of Uint8Array or Buffer', buf)
-  if (isDetached(buf)) throw invalidArgValue(name, 'must not be detached', buf)
-  throw coded(
+/** `ERR_OUT_OF_RANGE` for an empty read buffer, which would read as end of stream. */
+export function emptyReadBuffer(name: string): RangeError {
+  return coded(
     new RangeError(`The "${name}" argument must not be empty: a read into 0 bytes cannot be told apart from the end of the stream`),
     'ERR_OUT_OF_RANGE',
   )
 }
 
-/** Throws for a write buffer that is not a `Uint8Array` or is detached. */
-export function checkWriteBuffer(buf: unknown, name = 'buffer'): asserts buf is Uint8Array {
-  if (!isUint8Array(buf)) throw invalidArgType(name, 'an instance of Uint8Array or Buffer', buf)
-  if (buf.byteLength === 0 && isDetached(buf)) throw invalidArgValue(name, 'must not be detached', buf)
+/** `ERR_SOCKET_BAD_PORT`, a `RangeError` as `node:net` throws it. */
+export function badPort(name: string, actual: unknown): RangeError {
+  return coded(outOfRange(name, 'an integer >= 0 and <= 65535', actual), 'ERR_SOCKET_BAD_PORT')
 }
 
-export function checkBoolean(value: unknown, name: string): asserts value is boolean {
-  if (typeof value !== 'boolean') throw invalidArgType(name, 'of type boolean', value)
-}
-
-/** An integer in `[min, max]`. */
-export function checkInteger(value: unknown, name: string, min: number, max: number): asserts value is number {
-  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value)
-  if (!Number.isInteger(value) || value < min || value > max) throw outOfRange(name, `an integer >= ${min} and <= ${max}`, value)
-}
-
-export function checkString(value: unknown, name: string): asserts value is string {
-  if (typeof value !== 'string') throw invalidArgType(name, 'of type string', value)
+/** `ERR_FEATURE_UNAVAILABLE_ON_PLATFORM`: `what` exists on `where` only. */
+export function unavailable(what: string, where: string): Error {
+  return coded(new Error(`${what} is available on ${where}, not on ${process.platform}`), 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM')
 }

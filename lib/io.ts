@@ -5,7 +5,8 @@
  * @packageDocumentation
  */
 import binding, { fast } from './binding'
-import { badReadBuffer, checkWriteBuffer, invalidArgType, isUint8Array } from './errors'
+import { invalidArgType } from './errors'
+import { badReadBuffer, checkWriteBuffer, isUint8Array } from './validate'
 import { isArray } from './intrinsics'
 
 const { streamRead, streamWrite } = fast

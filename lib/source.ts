@@ -1,5 +1,5 @@
 import binding from './binding'
-import { checkInteger } from './errors'
+import { checkInteger } from './validate'
 import { requireUnix } from './platform'
 
 /** Where an I/O object keeps its native handle. @internal */

@@ -1,4 +1,4 @@
-import { invalidArgType, outOfRange } from '../errors'
+import { badPort, invalidArgType } from '../errors'
 
 /**
  * An IP socket address as `node:net` returns it (`server.address()`).
@@ -41,7 +41,7 @@ export function addressText(addr: unknown, name = 'address'): string {
 export function checkPort(port: unknown, name: string): asserts port is number {
   if (typeof port !== 'number') throw invalidArgType(name, 'of type number', port)
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw Object.assign(outOfRange(name, 'an integer >= 0 and <= 65535', port), { code: 'ERR_SOCKET_BAD_PORT' })
+    throw badPort(name, port)
   }
 }
 

@@ -1,5 +1,6 @@
 import type { SocketOptions } from '../../index.js'
-import { checkBoolean, checkInteger, invalidArgType, invalidArgValue, outOfRange } from '../errors'
+import { invalidArgType, invalidArgValue, outOfRange } from '../errors'
+import { checkBoolean, checkInteger } from '../validate'
 import { addressText, type SocketAddressInput } from './addr'
 
 /** TCP keepalive timing, in milliseconds (whole seconds on most OSes). */

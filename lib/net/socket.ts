@@ -1,5 +1,5 @@
 import binding from '../binding'
-import { checkBoolean, checkInteger } from '../errors'
+import { checkBoolean, checkInteger } from '../validate'
 import { kHandle, Source } from '../source'
 import type { SocketAddress } from './addr'
 import { checkSize } from './options'

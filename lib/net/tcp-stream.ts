@@ -1,5 +1,6 @@
 import binding from '../binding'
-import { badReadBuffer, checkBoolean, invalidArgValue, isUint8Array } from '../errors'
+import { invalidArgValue } from '../errors'
+import { badReadBuffer, checkBoolean, isUint8Array } from '../validate'
 import { read, readv, write, writev } from '../io'
 import { checkFd, kConstruct, kHandle } from '../source'
 import { addressText, type SocketAddress, type SocketAddressInput } from './addr'

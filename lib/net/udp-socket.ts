@@ -1,5 +1,6 @@
 import binding from '../binding'
-import { badReadBuffer, checkBoolean, checkInteger, checkString, checkWriteBuffer, invalidArgType, isUint8Array } from '../errors'
+import { invalidArgType } from '../errors'
+import { badReadBuffer, checkBoolean, checkInteger, checkString, checkWriteBuffer, isUint8Array } from '../validate'
 import { checkFd, kConstruct, kHandle } from '../source'
 import { addressOfParts, addressText, checkPort, type RemoteInfo, type SocketAddress, type SocketAddressInput } from './addr'
 import { nativeOptions, type UdpBindOptions } from './options'

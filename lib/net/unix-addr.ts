@@ -1,4 +1,5 @@
-import { invalidArgType, isUint8Array } from '../errors'
+import { invalidArgType } from '../errors'
+import { isUint8Array } from '../validate'
 
 /**
  * A Unix socket address, as node-mio returns it: a filesystem path, a Linux

@@ -1,5 +1,5 @@
 import binding from '../binding'
-import { badReadBuffer, checkString, checkWriteBuffer, isUint8Array } from '../errors'
+import { badReadBuffer, checkString, checkWriteBuffer, isUint8Array } from '../validate'
 import { requireUnix } from '../platform'
 import { checkFd, kConstruct, kHandle } from '../source'
 import { Socket } from './socket'

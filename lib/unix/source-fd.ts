@@ -1,5 +1,5 @@
 import binding from '../binding'
-import { checkBoolean } from '../errors'
+import { checkBoolean } from '../validate'
 import { read, write, writev } from '../io'
 import { requireUnix } from '../platform'
 import { checkFd, kConstruct, kHandle, Source } from '../source'

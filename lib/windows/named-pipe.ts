@@ -1,7 +1,7 @@
 import binding from '../binding'
-import { checkString } from '../errors'
+import { checkString } from '../validate'
 import { read, write, writev } from '../io'
-import { unavailable } from '../platform'
+import { unavailable } from '../errors'
 import { kConstruct, kHandle, Source } from '../source'
 
 /** The binding's named-pipe calls, which exist only in Windows builds. */
