@@ -121,8 +121,8 @@ async function tcp(): Promise<Measured> {
   }
   // Tokens: clients 0..PAIRS-1, servers PAIRS..2*PAIRS-1.
   for (let i = 0; i < PAIRS; i++) {
-    poll.registry.register(clients[i], Token(i), Interest.READABLE)
-    poll.registry.register(servers[i], Token(PAIRS + i), Interest.READABLE)
+    poll.registry.register(clients[i]!, Token(i), Interest.READABLE)
+    poll.registry.register(servers[i]!, Token(PAIRS + i), Interest.READABLE)
   }
   for (const c of clients) c.write(msg)
   const step = (): number => {
@@ -130,12 +130,12 @@ async function tcp(): Promise<Measured> {
     for (const event of events) {
       const t = event.token
       if (t < PAIRS) {
-        const c = clients[t]
+        const c = clients[t]!
         let got = 0
         for (let n, k = 0; k < 64 && (n = c.read(buf)) !== null && n > 0; k++) got += n
         if (got > 0) c.write(msg) // the next ping
       } else {
-        const s = servers[t - PAIRS]
+        const s = servers[t - PAIRS]!
         for (let n, k = 0; k < 64 && (n = s.read(buf)) !== null && n > 0; k++) s.write(view(n))
       }
     }
@@ -170,7 +170,7 @@ async function udp(): Promise<Measured> {
       if (t === PAIRS) {
         for (let k = 0; k < 256 && echo.recvFrom(buf, from) !== null; k++) echo.sendTo(buf, from, 0, from.size)
       } else {
-        const s = senders[t]
+        const s = senders[t]!
         let got = 0
         for (let k = 0; k < 64 && s.recvFrom(buf, from) !== null; k++) got++
         for (let k = 0; k < got; k++) s.sendTo(msg, echoAddr)

@@ -31,7 +31,7 @@ let server: TcpStream | undefined
 for (let i = 0; i < 1000 && server === undefined; i++) server = listener.accept()?.[0]
 if (server === undefined) throw new Error('no connection')
 const rbuf = Buffer.alloc(4096)
-const serverHandle = (server as unknown as Record<symbol, number>)[kHandle]
+const serverHandle = (server as unknown as Record<symbol, number>)[kHandle]!
 
 const cases: Record<string, () => unknown> = {
   poll_wrapper_ns: () => idle.poll(events, 0),
@@ -53,12 +53,12 @@ for (let r = 0; r < 5; r++) {
     for (let i = 0; i < N; i++) body()
     const wall = Number(process.hrtime.bigint() - start)
     const used = process.cpuUsage(cpu)
-    rounds[name].push(wall / N)
-    rounds[name.replace(/_ns$/, '_cpu_ns')].push(((used.user + used.system) * 1000) / N)
+    rounds[name]!.push(wall / N)
+    rounds[name.replace(/_ns$/, "_cpu_ns")]!.push(((used.user + used.system) * 1000) / N)
   }
 }
 const out: Record<string, number> = {}
-for (const [name, values] of Object.entries(rounds)) out[name] = values.sort((a, b) => a - b)[2]
+for (const [name, values] of Object.entries(rounds)) out[name] = values.sort((a, b) => a - b)[2]!
 console.log(JSON.stringify(out))
 
 raw.pollClose(idleHandle)

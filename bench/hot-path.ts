@@ -18,7 +18,7 @@ function time(name: string, iterations: number, body: () => void): number {
     rounds.push(Number(process.hrtime.bigint() - start) / iterations)
   }
   rounds.sort((a, b) => a - b)
-  const median = rounds[2]
+  const median = rounds[2]!
   console.log(`${name.padEnd(44)} ${median.toFixed(1).padStart(8)} ns/call`)
   return median
 }
@@ -39,7 +39,7 @@ const idle = new Poll() // nothing registered: poll(0) returns no events
 const idleEvents = new Events(64)
 const buf = Buffer.alloc(64)
 const rbuf = Buffer.alloc(4096)
-const h = (s: TcpStream) => (s as unknown as Record<symbol, number>)[kHandle]
+const h = (s: TcpStream) => (s as unknown as Record<symbol, number>)[kHandle]!
 const ch = h(client)
 const sh = h(server)
 const idleHandle = raw.pollNew()

@@ -159,7 +159,7 @@ async function main(): Promise<void> {
     watch: 'watch, main thread',
     pollAsync: 'await pollAsync, main thread',
   }
-  const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
+  const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
   const us = (ns: number): string => (ns / 1000).toFixed(1).padStart(8)
   console.log(`node ${process.version}, ${process.platform}-${process.arch}: ${repetitions} x ${rounds} events per mode, one at a time, sender in a worker`)
   console.log(`${'event'.padEnd(10)}${'receiver'.padEnd(32)}${'median us'.padStart(10)}${'p99 us'.padStart(10)}${'median x'.padStart(10)}${'p99 x'.padStart(8)}`)

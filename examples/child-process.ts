@@ -19,6 +19,7 @@ const FROM_CHILD = Token(1)
 const lineCount = Number(process.argv[2] ?? process.env.LINES ?? 10_000)
 if (!Number.isSafeInteger(lineCount) || lineCount < 1) throw new RangeError(`line count must be a positive integer, got ${lineCount}`)
 const command = (process.env.CHILD_COMMAND ?? 'cat').split(' ')
+const [program = 'cat', ...programArgs] = command
 
 // The lines to send, as one buffer; `offset` is how much went out.
 const lines = Array.from({ length: lineCount }, (_, i) => `line ${i + 1} of ${lineCount}: the quick brown fox\n`)
@@ -31,7 +32,7 @@ let offset = 0
 // child's stdout would never report its end.
 const [toChild, childStdin] = pipe()
 const [childStdout, fromChild] = pipe()
-const child = spawn(command[0], command.slice(1), { stdio: [childStdin.fd, childStdout.fd, 'inherit'] })
+const child = spawn(program, programArgs, { stdio: [childStdin.fd, childStdout.fd, 'inherit'] })
 childStdin.close()
 childStdout.close()
 const childExit = new Promise<number | null>((resolve) => {

@@ -55,7 +55,7 @@ function main(): void {
     thread.on('message', (report: Report) => {
       switch (report.type) {
         case 'adopted':
-          served[worker]++
+          served[worker]!++
           console.log(`worker ${worker}: serving ${report.peer} (fd ${report.fd})`)
           break
         case 'closed':
@@ -85,7 +85,7 @@ function main(): void {
       // descriptor and closes the object (not the socket).
       const fd = stream.detachFd()
       const order: Order = { type: 'adopt', fd, peer: `${peer.address}:${peer.port}` }
-      workers[accepted++ % count].postMessage(order)
+      workers[accepted++ % count]!.postMessage(order)
       // Stop accepting once every connection we will serve has arrived.
       if (accepted >= maxConnections) {
         watch.stop()
@@ -175,8 +175,7 @@ function echo(connection: Connection): boolean {
       }
       connection.pending.push(Buffer.from(buf.subarray(0, n)))
     }
-    while (connection.pending.length > 0) {
-      const head = connection.pending[0]
+    for (let head = connection.pending[0]; head !== undefined; head = connection.pending[0]) {
       const written = connection.stream.write(head)
       if (written === null) break // the rest waits for a writable event
       connection.echoed += written

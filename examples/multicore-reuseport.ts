@@ -68,7 +68,7 @@ async function main(): Promise<void> {
             resolve(report.port)
             break
           case 'accepted':
-            served[worker]++
+            served[worker]!++
             console.log(`worker ${worker}: accepted connection from ${report.peer}`)
             break
           case 'closed':
@@ -173,8 +173,7 @@ function echo(connection: Connection, _event: Event): boolean {
       }
       connection.pending.push(Buffer.from(buf.subarray(0, n)))
     }
-    while (connection.pending.length > 0) {
-      const head = connection.pending[0]
+    for (let head = connection.pending[0]; head !== undefined; head = connection.pending[0]) {
       const written = connection.stream.write(head)
       if (written === null) break // the rest waits for a writable event
       connection.echoed += written

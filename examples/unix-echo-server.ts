@@ -54,8 +54,7 @@ let served = 0
 
 /** Writes `pending` out until it is empty (true) or the socket is full (false). */
 function flush(client: Client): boolean {
-  while (client.pending.length > 0) {
-    const chunk = client.pending[0]
+  for (let chunk = client.pending[0]; chunk !== undefined; chunk = client.pending[0]) {
     const n = client.stream.write(chunk)
     if (n === null) return false // full: wait for writable
     if (n < chunk.length) {

@@ -82,8 +82,7 @@ function serve(event: Event): void {
       connection.pending.push(Buffer.from(buf.subarray(0, n)))
     }
     // Write back what we can; the rest waits for a writable event.
-    while (connection.pending.length > 0) {
-      const head = connection.pending[0]
+    for (let head = connection.pending[0]; head !== undefined; head = connection.pending[0]) {
       const written = connection.stream.write(head)
       if (written === null) break
       connection.echoed += written

@@ -34,52 +34,52 @@ export class Event {
 
   /** The token the source was registered with. */
   get token(): Token {
-    return this.#data[this.#at]
+    return this.#data[this.#at]!
   }
 
   /** The raw readiness bits (`EVENT_*` of the binding). @internal */
   get bits(): number {
-    return this.#data[this.#at + 1]
+    return this.#data[this.#at + 1]!
   }
 
   /** The source is readable (or the peer closed, or an error is pending). */
   isReadable(): boolean {
-    return (this.#data[this.#at + 1] & READABLE) !== 0
+    return (this.#data[this.#at + 1]! & READABLE) !== 0
   }
 
   /** The source is writable. */
   isWritable(): boolean {
-    return (this.#data[this.#at + 1] & WRITABLE) !== 0
+    return (this.#data[this.#at + 1]! & WRITABLE) !== 0
   }
 
   /** An error is pending on the source (see `takeError()`). */
   isError(): boolean {
-    return (this.#data[this.#at + 1] & ERROR) !== 0
+    return (this.#data[this.#at + 1]! & ERROR) !== 0
   }
 
   /** The read half is closed (best effort). */
   isReadClosed(): boolean {
-    return (this.#data[this.#at + 1] & READ_CLOSED) !== 0
+    return (this.#data[this.#at + 1]! & READ_CLOSED) !== 0
   }
 
   /** The write half is closed (best effort). */
   isWriteClosed(): boolean {
-    return (this.#data[this.#at + 1] & WRITE_CLOSED) !== 0
+    return (this.#data[this.#at + 1]! & WRITE_CLOSED) !== 0
   }
 
   /** Priority (out-of-band) data is readable: Linux only. */
   isPriority(): boolean {
-    return (this.#data[this.#at + 1] & PRIORITY) !== 0
+    return (this.#data[this.#at + 1]! & PRIORITY) !== 0
   }
 
   /** An AIO operation completed: FreeBSD and macOS only. */
   isAio(): boolean {
-    return (this.#data[this.#at + 1] & AIO) !== 0
+    return (this.#data[this.#at + 1]! & AIO) !== 0
   }
 
   /** An LIO operation completed: FreeBSD only. */
   isLio(): boolean {
-    return (this.#data[this.#at + 1] & LIO) !== 0
+    return (this.#data[this.#at + 1]! & LIO) !== 0
   }
 
   /** A plain-object copy, for logging or keeping past the next poll. */

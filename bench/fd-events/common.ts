@@ -71,7 +71,7 @@ export class Tally {
 
   /** Checks and counts `n` bytes read from FIFO `i`. */
   got(i: number, buf: Uint8Array, n: number): void {
-    let next = this.#next[i]
+    let next = this.#next[i]!
     for (let k = 0; k < n; k++) {
       if (buf[k] !== next) this.badBytes++
       next = (next + 1) & 255

@@ -42,7 +42,7 @@ const tally = new Tally(pipes)
 
 const epoll = new Epoll((error, fd) => {
   if (error) throw error
-  const i = index[fd]
+  const i = index[fd]!
   if (i < 0) return
   tally.events++
   const first = tally.bytes

@@ -41,7 +41,7 @@ function onEvents(batch: Events): void {
       if (n === null) break
       if (n === 0) {
         source.close() // deregisters; the descriptor is ours to close
-        fs.closeSync(fds[i])
+        fs.closeSync(fds[i]!)
         sources[i] = undefined
         if (tally.closed()) done = true
         break

@@ -60,9 +60,9 @@ function hex(group: number): string {
 }
 
 function formatV6(w: ArrayLike<number>, scope: number): string {
-  if (w[0] === 0 && w[1] === 0 && w[2] === 0xffff) return `::ffff:${formatV4(w[3])}${scope ? `%${scope}` : ''}`
+  if (w[0] === 0 && w[1] === 0 && w[2] === 0xffff) return `::ffff:${formatV4(w[3]!)}${scope ? `%${scope}` : ''}`
   const groups: number[] = []
-  for (let i = 0; i < 4; i++) groups.push(w[i] >>> 16, w[i] & 0xffff)
+  for (let i = 0; i < 4; i++) groups.push(w[i]! >>> 16, w[i]! & 0xffff)
   // The longest run of two or more zero groups becomes '::' (RFC 5952).
   let best = -1
   let bestLength = 1
@@ -93,7 +93,7 @@ function formatV4(ip: number): string {
 /** The address text of `[family, port, w0, w1, w2, w3, scope]`. @internal */
 export function addressOfParts(parts: Float64Array): string {
   if (parts[0] === 4) {
-    const ip = parts[2]
+    const ip = parts[2]!
     let text = V4_TEXT.get(ip)
     if (text === undefined) {
       if (V4_TEXT.size >= 4096) V4_TEXT.clear()
@@ -102,7 +102,7 @@ export function addressOfParts(parts: Float64Array): string {
     }
     return text
   }
-  const slot = ((parts[2] ^ parts[3] ^ parts[4] ^ parts[5] ^ parts[6]) >>> 0) % V6_SLOTS
+  const slot = ((parts[2]! ^ parts[3]! ^ parts[4]! ^ parts[5]! ^ parts[6]!) >>> 0) % V6_SLOTS
   const at = slot * 5
   const cached = v6Text[slot]
   if (
@@ -115,7 +115,7 @@ export function addressOfParts(parts: Float64Array): string {
   ) {
     return cached
   }
-  const text = formatV6(parts.subarray(2, 6), parts[6])
+  const text = formatV6(parts.subarray(2, 6), parts[6]!)
   v6Words.set(parts.subarray(2, 7), at)
   v6Text[slot] = text
   return text

@@ -92,7 +92,7 @@ export class UdpSocket extends IpSocket {
     if (size === null) return null
     into.address = addressOfParts(PARTS)
     into.family = PARTS[0] === 4 ? 'IPv4' : 'IPv6'
-    into.port = PARTS[1]
+    into.port = PARTS[1]!
     into.size = size
     return into
   }
