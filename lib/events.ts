@@ -26,10 +26,14 @@ export class Event {
   readonly #data: Float64Array
   readonly #at: number
 
-  /** @internal */
-  constructor(data: Float64Array, index: number) {
+  private constructor(data: Float64Array, index: number) {
     this.#data = data
     this.#at = index * STRIDE
+  }
+
+  /** The view of event `index` in `data`. @internal */
+  static of(data: Float64Array, index: number): Event {
+    return new Event(data, index)
   }
 
   /** The token the source was registered with. */
@@ -84,14 +88,23 @@ export class Event {
 
   /** A plain-object copy, for logging or keeping past the next poll. */
   toJSON(): {
+    /** {@link Event.token} */
     token: Token
+    /** {@link Event.isReadable} */
     readable: boolean
+    /** {@link Event.isWritable} */
     writable: boolean
+    /** {@link Event.isError} */
     error: boolean
+    /** {@link Event.isReadClosed} */
     readClosed: boolean
+    /** {@link Event.isWriteClosed} */
     writeClosed: boolean
+    /** {@link Event.isPriority} */
     priority: boolean
+    /** {@link Event.isAio} */
     aio: boolean
+    /** {@link Event.isLio} */
     lio: boolean
   } {
     return {
@@ -231,6 +244,7 @@ export class Events implements Iterable<Event> {
     return this.#length
   }
 
+  /** Whether the last poll returned no events (a timeout, or a wake-up with nothing ready). */
   isEmpty(): boolean {
     return this.#length === 0
   }
@@ -248,7 +262,7 @@ export class Events implements Iterable<Event> {
 
   #view(index: number): Event | undefined {
     if (!Number.isInteger(index)) return undefined
-    const view = new Event(this.#data, index)
+    const view = Event.of(this.#data, index)
     this.#views[index] = view
     return view
   }

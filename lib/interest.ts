@@ -43,6 +43,8 @@ export class Interest {
 
   /** The interest's bits as the native binding reads them. @internal */
   readonly bits: number
+  // The brand `isInterest` tests with `#interned in value`.
+  // oxlint-disable-next-line eslint/no-unused-private-class-members
   readonly #interned = true
 
   /** @internal */
@@ -79,10 +81,12 @@ export class Interest {
     return Interest.fromBits(this.bits & ~checkInterest(other, 'other').bits)
   }
 
+  /** Whether this interest includes {@link Interest.READABLE}. */
   isReadable(): boolean {
     return (this.bits & binding.INTEREST_READABLE) !== 0
   }
 
+  /** Whether this interest includes {@link Interest.WRITABLE}. */
   isWritable(): boolean {
     return (this.bits & binding.INTEREST_WRITABLE) !== 0
   }

@@ -49,7 +49,7 @@ export class Poll implements Disposable {
   /** The registry that registers sources with this `Poll`. */
   get registry(): Registry {
     if (this.#registry === undefined) {
-      this.#registry = new Registry(binding.pollRegistry(this.#handle), this)
+      this.#registry = Registry.of(binding.pollRegistry(this.#handle), this)
       this.#held.registry = this.#registry.handle
     }
     return this.#registry
@@ -127,7 +127,7 @@ export class Poll implements Disposable {
       }
     }
     id = binding.watchStart(this.#handle, driver, capacity, onReady)
-    watch = new Watch(id, this, driver)
+    watch = Watch.of(id, this, driver)
     this.#watch = watch
     // Events a stopped watch left with this Poll come first, without
     // waiting for the OS.
@@ -211,11 +211,13 @@ export class Poll implements Disposable {
     this.#handle = 0
     finalizer.unregister(this)
     this.#watch?.stop()
-    for (const onClose of [...this.#onClose]) onClose()
+    // A copy: a callback may add or remove others while they run.
+    for (const onClose of Array.from(this.#onClose)) onClose()
     if (this.#registry !== undefined) Registry.release(this.#registry)
     binding.pollClose(handle)
   }
 
+  /** `close()`, for `using`: `using poll = new Poll()` closes it at the end of the scope. */
   [Symbol.dispose](): void {
     this.close()
   }

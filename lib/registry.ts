@@ -29,12 +29,16 @@ export class Registry {
   #handle: number
   readonly #owner: object | undefined
 
-  /** @internal */
-  constructor(handle: number, owner?: object) {
+  private constructor(handle: number, owner?: object) {
     this.#handle = handle
     // The Poll stays alive while its registry is reachable.
     this.#owner = owner
     if (owner === undefined) finalizer.register(this, handle, this)
+  }
+
+  /** The registry `handle` names; `owner` (its Poll) is kept alive with it. @internal */
+  static of(handle: number, owner?: object): Registry {
+    return new Registry(handle, owner)
   }
 
   /** @internal */
@@ -101,6 +105,7 @@ export class Registry {
     binding.registryClose(handle)
   }
 
+  /** `close()`, for `using`: `using registry = poll.registry.tryClone()` closes it at the end of the scope. */
   [Symbol.dispose](): void {
     this.close()
   }

@@ -8,7 +8,8 @@ export const kHandle: unique symbol = Symbol('node-mio.handle')
 /**
  * Proof that a source is being built by node-mio itself (from `bind`,
  * `connect`, `accept`, `fromFd`...), never from a handle someone passed in,
- * which would make two objects own one socket. @internal
+ * which would make two objects own one socket. Not exported from the
+ * package.
  */
 export const kConstruct: unique symbol = Symbol('node-mio.construct')
 
@@ -30,10 +31,12 @@ export abstract class Source implements Disposable {
   /** @internal */
   [kHandle]: number
 
+  // The brand `isSource` tests with `#source in value`.
+  // oxlint-disable-next-line eslint/no-unused-private-class-members
   readonly #source = true
 
-  /** @internal Sockets come from their static constructors (`TcpStream.connect`, ...). */
-  constructor(handle: number, key: typeof kConstruct) {
+  /** Sockets come from their static methods (`TcpStream.connect`, `UdpSocket.bind`, ...). */
+  protected constructor(handle: number, key: typeof kConstruct) {
     if (key !== kConstruct || typeof handle !== 'number' || !(handle > 0)) {
       throw new TypeError(`${new.target.name} has no public constructor: use its static methods (bind, connect, accept, fromFd)`)
     }

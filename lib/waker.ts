@@ -68,6 +68,7 @@ export class Waker implements Disposable {
     binding.wakerClose(handle)
   }
 
+  /** `close()`, for `using`: `using waker = new Waker(poll.registry, token)` closes it at the end of the scope. */
   [Symbol.dispose](): void {
     this.close()
   }
@@ -81,6 +82,10 @@ export class SharedWaker {
   /** The process-wide id of the waker. */
   readonly id: number
 
+  /**
+   * The waker `id` names, as `waker.share().id` gave it (a plain number, so
+   * it crosses `postMessage`). Waking a closed waker's id returns `false`.
+   */
   constructor(id: number) {
     if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) {
       throw invalidArgType('id', 'the id of a shared Waker (from waker.share())', id)

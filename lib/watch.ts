@@ -31,12 +31,16 @@ export class Watch implements Disposable {
   /** `'uv'`: the selector watched on libuv's loop; `'thread'`: a polling thread. */
   readonly mode: WatchMode
 
-  /** @internal */
-  constructor(handle: number, owner: object, mode: WatchMode) {
+  private constructor(handle: number, owner: object, mode: WatchMode) {
     this.#handle = handle
     this.#owner = owner
     this.mode = mode
     finalizer.register(this, handle, this)
+  }
+
+  /** The watch `handle` names, keeping `owner` (its Poll) alive. @internal */
+  static of(handle: number, owner: object, mode: WatchMode): Watch {
+    return new Watch(handle, owner, mode)
   }
 
   /** Whether the watch is still running. */

@@ -6,8 +6,11 @@ import { badPort, invalidArgType } from '../errors'
  * have a scope id.
  */
 export interface SocketAddress {
+  /** The IP address as text: `'127.0.0.1'`, `'::1'`, `'fe80::1%2'`. */
   address: string
+  /** Which IP version `address` is. */
   family: 'IPv4' | 'IPv6'
+  /** The port, 0 to 65535. */
   port: number
 }
 
@@ -17,7 +20,14 @@ export interface SocketAddress {
  * resolved (mio takes addresses, not names): resolve them first with
  * `node:dns`.
  */
-export type SocketAddressInput = string | { address: string; port: number }
+export type SocketAddressInput =
+  | string
+  | {
+      /** An IPv4 or IPv6 address (no brackets, no host names). */
+      address: string
+      /** The port, 0 to 65535 (0: any free port, when binding). */
+      port: number
+    }
 
 /** A received datagram's sender and size, like `node:dgram`'s `RemoteInfo`. */
 export interface RemoteInfo extends SocketAddress {

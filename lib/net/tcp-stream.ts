@@ -150,7 +150,14 @@ export class TcpStream extends IpSocket {
   }
 
   /** Reads keepalive: whether it is on, and its timing where the OS reports it. */
-  keepalive(): { enabled: boolean; idle?: number; interval?: number } {
+  keepalive(): {
+    /** Whether `SO_KEEPALIVE` is on. */
+    enabled: boolean
+    /** Idle time before the first probe, in milliseconds, where the OS reports it. */
+    idle?: number
+    /** Time between probes, in milliseconds, where the OS reports it. */
+    interval?: number
+  } {
     const info = binding.socketKeepalive(this[kHandle])
     const out: { enabled: boolean; idle?: number; interval?: number } = { enabled: info.enabled }
     if (info.idleMs != null) out.idle = info.idleMs

@@ -6,16 +6,40 @@ import { isUint8Array } from '../validate'
  * abstract name (the bytes after the leading NUL), or unnamed (a `pair()`
  * end, an `unbound()` socket, a client's end).
  */
-export type UnixAddress = { path: string } | { abstract: Buffer } | { unnamed: true }
+export type UnixAddress =
+  | {
+      /** A filesystem path. */
+      path: string
+    }
+  | {
+      /** A Linux abstract name: the bytes after the leading NUL. */
+      abstract: Buffer
+    }
+  | {
+      /** The socket has no name. */
+      unnamed: true
+    }
 
 /** A received datagram's sender and size. */
-export type UnixRemoteInfo = UnixAddress & { size: number }
+export type UnixRemoteInfo = UnixAddress & {
+  /** Bytes received. A datagram longer than the buffer is truncated to it. */
+  size: number
+}
 
 /**
  * A Unix socket address as node-mio accepts it: a path (`'/tmp/app.sock'` or
  * `{ path }`), or on Linux an abstract name (`{ abstract: 'name' }` or bytes).
  */
-export type UnixAddressInput = string | { path: string } | { abstract: string | Uint8Array }
+export type UnixAddressInput =
+  | string
+  | {
+      /** A filesystem path. */
+      path: string
+    }
+  | {
+      /** A Linux abstract name, as text (UTF-8) or bytes, without the leading NUL. */
+      abstract: string | Uint8Array
+    }
 
 /** Splits an input into a path or abstract-name bytes. @internal */
 export function unixTarget(addr: unknown, name = 'address'): { path: string } | { abstract: Uint8Array } {

@@ -29,6 +29,11 @@ export class PipeSender extends Source {
     checkBoolean(nonblocking, 'nonblocking')
     binding.sourceSetNonblocking(this[kHandle], nonblocking)
   }
+
+  /** The end `handle` names, owned by the new object. @internal */
+  static adopt(handle: number): PipeSender {
+    return new PipeSender(handle, kConstruct)
+  }
 }
 
 /**
@@ -61,6 +66,11 @@ export class PipeReceiver extends Source {
     checkBoolean(nonblocking, 'nonblocking')
     binding.sourceSetNonblocking(this[kHandle], nonblocking)
   }
+
+  /** The end `handle` names, owned by the new object. @internal */
+  static adopt(handle: number): PipeReceiver {
+    return new PipeReceiver(handle, kConstruct)
+  }
 }
 
 /**
@@ -84,5 +94,5 @@ export class PipeReceiver extends Source {
 export function pipe(): [PipeSender, PipeReceiver] {
   requireUnix('pipe')
   const [sender, receiver] = binding.pipeNew()
-  return [new PipeSender(sender, kConstruct), new PipeReceiver(receiver, kConstruct)]
+  return [PipeSender.adopt(sender), PipeReceiver.adopt(receiver)]
 }
