@@ -56,6 +56,18 @@ export function badPort(name: string, actual: unknown): RangeError {
   return coded(outOfRange(name, 'an integer >= 0 and <= 65535', actual), 'ERR_SOCKET_BAD_PORT')
 }
 
+/** `ERR_MIO_CLOSED`: `what` was closed while an operation waited on it. */
+export function closedWhilePending(what: string, operation: string): Error {
+  return coded(new Error(`The ${what} was closed while ${operation} was pending`), 'ERR_MIO_CLOSED')
+}
+
+/** The system error `from` (its `code`, `errno`, `syscall`) with a message that says more. */
+export function restated(from: unknown, message: string): unknown {
+  if (!(from instanceof Error) || typeof (from as CodedError).code !== 'string') return from
+  const { code, errno, syscall } = from as CodedError & { errno?: number; syscall?: string }
+  return Object.assign(new Error(`${syscall ?? 'poll'} ${code}: ${message}`), { code, errno, syscall })
+}
+
 /** `ERR_FEATURE_UNAVAILABLE_ON_PLATFORM`: `what` exists on `where` only. */
 export function unavailable(what: string, where: string): Error {
   return coded(new Error(`${what} is available on ${where}, not on ${process.platform}`), 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM')

@@ -1,5 +1,5 @@
 import binding, { fast } from './binding'
-import { invalidArgType, outOfRange } from './errors'
+import { closedWhilePending, invalidArgType, outOfRange, restated } from './errors'
 import { Events, eventsStorage, isEvents, setLength } from './events'
 import { Registry } from './registry'
 import { Watch, watchDriver } from './watch'
@@ -37,6 +37,7 @@ export class Poll implements Disposable {
   #registry: Registry | undefined
   readonly #held: Held
   #watch: Watch | undefined
+  #pollAsyncPending = false
   readonly #onClose = new Set<() => void>()
 
   /** Creates the OS selector (epoll, kqueue or IOCP). */
@@ -137,13 +138,19 @@ export class Poll implements Disposable {
 
   /**
    * Waits for events without blocking the thread: resolves with the number
-   * of events stored in `events` (`0` when `timeout` ms pass first). A
-   * pending `pollAsync` keeps the process alive, as a pending timer does.
-   * It holds no thread-pool thread while it waits.
+   * of events stored in `events` (`0` when `timeout` ms pass first). The
+   * default `timeout`, `null`, waits until an event arrives. A pending
+   * `pollAsync` keeps the process alive, as a pending timer does. It holds
+   * no thread-pool thread while it waits.
+   *
+   * One `pollAsync` (or watch) per `Poll` at a time: a second one rejects
+   * with `EEXIST`. Closing the `Poll` while one is pending rejects it with
+   * `ERR_MIO_CLOSED`, so a close is never mistaken for a timeout.
    *
    * @example
    * ```ts
    * const count = await poll.pollAsync(events, 1000)
+   * if (count === 0) console.log('timed out')
    * ```
    */
   async pollAsync(events: Events, timeout: number | null = null): Promise<number> {
@@ -157,21 +164,33 @@ export class Poll implements Disposable {
     return new Promise<number>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined
       let watch: Watch | undefined
-      const finish = (count: number): void => {
+      const settle = (): void => {
+        this.#pollAsyncPending = false
         this.#onClose.delete(onClose)
         watch?.stop()
         if (timer !== undefined) clearTimeout(timer)
+      }
+      const finish = (count: number): void => {
+        settle()
         resolve(count)
       }
-      const onClose = (): void => finish(0)
+      const onClose = (): void => {
+        settle()
+        reject(closedWhilePending('Poll', 'pollAsync'))
+      }
+      const watched = this.#watch?.active === true
+      const pending = this.#pollAsyncPending
       this.#onClose.add(onClose)
       try {
         watch = this.watch(events, (batch) => finish(batch.length))
       } catch (error) {
         this.#onClose.delete(onClose)
-        reject(error)
+        if (pending) reject(restated(error, 'a pollAsync is already pending on this Poll: await it first'))
+        else if (watched) reject(restated(error, 'this Poll is watched (poll.watch): its events go to the watch'))
+        else reject(error)
         return
       }
+      this.#pollAsyncPending = true
       if (ms >= 0) timer = setTimeout(() => finish(0), ms)
     })
   }
@@ -190,7 +209,13 @@ export class Poll implements Disposable {
    */
   async *batches(events: Events): AsyncGenerator<Events, void, undefined> {
     while (!this.closed) {
-      const count = await this.pollAsync(events, null)
+      let count: number
+      try {
+        count = await this.pollAsync(events, null)
+      } catch (error) {
+        if (this.closed) return
+        throw error
+      }
       if (count > 0) yield events
     }
   }

@@ -105,6 +105,16 @@ impl Error {
     Error::system(&io::Error::new(kind, message.to_string()), syscall)
   }
 
+  /// Adds what the program can do about a system error to its message.
+  pub fn hint(mut self, hint: &str) -> Error {
+    if let Error::System(e) = &mut self {
+      e.message.push_str(" (");
+      e.message.push_str(hint);
+      e.message.push(')');
+    }
+    self
+  }
+
   /// Adds the socket address involved (in the message, `address`, `port`).
   pub fn at(mut self, addr: SocketAddr) -> Error {
     if let Error::System(e) = &mut self {

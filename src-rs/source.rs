@@ -388,8 +388,21 @@ pub fn registration(
         result
       }
     };
-    result.map_err(|e| Error::system(&e, syscall))
+    result.map_err(|e| registration_error(&e, syscall))
   })
+}
+
+/// A failed registration as a system error, with the reason epoll gives
+/// `EPERM` (mio's `register` of a regular file or a directory).
+fn registration_error(e: &io::Error, syscall: &'static str) -> Error {
+  let error = Error::system(e, syscall);
+  #[cfg(target_os = "linux")]
+  if e.raw_os_error() == Some(libc::EPERM) {
+    return error.hint(
+      "epoll cannot watch regular files or directories: they are always ready, so read them without a Poll",
+    );
+  }
+  error
 }
 
 /// Takes the source out of the table, deregistered: closing its descriptor

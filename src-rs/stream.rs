@@ -57,7 +57,7 @@ fn counted(n: Option<usize>) -> Option<u32> {
 pub fn readable(buf: JsBytes<'_>) -> Result<JsBytes<'_>> {
   if buf.is_empty() {
     return Err(Error::out_of_range(
-      "the read buffer must not be empty: a read into 0 bytes cannot be told apart from the end of the stream",
+      "The \"buffer\" argument must not be empty: a read into 0 bytes cannot be told apart from the end of the stream",
     ));
   }
   Ok(buf.prefix(MAX_CHUNK))

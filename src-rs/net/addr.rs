@@ -59,9 +59,25 @@ pub fn parse_parts(address: &str, port: u32) -> Result<SocketAddr> {
   )))
 }
 
-/// Parses `ip:port` (IPv6 in brackets). Host names are not resolved.
+/// Parses `ip:port` (IPv6 in brackets). Host names are not resolved. A
+/// valid address whose port is out of range is `ERR_SOCKET_BAD_PORT`, as
+/// in the `{ address, port }` form and `node:net`.
 pub fn parse(text: &str) -> Result<SocketAddr> {
   text.parse().map_err(|_| {
+    if let Some((ip, port)) = text.rsplit_once(':') {
+      let ip = match ip.strip_prefix('[').and_then(|ip| ip.strip_suffix(']')) {
+        Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
+        None => ip.parse::<std::net::Ipv4Addr>().is_ok(),
+      };
+      let numeric = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
+      let too_large = port.parse::<u64>().map_or(true, |port| port > 65535);
+      if ip && numeric && too_large {
+        return Error::range_error(
+          "ERR_SOCKET_BAD_PORT",
+          format!("port must be 0 to 65535, got {port} in {text:?}"),
+        );
+      }
+    }
     Error::type_error(
       "ERR_INVALID_ADDRESS",
       format!(
@@ -74,7 +90,8 @@ pub fn parse(text: &str) -> Result<SocketAddr> {
 
 #[cfg(test)]
 mod tests {
-  use super::SocketAddress;
+  use super::{parse, SocketAddress};
+  use crate::error::Error;
   use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6};
 
   fn node(text: &str) -> (String, String, u32) {
@@ -95,5 +112,24 @@ mod tests {
       SocketAddress::from(SocketAddr::V6(scoped)).address,
       "fe80::1%2"
     );
+  }
+
+  fn code(text: &str) -> &'static str {
+    match parse(text) {
+      Ok(_) => "ok",
+      Err(Error::Coded { code, .. }) => code,
+      Err(_) => "other",
+    }
+  }
+
+  #[test]
+  fn a_port_out_of_range_is_a_bad_port_whatever_the_form() {
+    assert_eq!(code("127.0.0.1:65535"), "ok");
+    assert_eq!(code("127.0.0.1:70000"), "ERR_SOCKET_BAD_PORT");
+    assert_eq!(code("[::1]:99999999999999999999"), "ERR_SOCKET_BAD_PORT");
+    assert_eq!(code("::1:70000"), "ERR_INVALID_ADDRESS");
+    assert_eq!(code("localhost:70000"), "ERR_INVALID_ADDRESS");
+    assert_eq!(code("127.0.0.1:-1"), "ERR_INVALID_ADDRESS");
+    assert_eq!(code("127.0.0.1:"), "ERR_INVALID_ADDRESS");
   }
 }
