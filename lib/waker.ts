@@ -39,15 +39,19 @@ export class Waker implements Disposable {
 
   /**
    * A form of this waker that other threads can wake it through: post it to
-   * a worker (`postMessage`), rebuild it there with `SharedWaker.from`, and
-   * call `wake()`. It stays valid while this waker is open.
+   * another thread (`postMessage`), rebuild it there with `SharedWaker.from`,
+   * and call `wake()`. It stays valid while this waker is open.
+   *
+   * `postMessage` copies data, not classes: what arrives is a plain
+   * {@link SharedWakerMessage} (`{ id }`), without `wake`. Type the message
+   * as that, and rebuild.
    *
    * @example
    * ```ts
    * // in the worker that polls:
    * parentPort.postMessage(waker.share())
    * // in the main thread:
-   * worker.on('message', (msg) => SharedWaker.from(msg).wake())
+   * worker.on('message', (message: SharedWakerMessage) => SharedWaker.from(message).wake())
    * ```
    */
   share(): SharedWaker {
@@ -75,8 +79,17 @@ export class Waker implements Disposable {
 }
 
 /**
+ * A {@link SharedWaker} as `postMessage` delivers it to another thread: its
+ * data, without its methods. Rebuild it with {@link SharedWaker.from}.
+ */
+export interface SharedWakerMessage {
+  /** The process-wide id of the waker. */
+  readonly id: number
+}
+
+/**
  * A {@link Waker} as any thread of the process can wake it: a plain id,
- * which `postMessage` carries as `{ id }`.
+ * which `postMessage` carries as a {@link SharedWakerMessage} (`{ id }`).
  */
 export class SharedWaker {
   /** The process-wide id of the waker. */
@@ -93,8 +106,8 @@ export class SharedWaker {
     this.id = id
   }
 
-  /** Rebuilds a shared waker after `postMessage` (which turns it into `{ id }`). */
-  static from(value: { id: number }): SharedWaker {
+  /** Rebuilds a shared waker after `postMessage` (which turns it into a {@link SharedWakerMessage}). */
+  static from(value: SharedWakerMessage): SharedWaker {
     if (typeof value !== 'object' || value === null) throw invalidArgType('value', 'a shared Waker ({ id })', value)
     return new SharedWaker(value.id)
   }

@@ -48,6 +48,8 @@ import {
 expectTypeOf<keyof typeof mio>().toEqualTypeOf<
   | 'Event'
   | 'Events'
+  | 'hasErrorCode'
+  | 'isSystemError'
   | 'Interest'
   | 'IpSocket'
   | 'NamedPipe'
@@ -166,3 +168,20 @@ void poll.registry.handle
 void events.handle
 // @ts-expect-error internal
 PipeSender.adopt(1)
+expectTypeOf(stream.takeError()).toEqualTypeOf<mio.SystemError | null>()
+
+// Errors narrow without a cast.
+declare const caught: unknown
+if (mio.isSystemError(caught, 'ECONNREFUSED')) {
+  expectTypeOf(caught.errno).toEqualTypeOf<number>()
+  expectTypeOf(caught.syscall).toEqualTypeOf<string>()
+  expectTypeOf(caught.port).toEqualTypeOf<number | undefined>()
+}
+if (mio.hasErrorCode(caught)) expectTypeOf(caught.code).toEqualTypeOf<string>()
+
+// A shared waker arrives from postMessage as a message, rebuilt by SharedWaker.from.
+declare const message: mio.SharedWakerMessage
+expectTypeOf(SharedWaker.from(message)).toEqualTypeOf<SharedWaker>()
+// @ts-expect-error a message has no wake(): rebuild it first
+message.wake()
+expectTypeOf(poll.pollAsync).parameter(1).toEqualTypeOf<number | null | undefined>()

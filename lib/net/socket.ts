@@ -1,14 +1,29 @@
 import binding from '../binding'
 import { checkBoolean, checkInteger } from '../validate'
 import { kHandle, Source } from '../source'
+import type { SystemError } from '../system-error'
 import type { SocketAddress } from './addr'
 import { checkSize } from './options'
 
 /** What every socket (IP or Unix) shares: the pending error and buffer sizes. */
 export abstract class Socket extends Source {
-  /** Takes the pending socket error (`SO_ERROR`), such as a failed connect's `ECONNREFUSED`; `null` if none. */
-  takeError(): NodeJS.ErrnoException | null {
-    return binding.socketTakeError(this[kHandle]) as NodeJS.ErrnoException | null
+  /**
+   * Takes the pending socket error (`SO_ERROR`), such as a failed connect's
+   * `ECONNREFUSED`; `null` if none. Taking clears it: a second call returns
+   * `null`. After a non-blocking connect, call it first on the writable
+   * event: `peerAddr()` throws `ENOTCONN` both while the connect is in
+   * progress and after it failed, so only `takeError()` tells them apart.
+   *
+   * @example
+   * ```ts
+   * // on the writable event of a stream from TcpStream.connect():
+   * const error = stream.takeError()
+   * if (error) console.log(`connect failed: ${error.code}`) // ECONNREFUSED
+   * else console.log(`connected to ${stream.peerAddr().port}`)
+   * ```
+   */
+  takeError(): SystemError | null {
+    return binding.socketTakeError(this[kHandle]) as SystemError | null
   }
 
   /** Sets `SO_RCVBUF` in bytes (the OS may round or double it). */

@@ -12,8 +12,8 @@ export type UnixAddress =
       path: string
     }
   | {
-      /** A Linux abstract name: the bytes after the leading NUL. */
-      abstract: Buffer
+      /** A Linux abstract name: the bytes after the leading NUL (a `Buffer` at run time). */
+      abstract: Uint8Array
     }
   | {
       /** The socket has no name. */

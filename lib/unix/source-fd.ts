@@ -13,15 +13,25 @@ import { checkFd, kConstruct, kHandle, Source } from '../source'
  * `close()` deregisters it and forgets it; the descriptor stays open and
  * yours to close. For edge-triggered draining, make it non-blocking
  * (`setNonblocking(true)`) and use `read`/`write`, which return `null` when
- * they would block.
+ * they would block and `0` at the end.
+ *
+ * What the OS can watch: epoll (Linux) refuses regular files and directories
+ * with `EPERM` (they are always ready: read them without a `Poll`). A FIFO
+ * opened for reading before any writer opened it reads `0` (the end) until a
+ * writer comes; open it with `O_RDWR` to keep it open across writers.
  *
  * @example
  * ```ts
  * const fd = fs.openSync('/dev/ttyUSB0', fs.constants.O_RDWR | fs.constants.O_NONBLOCK)
  * const port = new SourceFd(fd)
  * poll.registry.register(port, Token(7), Interest.READABLE)
- * // ... on a readable event:
- * for (let n; (n = port.read(buf)) !== null && n > 0; ) handle(buf.subarray(0, n))
+ * // ... on a readable event, drain until would-block (null) or the end (0):
+ * for (;;) {
+ *   const n = port.read(buf)
+ *   if (n === null) break // drained: wait for the next event
+ *   if (n === 0) { port.close(); fs.closeSync(fd); break } // the end
+ *   handle(buf.subarray(0, n))
+ * }
  * ```
  */
 export class SourceFd extends Source {

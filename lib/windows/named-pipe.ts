@@ -2,6 +2,7 @@ import binding from '../binding'
 import { checkString } from '../validate'
 import { read, write, writev } from '../io'
 import { unavailable } from '../errors'
+import type { SystemError } from '../system-error'
 import { kConstruct, kHandle, Source } from '../source'
 
 /** The binding's named-pipe calls, which exist only in Windows builds. */
@@ -10,7 +11,7 @@ interface WindowsBinding {
   namedPipeOpen(name: string): number
   namedPipeConnect(handle: number): boolean
   namedPipeDisconnect(handle: number): void
-  namedPipeTakeError(handle: number): NodeJS.ErrnoException | null
+  namedPipeTakeError(handle: number): SystemError | null
 }
 
 function windows(): WindowsBinding {
@@ -62,7 +63,7 @@ export class NamedPipe extends Source {
   }
 
   /** The outcome of a completed connect: an error, or `null`. */
-  takeError(): NodeJS.ErrnoException | null {
+  takeError(): SystemError | null {
     return windows().namedPipeTakeError(this[kHandle])
   }
 
