@@ -4,7 +4,9 @@
 // still creates a Poll and a listener, connects and exchanges bytes.
 import test, { type ExecutionContext } from 'ava'
 import { Events, Interest, Poll, Registry, Source, TcpListener, TcpStream, Token, UdpSocket, Waker } from 'node-mio'
-import { ANY_LOCAL, ANY_LOCAL_V6, addrText, expectEvents, sleep } from './helpers.ts'
+import { expectEvents } from './support/events.ts'
+import { ANY_LOCAL, ANY_LOCAL_V6, addrText } from './support/sockets.ts'
+import { sleep } from './support/workers.ts'
 
 type ErrorClass = typeof Error | typeof TypeError | typeof RangeError
 

@@ -25,7 +25,8 @@ import {
   UnixStream,
   type ConnectOptions,
 } from 'node-mio'
-import { ANY_LOCAL, ANY_LOCAL_V6, addrText, expectEvents, expectNoEvents, initWithPoll, readiness } from './helpers.ts'
+import { expectEvents, expectNoEvents, initWithPoll, readiness } from './support/events.ts'
+import { ANY_LOCAL, ANY_LOCAL_V6, addrText } from './support/sockets.ts'
 
 const linux = process.platform === 'linux'
 const SERVER = Token(0)

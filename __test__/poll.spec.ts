@@ -21,9 +21,11 @@
 // unconditionally: node-mio reports these errors on every build (EEXIST,
 // ENOENT).
 import test, { type ExecutionContext } from 'ava'
-import { readdirSync } from 'node:fs'
 import { Events, Interest, Poll, TcpListener, TcpStream, Token, UdpSocket } from 'node-mio'
-import { ANY_LOCAL, Peer, addrText, expectEvents, expectNoEvents, initWithPoll, sleep } from './helpers.ts'
+import { openFdCount } from './support/descriptors.ts'
+import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
+import { ANY_LOCAL, addrText } from './support/sockets.ts'
+import { Peer, sleep } from './support/workers.ts'
 
 const ID1 = Token(1)
 const ID2 = Token(2)
@@ -71,12 +73,6 @@ test('zero_duration_polls_events', (t) => {
     for (const stream of streams) stream.close()
   }
 })
-
-/** Open file descriptors of this process (Linux), or `null` elsewhere. */
-function openFdCount(): number | null {
-  if (process.platform !== 'linux') return null
-  return readdirSync('/proc/self/fd').length
-}
 
 // Serial: serial tests run before the concurrent ones, so no other test's
 // worker threads or sockets open or close descriptors during the count.

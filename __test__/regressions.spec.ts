@@ -11,7 +11,9 @@
 import test from 'ava'
 import { join } from 'node:path'
 import { Interest, Poll, TcpListener, TcpStream, Token, UnixDatagram, Waker, Events } from 'node-mio'
-import { ANY_LOCAL, Peer, addrText, initWithPoll, sleep, tempDir } from './helpers.ts'
+import { initWithPoll } from './support/events.ts'
+import { ANY_LOCAL, addrText, tempDir } from './support/sockets.ts'
+import { Peer, sleep } from './support/workers.ts'
 
 const ID1 = Token(1)
 const WAKE_TOKEN = Token(10)

@@ -14,19 +14,10 @@
 // descriptor's flags from /proc on Linux and check nothing elsewhere.
 import test, { type ExecutionContext } from 'ava'
 import { Interest, TcpListener, Token, type SocketAddress, type TcpStream } from 'node-mio'
-import {
-  ANY_LOCAL,
-  ANY_LOCAL_V6,
-  BARRIER_WAIT_SOURCE,
-  Barrier,
-  Peer,
-  assertSocketCloseOnExec,
-  assertSocketNonBlocking,
-  expectEvents,
-  expectNoEvents,
-  initWithPoll,
-  isLoopback,
-} from './helpers.ts'
+import { assertCloseOnExec, assertNonBlocking, socketFd } from './support/descriptors.ts'
+import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
+import { ANY_LOCAL, ANY_LOCAL_V6, isLoopback } from './support/sockets.ts'
+import { BARRIER_WAIT, Barrier, Peer } from './support/workers.ts'
 
 const ID1 = Token(0)
 const ID2 = Token(1)
@@ -39,7 +30,7 @@ const ID2 = Token(1)
 function startConnections(address: SocketAddress, nConnections: number, barrier: Barrier): Peer {
   return new Peer(
     `
-    ${BARRIER_WAIT_SOURCE}
+    ${BARRIER_WAIT}
     const net = require('node:net')
     for (let i = 0; i < data.n; i++) {
       const conn = net.connect(data.port, data.host)
@@ -76,8 +67,8 @@ async function smokeTestTcpListener(t: ExecutionContext, addr: string): Promise<
   using listener = TcpListener.bind(addr)
   const address = listener.localAddr()
 
-  assertSocketNonBlocking(t, listener, 'tcp')
-  assertSocketCloseOnExec(t, listener, 'tcp')
+  assertNonBlocking(t, socketFd(t, listener, 'tcp'))
+  assertCloseOnExec(t, socketFd(t, listener, 'tcp'))
 
   poll.registry.register(listener, ID1, Interest.READABLE)
 

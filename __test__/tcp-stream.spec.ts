@@ -33,22 +33,10 @@ import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { Interest, TcpListener, TcpStream, Token, type SocketAddress } from 'node-mio'
-import {
-  ANY_LOCAL,
-  ANY_LOCAL_V6,
-  BARRIER_WAIT_SOURCE,
-  Barrier,
-  Peer,
-  acceptBlocking,
-  addrText,
-  assertSocketCloseOnExec,
-  assertSocketNonBlocking,
-  connectedPair,
-  expectEvents,
-  expectNoEvents,
-  initWithPoll,
-  isLoopback,
-} from './helpers.ts'
+import { assertCloseOnExec, assertNonBlocking, socketFd } from './support/descriptors.ts'
+import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
+import { ANY_LOCAL, ANY_LOCAL_V6, acceptBlocking, addrText, connectedPair, isLoopback } from './support/sockets.ts'
+import { BARRIER_WAIT, Barrier, Peer } from './support/workers.ts'
 
 const DATA1 = Buffer.from('Hello world!')
 const DATA2 = Buffer.from('Hello mars!')
@@ -117,7 +105,7 @@ function echoListener(host: string, nConnections: number): { peer: Peer; address
 function startListener(nConnections: number, barrier: Barrier | null, shutdownWrite: boolean): { peer: Peer; address: SocketAddress } {
   const peer = new Peer(
     `
-    ${BARRIER_WAIT_SOURCE}
+    ${BARRIER_WAIT}
     const net = require('node:net')
     const fail = (e) => { console.error(e); process.exit(1) }
     let remaining = data.n
@@ -159,8 +147,8 @@ async function smokeTestTcpStream(t: ExecutionContext, host: string): Promise<vo
   try {
     const stream = TcpStream.connect(addrText(addr))
     try {
-      assertSocketNonBlocking(t, stream, 'tcp')
-      assertSocketCloseOnExec(t, stream, 'tcp')
+      assertNonBlocking(t, socketFd(t, stream, 'tcp'))
+      assertCloseOnExec(t, socketFd(t, stream, 'tcp'))
 
       poll.registry.register(stream, ID1, Interest.WRITABLE.add(Interest.READABLE))
 
@@ -642,7 +630,7 @@ test('hup_event_on_disconnect', async (t) => {
   const barrier = new Barrier(2)
   const listener = new Peer(
     `
-    ${BARRIER_WAIT_SOURCE}
+    ${BARRIER_WAIT}
     const net = require('node:net')
     const fail = (e) => { console.error(e); process.exit(1) }
     const server = net.createServer((sock) => {

@@ -33,7 +33,11 @@ import {
   type TcpStream,
   type Watch,
 } from 'node-mio'
-import { client, deferred, exitFromWatchCallback, guard, linesOf, runNode, settle, sleep, tenThousandDatagrams, tokensOf, watchedEchoWithTimers, watchedTcpRecords } from './helpers'
+import { deferred, guard, settle } from './support/async.ts'
+import { tokensOf } from './support/events.ts'
+import { linesOf, runNode } from './support/processes.ts'
+import { exitFromWatchCallback, tenThousandDatagrams, watchedEchoWithTimers, watchedTcpRecords } from './support/watch-fixtures.ts'
+import { sleep } from './support/workers.ts'
 
 const linuxTest = process.platform === 'linux' ? test : test.skip
 

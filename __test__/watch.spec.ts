@@ -25,7 +25,10 @@ import {
   type TcpStream,
   type Watch,
 } from 'node-mio'
-import { client, deferred, exitFromWatchCallback, guard, linesOf, runNode, settle, tenThousandDatagrams, tokensOf, watchedEchoWithTimers, watchedTcpRecords } from './helpers'
+import { deferred, guard, settle } from './support/async.ts'
+import { tokensOf } from './support/events.ts'
+import { linesOf, runNode } from './support/processes.ts'
+import { exitFromWatchCallback, tenThousandDatagrams, watchedEchoWithTimers, watchedTcpRecords } from './support/watch-fixtures.ts'
 
 const supported = process.platform !== 'win32'
 const unixTest = supported ? test : test.skip
