@@ -337,7 +337,7 @@ test.skip('shutdown_write', async (t) => {
       const err = t.throws(() => stream.write(DATA2))
       t.is((err as NodeJS.ErrnoException | undefined)?.code, 'EPIPE')
 
-      // FIXME: we don't always receive the following event.
+      // The event mio's #[ignore] is about: it does not always arrive.
       expectEvents(t, poll, events, [{ token: ID1, readiness: ['readable'] }])
 
       // Read should be ok.
