@@ -36,7 +36,7 @@ import {
 } from 'node-mio'
 import { O_ACCMODE, O_NONBLOCK, fdFlags, fdTarget, inodesForPort, isOpen, openFdCount } from './support/descriptors.ts'
 import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
-import { ANY_LOCAL, tempDir } from './support/sockets.ts'
+import { ANY_LOCAL, polledPair, tempDir } from './support/sockets.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const linux = process.platform === 'linux'
@@ -69,22 +69,6 @@ function drain(stream: { read(buf: Uint8Array): number | null }, sink: Buffer[])
   return false
 }
 
-/** A connected (client, accepted) TCP pair, both unregistered. */
-function tcpPair(t: ExecutionContext, poll: Poll, events: Events, listener: TcpListener): [TcpStream, TcpStream] {
-  const client = TcpStream.connect(listener.localAddr())
-  poll.registry.register(listener, SERVER, Interest.READABLE)
-  poll.registry.register(client, CLIENT, Interest.WRITABLE)
-  expectEvents(t, poll, events, [
-    { token: SERVER, readiness: ['readable'] },
-    { token: CLIENT, readiness: ['writable'] },
-  ])
-  const accepted = listener.accept()
-  if (accepted === null) throw new Error('accept returned null after a readable event')
-  poll.registry.deregister(listener)
-  poll.registry.deregister(client)
-  return [client, accepted[0]]
-}
-
 /** Runs `code` in a child Node.js (CommonJS, `require('node-mio')`) with `fd3` as its descriptor 3. */
 function child(t: ExecutionContext, code: string, fd3: number | net.Socket): { proc: ChildProcess; lines: AsyncIterator<string> } {
   const proc = spawn(process.execPath, ['-e', code], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit', fd3] })
@@ -107,7 +91,7 @@ utest('(a) an accepted stream, detached, becomes a net.Socket that talks to a no
   const { poll, events } = initWithPoll()
   using _poll = poll
   using listener = TcpListener.bind(ANY_LOCAL)
-  const [client, accepted] = tcpPair(t, poll, events, listener)
+  const [client, accepted] = polledPair(t, poll, events, listener)
   using _client = client
   const acceptedPort = accepted.localAddr().port
   const before = accepted.fd
@@ -298,7 +282,7 @@ utest('(c) TcpStream: detachFd then fromFd keeps the connection both ways', (t) 
   const { poll, events } = initWithPoll()
   using _poll = poll
   using listener = TcpListener.bind(ANY_LOCAL)
-  const [client, server] = tcpPair(t, poll, events, listener)
+  const [client, server] = polledPair(t, poll, events, listener)
   using _server = server
   poll.registry.register(client, CLIENT, Interest.READABLE)
   const local = client.localAddr()
@@ -523,7 +507,7 @@ roleTest('fromFd refuses a listening socket as a stream and a connected one as a
   const { poll, events } = initWithPoll()
   using _poll = poll
   using listener = TcpListener.bind(ANY_LOCAL)
-  const [client, server] = tcpPair(t, poll, events, listener)
+  const [client, server] = polledPair(t, poll, events, listener)
   using _client = client
   using _server = server
   refuses(t, 'TcpStream', listener.fd, WRONG_KIND)
@@ -551,7 +535,7 @@ utest('(e) detachFd deregisters: no more events; the object is closed; the descr
   const { poll, events } = initWithPoll()
   using _poll = poll
   using listener = TcpListener.bind(ANY_LOCAL)
-  const [client, server] = tcpPair(t, poll, events, listener)
+  const [client, server] = polledPair(t, poll, events, listener)
   using _client = client
   poll.registry.register(server, SERVER, Interest.READABLE)
   const target = linux ? fdTarget(server.fd) : null

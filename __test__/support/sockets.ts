@@ -3,7 +3,8 @@ import type { ExecutionContext } from 'ava'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Events, Interest, Poll, TcpListener, TcpStream, type SocketAddress } from 'node-mio'
+import { Events, Interest, Poll, TcpListener, TcpStream, Token, type ConnectOptions, type SocketAddress } from 'node-mio'
+import { expectEvents } from './events.ts'
 
 export const ANY_LOCAL = '127.0.0.1:0'
 export const ANY_LOCAL_V6 = '[::1]:0'
@@ -58,4 +59,31 @@ export function tempDir(t: ExecutionContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'node-mio-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   return dir
+}
+
+/**
+ * A connected `[client, accepted]` pair on `listener`, as a poll loop sees
+ * it: the listener readable (token 0) and the client writable (token 1)
+ * without error; both unregistered afterwards.
+ */
+export function polledPair(
+  t: ExecutionContext,
+  poll: Poll,
+  events: Events,
+  listener: TcpListener,
+  options?: ConnectOptions,
+): [TcpStream, TcpStream] {
+  const client = TcpStream.connect(listener.localAddr(), options)
+  poll.registry.register(listener, Token(0), Interest.READABLE)
+  poll.registry.register(client, Token(1), Interest.WRITABLE)
+  expectEvents(t, poll, events, [
+    { token: Token(0), readiness: ['readable'] },
+    { token: Token(1), readiness: ['writable'] },
+  ])
+  t.is(client.takeError(), null)
+  const accepted = listener.accept()
+  if (accepted === null) throw new Error('accept returned null after a readable event')
+  poll.registry.deregister(listener)
+  poll.registry.deregister(client)
+  return [client, accepted[0]]
 }
