@@ -2,11 +2,10 @@
 //
 // Not applicable (not ported):
 // - is_send_and_sync: a Rust trait property (TcpListener is Send + Sync).
-// - tcp_listener_std: wraps a std listener with `TcpListener::from_std`;
-//   handing a file descriptor in is a later issue. The smoke test it shares
-//   runs through tcp_listener and tcp_listener_ipv6.
-// - raw_fd: `as_raw_fd`/`into_raw_fd`/`from_raw_fd` round trip; a later
-//   issue (fd hand-off).
+// - tcp_listener_std and raw_fd: handing a descriptor in (`fromFd`, mio's
+//   `from_std`/`from_raw_fd`) and out (`detachFd`, `fd`) is tested in
+//   fd-handoff.spec.ts with real node:net sockets. The smoke test
+//   tcp_listener_std shares runs through tcp_listener and tcp_listener_ipv6.
 //
 // mio's `start_connections` thread (std blocking connects, each held until a
 // `Barrier`) is a `Peer` worker with node:net sockets and the same barrier.

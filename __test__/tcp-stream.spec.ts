@@ -2,19 +2,18 @@
 //
 // Not applicable (not ported):
 // - is_send_and_sync: a Rust trait property (TcpStream is Send + Sync).
-// - tcp_stream_std: wraps a std stream with `TcpStream::from_std`; handing a
-//   file descriptor in is a later issue. The smoke test it shares runs
-//   through tcp_stream_ipv4 and tcp_stream_ipv6.
-// - raw_fd: `as_raw_fd`/`into_raw_fd`/`from_raw_fd` round trip; a later
-//   issue (fd hand-off).
+// - tcp_stream_std and raw_fd: handing a descriptor in (`fromFd`, mio's
+//   `from_std`/`from_raw_fd`) and out (`detachFd`, `fd`) is tested in
+//   fd-handoff.spec.ts with real node:net sockets. The smoke test
+//   tcp_stream_std shares runs through tcp_stream_ipv4 and tcp_stream_ipv6.
 //
 // How the rest maps:
 // - mio's `echo_listener` and `start_listener` threads (std blocking sockets)
 //   are `Peer` workers with node:net sockets; mio's `Barrier` is `Barrier`.
 // - peek_ok, peek_would_block and read_peek_would_block build their pair with
-//   std's blocking connect/accept and `TcpStream::from_std`; fd hand-off is a
-//   later issue, so the pair is a node-mio connect plus a node-mio accept
-//   (`connectedPair()`): the stream under test is a node-mio stream either way.
+//   std's blocking connect/accept and `TcpStream::from_std`; here the pair is
+//   a node-mio connect plus a node-mio accept (`connectedPair()`): the stream
+//   under test is a node-mio stream either way.
 // - tcp_reset_close_event accepts on a std listener in the test thread: here
 //   a node-mio listener accepted with `acceptBlocking()`.
 // - hup_event_on_disconnect drops the accepted socket with `SO_LINGER` 0.
@@ -179,16 +178,10 @@ async function smokeTestTcpStream(t: ExecutionContext, host: string): Promise<vo
 
       expectEvents(t, poll, events, [{ token: ID1, readiness: ['readable'] }])
 
-      // mio's `read_vectored`. node-mio has no `TcpStream.readv` yet: see the
-      // test.failing note below.
-      const readv = (stream as unknown as { readv?: (bufs: Uint8Array[]) => number | null }).readv
-      if (typeof readv !== 'function') {
-        t.fail('TcpStream has no readv (mio: read_vectored)')
-        return
-      }
+      // mio's `read_vectored`.
       const buf1 = Buffer.alloc(DATA1_LEN, 1)
       const buf2 = Buffer.alloc(DATA2_LEN + 1, 2)
-      const read = readv.call(stream, [buf1, buf2])
+      const read = stream.readv([buf1, buf2])
       t.is(read, DATA1.length + DATA2.length, 'unable to read vectored from stream')
       t.deepEqual(buf1, DATA1)
       t.deepEqual(buf2.subarray(0, DATA2.length), DATA2)
@@ -203,14 +196,10 @@ async function smokeTestTcpStream(t: ExecutionContext, host: string): Promise<vo
   }
 }
 
-// Fails: node-mio's TcpStream has `writev` but no `readv` (mio's
-// `read_vectored`), which the last step of mio's smoke test uses. Everything
-// before that step is checked and passes; drop `.failing` once readv exists.
 test('tcp_stream_ipv4', async (t) => {
   await smokeTestTcpStream(t, '127.0.0.1')
 })
 
-// Fails for the same reason as tcp_stream_ipv4 (no readv).
 test('tcp_stream_ipv6', async (t) => {
   await smokeTestTcpStream(t, '::1')
 })

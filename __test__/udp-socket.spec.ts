@@ -5,8 +5,8 @@
 //   (type sizes, Send + Sync).
 // - unconnected_udp_socket_std, connected_udp_socket_std (`from_std`) and
 //   udp_socket_raw_fd (`as_raw_fd`/`into_raw_fd`/`from_raw_fd`): handing a
-//   file descriptor in or out is a later issue. The smoke tests they share
-//   run through the _ipv4 and _ipv6 variants.
+//   descriptor in and out is tested in fd-handoff.spec.ts. The smoke tests
+//   they share run through the _ipv4 and _ipv6 variants.
 //
 // mio's assert_socket_non_blocking and assert_socket_close_on_exec read
 // fcntl(2) flags; here they read the same flags from /proc/self/fdinfo on
