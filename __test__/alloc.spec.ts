@@ -10,11 +10,12 @@
 // are serial: the measured loops are synchronous, but the descriptor counts
 // of the GC tests must not see another test's sockets.
 import test, { type ExecutionContext } from 'ava'
-import fs from 'node:fs'
 import { PerformanceObserver, performance } from 'node:perf_hooks'
 import v8 from 'node:v8'
 import { Events, Interest, Poll, TcpListener, TcpStream, Token, UdpSocket, Waker } from 'node-mio'
-import { ANY_LOCAL, addrText, expectEvents } from './helpers.ts'
+import { openFdCount } from './support/descriptors.ts'
+import { expectEvents } from './support/events.ts'
+import { ANY_LOCAL, addrText } from './support/sockets.ts'
 
 const gc = (globalThis as { gc?: () => void }).gc
 
@@ -220,12 +221,8 @@ test.serial('write + read + WouldBlock read a million times: no GC, no heap grow
 
 // ---------------------------------------------------------------- closed on GC
 
-const FD_DIR = '/proc/self/fd'
-const hasFdDir = fs.existsSync(FD_DIR)
-
-function openDescriptors(): number {
-  return fs.readdirSync(FD_DIR).length
-}
+const hasFdDir = openFdCount() !== null
+const openDescriptors = (): number => openFdCount() ?? 0
 
 /** Collects until `done()` holds (finalizers run as tasks after a GC). */
 async function collectUntil(done: () => boolean): Promise<boolean> {

@@ -5,7 +5,7 @@
 // stream: its first read takes whatever arrived, its second must be `0`.
 import test, { type ExecutionContext } from 'ava'
 import { Events, Interest, Poll, TcpListener, TcpStream, Token, type Registry } from 'node-mio'
-import { ANY_LOCAL, addrText } from './helpers.ts'
+import { ANY_LOCAL, addrText } from './support/sockets.ts'
 
 const SERVER = Token(0)
 const CLIENT = Token(1)

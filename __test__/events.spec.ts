@@ -7,7 +7,7 @@
 // - is_event_send_sync: `Event` and `Events` are Send + Sync.
 import test from 'ava'
 import { Token, Waker } from 'node-mio'
-import { initWithPoll } from './helpers.ts'
+import { initWithPoll } from './support/events.ts'
 
 const WAKE_TOKEN = Token(10)
 

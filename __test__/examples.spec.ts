@@ -2,107 +2,14 @@
 // TCP and UDP servers on port 0), and this process talks to it with node:net
 // and node:dgram. The servers block their own main thread in `poll()`; this
 // one is free, so the clients here are plain async Node.js code.
-import test, { type ExecutionContext } from 'ava'
-import { spawn, type ChildProcess } from 'node:child_process'
+import test from 'ava'
 import dgram from 'node:dgram'
 import { once } from 'node:events'
 import net from 'node:net'
-import path from 'node:path'
-
-// ava runs test files with the project directory as the working directory.
-const EXAMPLES = path.join(process.cwd(), 'examples')
-
-/** How long to wait for a child before failing (a guard, not a measurement). */
-const PATIENCE = 20_000
+import { guard } from './support/async.ts'
+import { Example } from './support/processes.ts'
 
 const GREETING = 'Hello world!\n'
-
-/** A running example, with its output collected as it arrives. */
-class Example {
-  readonly child: ChildProcess
-  stdout = ''
-  stderr = ''
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-  #waiters: Array<() => void> = []
-
-  constructor(t: ExecutionContext, file: string, args: string[] = [], env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', path.join(EXAMPLES, file), ...args], {
-      cwd: process.cwd(),
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    this.exited = new Promise((resolve) => {
-      this.child.once('exit', (code, signal) => {
-        resolve({ code, signal })
-        this.#wake()
-      })
-    })
-    this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      this.stdout += chunk
-      this.#wake()
-    })
-    this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      this.stderr += chunk
-    })
-    t.teardown(() => {
-      if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill()
-    })
-  }
-
-  #wake(): void {
-    const waiters = this.#waiters
-    this.#waiters = []
-    for (const wake of waiters) wake()
-  }
-
-  /** Waits until stdout matches `pattern`; fails if the child exits first. */
-  async waitFor(pattern: RegExp): Promise<RegExpMatchArray> {
-    let match: RegExpMatchArray | null = null
-    await this.waitUntil(() => (match = this.stdout.match(pattern)) !== null, `print ${pattern}`)
-    return match!
-  }
-
-  /** Lines of stdout that match `pattern` (with the `m` flag: whole lines). */
-  lines(pattern: RegExp): string[] {
-    return this.stdout.split('\n').filter((line) => pattern.test(line))
-  }
-
-  /** Waits until `done()` holds, checking as output arrives. */
-  async waitUntil(done: () => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + PATIENCE
-    for (;;) {
-      if (done()) return
-      if (this.child.exitCode !== null || this.child.signalCode !== null) {
-        throw new Error(`the example exited before it did ${what}\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`)
-      }
-      if (Date.now() > deadline) {
-        throw new Error(`the example did not ${what}\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`)
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 250)
-        this.#waiters.push(() => {
-          clearTimeout(timer)
-          resolve()
-        })
-      })
-    }
-  }
-
-  /** The `Listening on HOST:PORT` line every server prints first. */
-  async listening(): Promise<{ host: string; port: number }> {
-    const [, host, port] = await this.waitFor(/^Listening on \[?([^\]\s]+?)\]?:(\d+)$/m)
-    return { host, port: Number(port) }
-  }
-}
-
-/** Rejects after PATIENCE ms: a guard against a hang, with a message. */
-function guard<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), PATIENCE)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
 
 /** Everything `socket` receives, as text, from now on. */
 function collect(socket: net.Socket): { text: string } {
@@ -133,7 +40,7 @@ async function connect(port: number, host: string): Promise<net.Socket> {
 }
 
 test('tcp-server: greets each connection, prints what it receives, notices the close', async (t) => {
-  const server = new Example(t, 'tcp-server.ts', [], { PORT: '0' })
+  const server = new Example(t, 'tcp-server.ts', { env: { PORT: '0' } })
   const { host, port } = await server.listening()
   t.is(host, '127.0.0.1', 'the default address, with the port from PORT')
   t.not(port, 0, 'the printed port is the one the OS picked')
@@ -186,7 +93,7 @@ test('tcp-server: greets each connection, prints what it receives, notices the c
 })
 
 test('tcp-server: takes the address from the command line (IPv6)', async (t) => {
-  const server = new Example(t, 'tcp-server.ts', ['[::1]:0'])
+  const server = new Example(t, 'tcp-server.ts', { args: ['[::1]:0'] })
   const { host, port } = await server.listening()
   t.is(host, '::1')
   const client = await connect(port, host)
@@ -197,7 +104,7 @@ test('tcp-server: takes the address from the command line (IPv6)', async (t) => 
 })
 
 test('udp-server: echoes every datagram to its sender', async (t) => {
-  const server = new Example(t, 'udp-server.ts', [], { PORT: '0' })
+  const server = new Example(t, 'udp-server.ts', { env: { PORT: '0' } })
   const { host, port } = await server.listening()
   t.is(host, '127.0.0.1')
 
@@ -243,7 +150,7 @@ test('udp-server: echoes every datagram to its sender', async (t) => {
 
 test('readme: runs to completion and prints what it did', async (t) => {
   const example = new Example(t, 'readme.ts')
-  const { code, signal } = await guard(example.exited, 'examples/readme.ts to exit')
+  const { code, signal } = await example.exit()
   t.is(signal, null)
   t.is(code, 0, `exit code 0\nstdout:\n${example.stdout}\nstderr:\n${example.stderr}`)
   const port = example.stdout.match(/^server listening on 127\.0\.0\.1:(\d+)$/m)?.[1]

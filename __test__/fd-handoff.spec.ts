@@ -12,9 +12,8 @@
 import test, { type ExecutionContext } from 'ava'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs'
+import { closeSync, openSync, readFileSync } from 'node:fs'
 import net from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { setTimeout as delay } from 'node:timers/promises'
@@ -35,7 +34,9 @@ import {
   UnixListener,
   UnixStream,
 } from 'node-mio'
-import { ANY_LOCAL, expectEvents, expectNoEvents, initWithPoll } from './helpers.ts'
+import { O_ACCMODE, O_NONBLOCK, fdFlags, fdTarget, inodesForPort, isOpen, openFdCount } from './support/descriptors.ts'
+import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
+import { ANY_LOCAL, polledPair, tempDir } from './support/sockets.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const linux = process.platform === 'linux'
@@ -43,48 +44,10 @@ const unix = process.platform !== 'win32'
 const utest = unix ? test : test.skip
 const SERVER = Token(0)
 const CLIENT = Token(1)
-const O_NONBLOCK = 0o4000
-const O_ACCMODE = 0o3
 
 declare const gc: () => void
 
 // ---- helpers -------------------------------------------------------------------
-
-/** What /proc/self/fd says `fd` is (`socket:[123]`, `pipe:[45]`), or null if closed. */
-function fdTarget(fd: number): string | null {
-  try {
-    return readlinkSync(`/proc/self/fd/${fd}`)
-  } catch {
-    return null
-  }
-}
-
-/** The open-file flags of `fd` from /proc/self/fdinfo. */
-function fdFlags(fd: number): number {
-  const flags = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1]
-  return parseInt(flags ?? 'NaN', 8)
-}
-
-/** Whether `fd` is open (fstat succeeds). */
-function isOpen(fd: number): boolean {
-  try {
-    fstatSync(fd)
-    return true
-  } catch {
-    return false
-  }
-}
-
-/** Socket inodes of /proc/net/<table> rows whose local port is `port`. */
-function inodesForPort(table: 'tcp' | 'tcp6' | 'udp' | 'udp6', port: number): string[] {
-  return readFileSync(`/proc/net/${table}`, 'utf8')
-    .trim()
-    .split('\n')
-    .slice(1)
-    .map((line) => line.trim().split(/\s+/))
-    .filter((c) => parseInt(c[1].split(':')[1], 16) === port)
-    .map((c) => c[9])
-}
 
 /** Polls with timeout 0, letting Node's event loop run in between, until `done()` (at most ~5 s). */
 async function pollUntil(poll: Poll, events: Events, done: () => boolean): Promise<boolean> {
@@ -104,29 +67,6 @@ function drain(stream: { read(buf: Uint8Array): number | null }, sink: Buffer[])
     sink.push(Buffer.from(buf.subarray(0, n)))
   }
   return false
-}
-
-/** A connected (client, accepted) TCP pair, both unregistered. */
-function tcpPair(t: ExecutionContext, poll: Poll, events: Events, listener: TcpListener): [TcpStream, TcpStream] {
-  const client = TcpStream.connect(listener.localAddr())
-  poll.registry.register(listener, SERVER, Interest.READABLE)
-  poll.registry.register(client, CLIENT, Interest.WRITABLE)
-  expectEvents(t, poll, events, [
-    { token: SERVER, readiness: ['readable'] },
-    { token: CLIENT, readiness: ['writable'] },
-  ])
-  const accepted = listener.accept()
-  if (accepted === null) throw new Error('accept returned null after a readable event')
-  poll.registry.deregister(listener)
-  poll.registry.deregister(client)
-  return [client, accepted[0]]
-}
-
-/** A fresh directory for Unix socket paths, removed after the test. */
-function tempDir(t: ExecutionContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'node-mio-fd-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
 }
 
 /** Runs `code` in a child Node.js (CommonJS, `require('node-mio')`) with `fd3` as its descriptor 3. */
@@ -151,7 +91,7 @@ utest('(a) an accepted stream, detached, becomes a net.Socket that talks to a no
   const { poll, events } = initWithPoll()
   using _poll = poll
   using listener = TcpListener.bind(ANY_LOCAL)
-  const [client, accepted] = tcpPair(t, poll, events, listener)
+  const [client, accepted] = polledPair(t, poll, events, listener)
   using _client = client
   const acceptedPort = accepted.localAddr().port
   const before = accepted.fd
@@ -342,7 +282,7 @@ utest('(c) TcpStream: detachFd then fromFd keeps the connection both ways', (t) 
   const { poll, events } = initWithPoll()
   using _poll = poll
   using listener = TcpListener.bind(ANY_LOCAL)
-  const [client, server] = tcpPair(t, poll, events, listener)
+  const [client, server] = polledPair(t, poll, events, listener)
   using _server = server
   poll.registry.register(client, CLIENT, Interest.READABLE)
   const local = client.localAddr()
@@ -427,13 +367,13 @@ utest('(c) pipe ends: detachFd then fromFd, made non-blocking again, end of stre
   using _poll = poll
   const [sender, receiver] = pipe()
   sender.setNonblocking(false)
-  if (linux) t.is(fdFlags(sender.fd) & O_NONBLOCK, 0)
+  if (linux) t.is(fdFlags(sender.fd)! & O_NONBLOCK, 0)
   using reSender = PipeSender.fromFd(sender.detachFd())
   using reReceiver = PipeReceiver.fromFd(receiver.detachFd())
   // fromFd makes the descriptor non-blocking (as mio's from_std requires).
   if (linux) {
-    t.not(fdFlags(reSender.fd) & O_NONBLOCK, 0)
-    t.not(fdFlags(reReceiver.fd) & O_NONBLOCK, 0)
+    t.not(fdFlags(reSender.fd)! & O_NONBLOCK, 0)
+    t.not(fdFlags(reReceiver.fd)! & O_NONBLOCK, 0)
   }
   poll.registry.register(reReceiver, SERVER, Interest.READABLE)
   t.is(reSender.write(Buffer.from('through the pipe')), 16)
@@ -567,7 +507,7 @@ roleTest('fromFd refuses a listening socket as a stream and a connected one as a
   const { poll, events } = initWithPoll()
   using _poll = poll
   using listener = TcpListener.bind(ANY_LOCAL)
-  const [client, server] = tcpPair(t, poll, events, listener)
+  const [client, server] = polledPair(t, poll, events, listener)
   using _client = client
   using _server = server
   refuses(t, 'TcpStream', listener.fd, WRONG_KIND)
@@ -595,7 +535,7 @@ utest('(e) detachFd deregisters: no more events; the object is closed; the descr
   const { poll, events } = initWithPoll()
   using _poll = poll
   using listener = TcpListener.bind(ANY_LOCAL)
-  const [client, server] = tcpPair(t, poll, events, listener)
+  const [client, server] = polledPair(t, poll, events, listener)
   using _client = client
   poll.registry.register(server, SERVER, Interest.READABLE)
   const target = linux ? fdTarget(server.fd) : null
@@ -675,13 +615,13 @@ utest('(e) fd matches what the OS sees (Linux /proc)', (t) => {
   using _r = receiver
   t.regex(fdTarget(sender.fd) ?? '', /^pipe:\[\d+\]$/)
   t.is(fdTarget(sender.fd), fdTarget(receiver.fd))
-  t.is(fdFlags(sender.fd) & O_ACCMODE, 1) // O_WRONLY
-  t.is(fdFlags(receiver.fd) & O_ACCMODE, 0) // O_RDONLY
+  t.is(fdFlags(sender.fd)! & O_ACCMODE, 1) // O_WRONLY
+  t.is(fdFlags(receiver.fd)! & O_ACCMODE, 0) // O_RDONLY
 
   // Every source has its own descriptor, non-blocking.
   const fds = [listener.fd, udp.fd, unixListener.fd, sender.fd, receiver.fd]
   t.is(new Set(fds).size, fds.length)
-  for (const fd of fds) t.not(fdFlags(fd) & O_NONBLOCK, 0)
+  for (const fd of fds) t.not(fdFlags(fd)! & O_NONBLOCK, 0)
 })
 
 utest('(e) fd does not give the descriptor up: close() still closes it', (t) => {
@@ -745,8 +685,7 @@ userial('(e) an adopted descriptor is closed when its forgotten object is garbag
 
 userial('no descriptor leaks across detach, adopt, refused adoption and close (Linux)', (t) => {
   if (!linux) return t.pass('counts /proc/self/fd')
-  const count = (): number => readdirSync('/proc/self/fd').length
-  const before = count()
+  const before = openFdCount()
   for (let round = 0; round < 3; round++) {
     const listener = TcpListener.fromFd(TcpListener.bind(ANY_LOCAL).detachFd())
     const stream = TcpStream.connect(listener.localAddr(), { nodelay: true })
@@ -768,5 +707,5 @@ userial('no descriptor leaks across detach, adopt, refused adoption and close (L
     closeSync(udp.detachFd())
     listener.close()
   }
-  t.is(count(), before)
+  t.is(openFdCount(), before)
 })

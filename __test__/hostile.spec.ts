@@ -4,7 +4,9 @@
 // still creates a Poll and a listener, connects and exchanges bytes.
 import test, { type ExecutionContext } from 'ava'
 import { Events, Interest, Poll, Registry, Source, TcpListener, TcpStream, Token, UdpSocket, Waker } from 'node-mio'
-import { ANY_LOCAL, ANY_LOCAL_V6, addrText, expectEvents, sleep } from './helpers.ts'
+import { expectEvents } from './support/events.ts'
+import { ANY_LOCAL, ANY_LOCAL_V6, addrText } from './support/sockets.ts'
+import { sleep } from './support/workers.ts'
 
 type ErrorClass = typeof Error | typeof TypeError | typeof RangeError
 
@@ -1067,12 +1069,9 @@ test('system errors: a refused connect throws ECONNREFUSED from the first read()
   healthy(t)
 })
 
-// FIXME(binding): takeError() builds the error without the connect's address:
-// `socket_take_error` (src-rs/net/mod.rs) calls `error::system_object(env, &e,
-// "connect", None)`, so a refused connect's error has no `address`/`port` and
-// its message is "connect ECONNREFUSED: Connection refused" where node:net says
-// "connect ECONNREFUSED 127.0.0.1:PORT". The binding knows the address at
-// `tcp_stream_connect` time and could keep it with the stream.
+// The error of a failed connect, taken later with takeError(), names the
+// address connected to as node:net does: `address`, `port`, and a message
+// "connect ECONNREFUSED 127.0.0.1:PORT".
 test('system errors: the ECONNREFUSED of takeError() carries the address and port connected to', (t) => {
   const { stream, address, done } = refusedConnect(t)
   try {
@@ -1152,16 +1151,10 @@ test('forged handles: a tampered socket handle is refused by the binding, never 
   healthy(t)
 })
 
-// FIXME(wrapper): the brand checks use `instanceof`, which an object can fake
-// with its prototype chain. Such an object then reaches code that assumes the
-// real thing, and the error is not Node-style: `poll.poll(Object.create(
-// Events.prototype), 0)` throws a codeless TypeError "Cannot read private
-// member #data ...", `register(Object.create(TcpStream.prototype), ...)` an
-// `Error` with code 'NumberExpected' ("Failed to convert napi value Undefined
-// into rust type `f64`"), `register(l, 0, Object.create(Interest.prototype))`
-// code 'NumberExpected' (u32), `new Waker(Object.create(Registry.prototype),
-// 0)` a codeless TypeError (#handle). A brand check (`#field in value`) fixes
-// each.
+// Arguments are recognised by brand, not by `instanceof`: an object that
+// only has the prototype of a Source, Events, Interest or Registry is a
+// TypeError ERR_INVALID_ARG_TYPE, before it reaches code that assumes the
+// real thing.
 test('forged objects: an object with a Source prototype is TypeError ERR_INVALID_ARG_TYPE', (t) => {
   const poll = new Poll()
   try {
@@ -1197,13 +1190,10 @@ test('forged objects: an object with a Registry prototype is TypeError ERR_INVAL
   throwsExactly(t, () => new Waker(Object.create(Registry.prototype) as Registry, Token(1)), TypeError, 'ERR_INVALID_ARG_TYPE')
 })
 
-// FIXME(wrapper): `buf instanceof Uint8Array` accepts objects that are not
-// typed arrays. `Object.create(Uint8Array.prototype)` and a Proxy of a
-// Uint8Array throw a codeless TypeError from the `byteLength` getter;
-// `Object.setPrototypeOf({ byteLength: 4 }, Uint8Array.prototype)` passes the
-// check and the binding throws `Error` code 'InvalidArg' "Get TypedArray info
-// failed". node:fs and node:net answer all three with ERR_INVALID_ARG_TYPE
-// (`util.types.isUint8Array` / `ArrayBuffer.isView` are not fooled).
+// Buffers are recognised as node:fs and node:net recognise them, not by
+// `instanceof`: an object with Uint8Array's prototype, one with a
+// `byteLength` as well, and a Proxy of a real Uint8Array are each a
+// TypeError ERR_INVALID_ARG_TYPE for read and write.
 test('forged objects: a fake Uint8Array is TypeError ERR_INVALID_ARG_TYPE', (t) => {
   const tcp = tcpPair()
   try {
@@ -1221,13 +1211,10 @@ test('forged objects: a fake Uint8Array is TypeError ERR_INVALID_ARG_TYPE', (t) 
   }
 })
 
-// FIXME(binding): the empty-read check is only in the wrapper and trusts the
-// `byteLength` property. A Uint8Array subclass whose getter lies passes it, the
-// binding reads into 0 bytes, and `read()` returns 0 with data pending: a
-// false end of stream (the very confusion the RangeError exists to prevent).
-// The same goes for a typed array with an own `byteLength` property.
-// `stream_read`/`tcp_stream_peek`/`udp_recv*` (src-rs/net) should refuse an
-// empty slice themselves.
+// An empty read is refused by what the buffer really holds, not by its
+// `byteLength` property: a Uint8Array(0) claiming 100 bytes is RangeError
+// ERR_OUT_OF_RANGE for read and peek, never a 0 that would fake the end of
+// the stream while data is pending.
 test('forged objects: a Uint8Array lying about its byteLength cannot fake the end of the stream', (t) => {
   const lying = (): Uint8Array => Object.defineProperty(new Uint8Array(0), 'byteLength', { value: 100 })
   const tcp = tcpPair()
@@ -1241,12 +1228,9 @@ test('forged objects: a Uint8Array lying about its byteLength cannot fake the en
   }
 })
 
-// FIXME(wrapper): `Source`'s constructor (lib/source.ts) says "has no public
-// constructor" but only rejects non-numbers and numbers <= 0, so
-// `new (TcpStream as any)(handle)` with another socket's handle makes a second
-// owner of that socket (its finalizer closes the first one's socket when it is
-// collected) and `new (TcpStream as any)(1)` makes a socket that is "closed"
-// from birth. `Interest` seals its constructor; sockets could do the same.
+// Sockets have no public constructor: a live socket's handle (a second
+// owner of that socket) and a made-up handle are both refused with a
+// TypeError.
 test('forged objects: sockets have no public constructor', (t) => {
   const listener = TcpListener.bind(ANY_LOCAL)
   const handle = (listener as unknown as Record<symbol, number>)[Object.getOwnPropertySymbols(listener)[0]]

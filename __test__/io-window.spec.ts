@@ -2,7 +2,7 @@
 // in place, without a subarray view (as fs.readSync/writeSync take them).
 import test from 'ava'
 import { Events, Interest, Poll, TcpListener, TcpStream, UnixStream } from 'node-mio'
-import { acceptBlocking } from './helpers.ts'
+import { acceptBlocking } from './support/sockets.ts'
 
 function pair(): [TcpStream, TcpStream, () => void] {
   const listener = TcpListener.bind('127.0.0.1:0')

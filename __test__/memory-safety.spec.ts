@@ -8,7 +8,7 @@
 // closed object coming back to life. Each scenario runs in a child process,
 // so a crash is reported as the signal it died of, not as a lost ava worker.
 import test from 'ava'
-import { runNode, type ChildResult } from './helpers'
+import { type ChildResult, runNode } from './support/processes.ts'
 
 const unix = process.platform !== 'win32'
 

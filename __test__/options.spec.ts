@@ -23,36 +23,13 @@ import {
   UdpSocket,
   UnixDatagram,
   UnixStream,
-  type ConnectOptions,
 } from 'node-mio'
-import { ANY_LOCAL, ANY_LOCAL_V6, addrText, expectEvents, expectNoEvents, initWithPoll, readiness } from './helpers.ts'
+import { expectEvents, expectNoEvents, initWithPoll, readiness } from './support/events.ts'
+import { ANY_LOCAL, ANY_LOCAL_V6, addrText, polledPair } from './support/sockets.ts'
 
 const linux = process.platform === 'linux'
 const SERVER = Token(0)
 const CLIENT = Token(1)
-
-/** A connected (client, accepted) pair on `listener`, both unregistered afterwards. */
-function connectPair(
-  t: ExecutionContext,
-  poll: Poll,
-  events: Events,
-  listener: TcpListener,
-  options?: ConnectOptions,
-): [TcpStream, TcpStream] {
-  const client = TcpStream.connect(listener.localAddr(), options)
-  poll.registry.register(listener, SERVER, Interest.READABLE)
-  poll.registry.register(client, CLIENT, Interest.WRITABLE)
-  expectEvents(t, poll, events, [
-    { token: SERVER, readiness: ['readable'] },
-    { token: CLIENT, readiness: ['writable'] },
-  ])
-  t.is(client.takeError(), null)
-  const accepted = listener.accept()
-  if (accepted === null) throw new Error('accept returned null after a readable event')
-  poll.registry.deregister(listener)
-  poll.registry.deregister(client)
-  return [client, accepted[0]]
-}
 
 /** `/proc/net/tcp` rows as { local port, remote port, state, rx queue, timer, ticks }. */
 function procNetTcp(): { local: number; remote: number; state: number; rxQueue: number; timer: number; when: number }[] {
@@ -227,7 +204,7 @@ test('setters round-trip on a TcpStream', (t) => {
   const { poll, events } = initWithPoll()
   using _poll = poll
   using listener = TcpListener.bind(ANY_LOCAL)
-  const [client, server] = connectPair(t, poll, events, listener)
+  const [client, server] = polledPair(t, poll, events, listener)
   using _client = client
   using _server = server
   for (const stream of [client, server]) {
@@ -379,7 +356,7 @@ test('reuseAddress: a listener rebinds a port still held by a closed connection 
   using _poll = poll
   const listener = TcpListener.bind(ANY_LOCAL)
   const port = listener.localAddr().port
-  const [client, server] = connectPair(t, poll, events, listener)
+  const [client, server] = polledPair(t, poll, events, listener)
   // The server closes first: its end (port `port`) lingers in FIN_WAIT2 or
   // TIME_WAIT, holding the port.
   server.close()
@@ -462,7 +439,7 @@ test('localAddress: the client binds it before connecting and the server sees it
   using listener = TcpListener.bind(ANY_LOCAL)
 
   // Another loopback address, port picked by the OS.
-  const [a, aServer] = connectPair(t, poll, events, listener, { localAddress: '127.0.0.2:0' })
+  const [a, aServer] = polledPair(t, poll, events, listener, { localAddress: '127.0.0.2:0' })
   t.is(a.localAddr().address, '127.0.0.2')
   t.deepEqual(aServer.peerAddr(), a.localAddr())
 
@@ -470,7 +447,7 @@ test('localAddress: the client binds it before connecting and the server sees it
   const probe = TcpListener.bind(ANY_LOCAL)
   const port = probe.localAddr().port
   probe.close()
-  const [b, bServer] = connectPair(t, poll, events, listener, { localAddress: `127.0.0.1:${port}` })
+  const [b, bServer] = polledPair(t, poll, events, listener, { localAddress: `127.0.0.1:${port}` })
   t.deepEqual(b.localAddr(), { address: '127.0.0.1', family: 'IPv4', port })
   t.deepEqual(bServer.peerAddr(), { address: '127.0.0.1', family: 'IPv4', port })
 
@@ -486,7 +463,7 @@ test('linger 0 (option): close() resets the connection: the peer reads ECONNRESE
   const { poll, events } = initWithPoll()
   using _poll = poll
   using listener = TcpListener.bind(ANY_LOCAL)
-  const [client, server] = connectPair(t, poll, events, listener, { linger: 0 })
+  const [client, server] = polledPair(t, poll, events, listener, { linger: 0 })
   using _server = server
   t.is(client.linger(), 0)
   poll.registry.register(server, SERVER, Interest.READABLE)
@@ -505,7 +482,7 @@ test('linger 0 (setter, on the accepted end): close() resets the connection (Lin
   const { poll, events } = initWithPoll()
   using _poll = poll
   using listener = TcpListener.bind(ANY_LOCAL)
-  const [client, server] = connectPair(t, poll, events, listener)
+  const [client, server] = polledPair(t, poll, events, listener)
   using _client = client
   server.setLinger(0)
   t.is(server.linger(), 0)
@@ -534,7 +511,7 @@ test('without linger, close() is an orderly shutdown: the peer reads 0, no error
   const { poll, events } = initWithPoll()
   using _poll = poll
   using listener = TcpListener.bind(ANY_LOCAL)
-  const [client, server] = connectPair(t, poll, events, listener)
+  const [client, server] = polledPair(t, poll, events, listener)
   using _server = server
   t.is(client.linger(), null)
   poll.registry.register(server, SERVER, Interest.READABLE)
@@ -554,7 +531,7 @@ test('a sub-second linger must not turn close() into a reset', (t) => {
   using listener = TcpListener.bind(ANY_LOCAL)
   let pair: [TcpStream, TcpStream]
   try {
-    pair = connectPair(t, poll, events, listener, { linger: 500 })
+    pair = polledPair(t, poll, events, listener, { linger: 500 })
   } catch (error) {
     t.like(error, { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' })
     return
@@ -610,7 +587,7 @@ test('keepalive timing reads back and arms the kernel\'s keepalive timer (Linux 
   const { poll, events } = initWithPoll()
   using _poll = poll
   using listener = TcpListener.bind(ANY_LOCAL)
-  const [client, server] = connectPair(t, poll, events, listener, { keepalive: { idle: 5000, interval: 1000 } })
+  const [client, server] = polledPair(t, poll, events, listener, { keepalive: { idle: 5000, interval: 1000 } })
   using _client = client
   using _server = server
   t.deepEqual(client.keepalive(), { enabled: true, idle: 5000, interval: 1000 })
@@ -716,7 +693,7 @@ test('nodelay reads back on both ends of a connection and survives traffic', (t)
   const { poll, events } = initWithPoll()
   using _poll = poll
   using listener = TcpListener.bind(ANY_LOCAL)
-  const [client, server] = connectPair(t, poll, events, listener, { nodelay: true })
+  const [client, server] = polledPair(t, poll, events, listener, { nodelay: true })
   using _client = client
   using _server = server
   t.true(client.nodelay())

@@ -8,7 +8,7 @@ import test from 'ava'
 import { execFileSync } from 'node:child_process'
 import { copyFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { runNode } from './helpers'
+import { runNode } from './support/processes.ts'
 
 const root = join(import.meta.dirname, '..')
 

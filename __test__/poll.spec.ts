@@ -9,21 +9,23 @@
 // - registry_behind_arc, registry_operations_are_thread_safe,
 //   register_during_poll: their point is registering through a Registry
 //   shared with other threads; node-mio objects are per-thread and a Registry
-//   cannot be handed to a worker yet (later issue: cross-thread wakers).
+//   cannot be handed to a worker (only a Waker can, as a SharedWaker).
 //   Declared below as `test.skip`.
 //
 // From std: mio's readiness_is_reregistered_after_would_block builds its pair
-// with std's blocking sockets and `TcpStream::from_std`; fd hand-off is a
-// later issue, so the pair is made with node-mio's own listener and stream.
+// with std's blocking sockets and `TcpStream::from_std`; here the pair is
+// made with node-mio's own listener and stream.
 //
 // mio's debug-only tests double_register_different_token,
 // reregister_without_register and deregister_without_register run
 // unconditionally: node-mio reports these errors on every build (EEXIST,
 // ENOENT).
 import test, { type ExecutionContext } from 'ava'
-import { readdirSync } from 'node:fs'
 import { Events, Interest, Poll, TcpListener, TcpStream, Token, UdpSocket } from 'node-mio'
-import { ANY_LOCAL, Peer, addrText, expectEvents, expectNoEvents, initWithPoll, sleep } from './helpers.ts'
+import { openFdCount } from './support/descriptors.ts'
+import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
+import { ANY_LOCAL, addrText } from './support/sockets.ts'
+import { Peer, sleep } from './support/workers.ts'
 
 const ID1 = Token(1)
 const ID2 = Token(2)
@@ -71,12 +73,6 @@ test('zero_duration_polls_events', (t) => {
     for (const stream of streams) stream.close()
   }
 })
-
-/** Open file descriptors of this process (Linux), or `null` elsewhere. */
-function openFdCount(): number | null {
-  if (process.platform !== 'linux') return null
-  return readdirSync('/proc/self/fd').length
-}
 
 // Serial: serial tests run before the concurrent ones, so no other test's
 // worker threads or sockets open or close descriptors during the count.
@@ -186,17 +182,16 @@ test('drop_cancels_interest_and_shuts_down', async (t) => {
   }
 })
 
-// Later issue: cross-thread wakers. Two threads register through an
-// `Arc<Registry>` (a `try_clone`) while the main thread polls; a node-mio
-// Registry cannot be handed to a worker yet.
+// Two threads register through an `Arc<Registry>` (a `try_clone`) while the
+// main thread polls; a node-mio Registry cannot be handed to a worker.
 test.skip('registry_behind_arc', () => {})
 
-// Later issue: cross-thread wakers. Three threads run register, deregister,
-// register, reregister through a shared Registry.
+// Three threads run register, deregister, register, reregister through a
+// shared Registry; a node-mio Registry cannot be handed to a worker.
 test.skip('registry_operations_are_thread_safe', () => {})
 
-// Later issue: cross-thread wakers. Another thread registers a UDP socket
-// through a `try_clone`d Registry 200 ms into a 5 s poll.
+// Another thread registers a UDP socket through a `try_clone`d Registry
+// 200 ms into a 5 s poll; a node-mio Registry cannot be handed to a worker.
 test.skip('register_during_poll', () => {})
 
 // This test checks the following reregister constraints:
@@ -237,8 +232,8 @@ test('double_register_different_token', (t) => {
 test('poll_ok_after_cancelling_pending_ops', (t) => {
   // mio connects and registers the stream (ID3) from a spawned thread through
   // an `Arc` of a `try_clone`d Registry. A node-mio Registry cannot be handed
-  // to a worker yet (later issue: cross-thread wakers), so the same steps run
-  // on this thread, through the same kind of cloned Registry, in mio's order.
+  // to a worker, so the same steps run on this thread, through the same kind
+  // of cloned Registry, in mio's order.
   // What the test is about is unchanged: a reregister after a poll (which, on
   // Windows, cancels the pending AFD poll) still delivers the event.
   const { poll, events } = initWithPoll()

@@ -6,7 +6,8 @@
 // Every test of registering.rs is ported.
 import test from 'ava'
 import { Events, Interest, Poll, Registry, TcpListener, TcpStream, Token, UdpSocket } from 'node-mio'
-import { ANY_LOCAL, addrText, sleep } from './helpers.ts'
+import { ANY_LOCAL, addrText } from './support/sockets.ts'
+import { sleep } from './support/workers.ts'
 
 const SERVER = Token(0)
 const CLIENT = Token(1)

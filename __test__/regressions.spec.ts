@@ -1,17 +1,15 @@
 // Port of mio's tests/regressions.rs.
 //
 // - issue_1205: mio wakes the poll from a spawned thread 500 ms into a
-//   `poll(None)`. A node-mio Waker cannot be handed to a worker yet (later
-//   issue: cross-thread wakers), so this thread waits the same 500 ms and then
-//   wakes before `poll(null)`. What the test guards is unchanged: a listener
-//   deregistered with a connection pending yields no event, so the blocking
-//   poll returns exactly one event, the Waker's.
+//   `poll(None)`: here a worker (`Peer`) wakes it through `waker.share()`.
 // - issue_1403 (Unix only, as in mio): mio's `temp_file` is a path in a fresh
 //   temporary directory.
 import test from 'ava'
 import { join } from 'node:path'
 import { Interest, Poll, TcpListener, TcpStream, Token, UnixDatagram, Waker, Events } from 'node-mio'
-import { ANY_LOCAL, Peer, addrText, initWithPoll, sleep, tempDir } from './helpers.ts'
+import { initWithPoll } from './support/events.ts'
+import { ANY_LOCAL, addrText, tempDir } from './support/sockets.ts'
+import { Peer } from './support/workers.ts'
 
 const ID1 = Token(1)
 const WAKE_TOKEN = Token(10)
@@ -60,7 +58,7 @@ test('issue_776', async (t) => {
   }
 })
 
-test('issue_1205', (t) => {
+test('issue_1205', async (t) => {
   const { poll, events } = initWithPoll()
   using _poll = poll
 
@@ -77,12 +75,20 @@ test('issue_1205', (t) => {
 
   poll.registry.deregister(listener)
 
-  // mio: a spawned thread sleeps 500 ms, then wakes the poll below (see the
-  // note at the top: here this thread does both before polling).
-  sleep(500)
-  waker.wake()
+  const thread = new Peer(
+    `
+    const { SharedWaker } = require('node-mio')
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    if (!SharedWaker.from(data.waker).wake()) throw new Error('unable to wake')
+    `,
+    { waker: waker.share() },
+  )
 
-  poll.poll(events, null)
+  try {
+    poll.poll(events, null)
+  } finally {
+    t.is(await thread.exited(), 0)
+  }
 
   // the poll should return only one event that being the waker event.
   // the poll should not retrieve event for the listener above because it was

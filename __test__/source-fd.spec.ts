@@ -37,17 +37,9 @@ import { closeSync, constants, fstatSync, openSync, writeFileSync } from 'node:f
 import { constants as osConstants } from 'node:os'
 import { join } from 'node:path'
 import { Events, Interest, Poll, SourceFd, TcpListener, TcpStream, Token, UnixStream, pipe } from 'node-mio'
-import {
-  ANY_LOCAL,
-  addrText,
-  assertBlocking,
-  assertNonBlocking,
-  expectEvents,
-  expectNoEvents,
-  initWithPoll,
-  makeBlocking,
-  tempDir,
-} from './helpers.ts'
+import { assertBlocking, assertNonBlocking, makeBlocking } from './support/descriptors.ts'
+import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
+import { ANY_LOCAL, addrText, tempDir } from './support/sockets.ts'
 
 const ERRNO = osConstants.errno
 

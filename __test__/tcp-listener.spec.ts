@@ -2,11 +2,10 @@
 //
 // Not applicable (not ported):
 // - is_send_and_sync: a Rust trait property (TcpListener is Send + Sync).
-// - tcp_listener_std: wraps a std listener with `TcpListener::from_std`;
-//   handing a file descriptor in is a later issue. The smoke test it shares
-//   runs through tcp_listener and tcp_listener_ipv6.
-// - raw_fd: `as_raw_fd`/`into_raw_fd`/`from_raw_fd` round trip; a later
-//   issue (fd hand-off).
+// - tcp_listener_std and raw_fd: handing a descriptor in (`fromFd`, mio's
+//   `from_std`/`from_raw_fd`) and out (`detachFd`, `fd`) is tested in
+//   fd-handoff.spec.ts with real node:net sockets. The smoke test
+//   tcp_listener_std shares runs through tcp_listener and tcp_listener_ipv6.
 //
 // mio's `start_connections` thread (std blocking connects, each held until a
 // `Barrier`) is a `Peer` worker with node:net sockets and the same barrier.
@@ -14,19 +13,10 @@
 // descriptor's flags from /proc on Linux and check nothing elsewhere.
 import test, { type ExecutionContext } from 'ava'
 import { Interest, TcpListener, Token, type SocketAddress, type TcpStream } from 'node-mio'
-import {
-  ANY_LOCAL,
-  ANY_LOCAL_V6,
-  BARRIER_WAIT_SOURCE,
-  Barrier,
-  Peer,
-  assertSocketCloseOnExec,
-  assertSocketNonBlocking,
-  expectEvents,
-  expectNoEvents,
-  initWithPoll,
-  isLoopback,
-} from './helpers.ts'
+import { assertCloseOnExec, assertNonBlocking, socketFd } from './support/descriptors.ts'
+import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
+import { ANY_LOCAL, ANY_LOCAL_V6, isLoopback } from './support/sockets.ts'
+import { BARRIER_WAIT, Barrier, Peer } from './support/workers.ts'
 
 const ID1 = Token(0)
 const ID2 = Token(1)
@@ -39,7 +29,7 @@ const ID2 = Token(1)
 function startConnections(address: SocketAddress, nConnections: number, barrier: Barrier): Peer {
   return new Peer(
     `
-    ${BARRIER_WAIT_SOURCE}
+    ${BARRIER_WAIT}
     const net = require('node:net')
     for (let i = 0; i < data.n; i++) {
       const conn = net.connect(data.port, data.host)
@@ -76,8 +66,8 @@ async function smokeTestTcpListener(t: ExecutionContext, addr: string): Promise<
   using listener = TcpListener.bind(addr)
   const address = listener.localAddr()
 
-  assertSocketNonBlocking(t, listener, 'tcp')
-  assertSocketCloseOnExec(t, listener, 'tcp')
+  assertNonBlocking(t, socketFd(t, listener, 'tcp'))
+  assertCloseOnExec(t, socketFd(t, listener, 'tcp'))
 
   poll.registry.register(listener, ID1, Interest.READABLE)
 

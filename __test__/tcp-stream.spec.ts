@@ -2,19 +2,18 @@
 //
 // Not applicable (not ported):
 // - is_send_and_sync: a Rust trait property (TcpStream is Send + Sync).
-// - tcp_stream_std: wraps a std stream with `TcpStream::from_std`; handing a
-//   file descriptor in is a later issue. The smoke test it shares runs
-//   through tcp_stream_ipv4 and tcp_stream_ipv6.
-// - raw_fd: `as_raw_fd`/`into_raw_fd`/`from_raw_fd` round trip; a later
-//   issue (fd hand-off).
+// - tcp_stream_std and raw_fd: handing a descriptor in (`fromFd`, mio's
+//   `from_std`/`from_raw_fd`) and out (`detachFd`, `fd`) is tested in
+//   fd-handoff.spec.ts with real node:net sockets. The smoke test
+//   tcp_stream_std shares runs through tcp_stream_ipv4 and tcp_stream_ipv6.
 //
 // How the rest maps:
 // - mio's `echo_listener` and `start_listener` threads (std blocking sockets)
 //   are `Peer` workers with node:net sockets; mio's `Barrier` is `Barrier`.
 // - peek_ok, peek_would_block and read_peek_would_block build their pair with
-//   std's blocking connect/accept and `TcpStream::from_std`; fd hand-off is a
-//   later issue, so the pair is a node-mio connect plus a node-mio accept
-//   (`connectedPair()`): the stream under test is a node-mio stream either way.
+//   std's blocking connect/accept and `TcpStream::from_std`; here the pair is
+//   a node-mio connect plus a node-mio accept (`connectedPair()`): the stream
+//   under test is a node-mio stream either way.
 // - tcp_reset_close_event accepts on a std listener in the test thread: here
 //   a node-mio listener accepted with `acceptBlocking()`.
 // - hup_event_on_disconnect drops the accepted socket with `SO_LINGER` 0.
@@ -33,22 +32,10 @@ import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { Interest, TcpListener, TcpStream, Token, type SocketAddress } from 'node-mio'
-import {
-  ANY_LOCAL,
-  ANY_LOCAL_V6,
-  BARRIER_WAIT_SOURCE,
-  Barrier,
-  Peer,
-  acceptBlocking,
-  addrText,
-  assertSocketCloseOnExec,
-  assertSocketNonBlocking,
-  connectedPair,
-  expectEvents,
-  expectNoEvents,
-  initWithPoll,
-  isLoopback,
-} from './helpers.ts'
+import { assertCloseOnExec, assertNonBlocking, socketFd } from './support/descriptors.ts'
+import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
+import { ANY_LOCAL, ANY_LOCAL_V6, acceptBlocking, addrText, connectedPair, isLoopback } from './support/sockets.ts'
+import { BARRIER_WAIT, Barrier, Peer } from './support/workers.ts'
 
 const DATA1 = Buffer.from('Hello world!')
 const DATA2 = Buffer.from('Hello mars!')
@@ -117,7 +104,7 @@ function echoListener(host: string, nConnections: number): { peer: Peer; address
 function startListener(nConnections: number, barrier: Barrier | null, shutdownWrite: boolean): { peer: Peer; address: SocketAddress } {
   const peer = new Peer(
     `
-    ${BARRIER_WAIT_SOURCE}
+    ${BARRIER_WAIT}
     const net = require('node:net')
     const fail = (e) => { console.error(e); process.exit(1) }
     let remaining = data.n
@@ -159,8 +146,8 @@ async function smokeTestTcpStream(t: ExecutionContext, host: string): Promise<vo
   try {
     const stream = TcpStream.connect(addrText(addr))
     try {
-      assertSocketNonBlocking(t, stream, 'tcp')
-      assertSocketCloseOnExec(t, stream, 'tcp')
+      assertNonBlocking(t, socketFd(t, stream, 'tcp'))
+      assertCloseOnExec(t, socketFd(t, stream, 'tcp'))
 
       poll.registry.register(stream, ID1, Interest.WRITABLE.add(Interest.READABLE))
 
@@ -191,16 +178,10 @@ async function smokeTestTcpStream(t: ExecutionContext, host: string): Promise<vo
 
       expectEvents(t, poll, events, [{ token: ID1, readiness: ['readable'] }])
 
-      // mio's `read_vectored`. node-mio has no `TcpStream.readv` yet: see the
-      // test.failing note below.
-      const readv = (stream as unknown as { readv?: (bufs: Uint8Array[]) => number | null }).readv
-      if (typeof readv !== 'function') {
-        t.fail('TcpStream has no readv (mio: read_vectored)')
-        return
-      }
+      // mio's `read_vectored`.
       const buf1 = Buffer.alloc(DATA1_LEN, 1)
       const buf2 = Buffer.alloc(DATA2_LEN + 1, 2)
-      const read = readv.call(stream, [buf1, buf2])
+      const read = stream.readv([buf1, buf2])
       t.is(read, DATA1.length + DATA2.length, 'unable to read vectored from stream')
       t.deepEqual(buf1, DATA1)
       t.deepEqual(buf2.subarray(0, DATA2.length), DATA2)
@@ -215,14 +196,10 @@ async function smokeTestTcpStream(t: ExecutionContext, host: string): Promise<vo
   }
 }
 
-// Fails: node-mio's TcpStream has `writev` but no `readv` (mio's
-// `read_vectored`), which the last step of mio's smoke test uses. Everything
-// before that step is checked and passes; drop `.failing` once readv exists.
 test('tcp_stream_ipv4', async (t) => {
   await smokeTestTcpStream(t, '127.0.0.1')
 })
 
-// Fails for the same reason as tcp_stream_ipv4 (no readv).
 test('tcp_stream_ipv6', async (t) => {
   await smokeTestTcpStream(t, '::1')
 })
@@ -349,7 +326,7 @@ test.skip('shutdown_write', async (t) => {
       const err = t.throws(() => stream.write(DATA2))
       t.is((err as NodeJS.ErrnoException | undefined)?.code, 'EPIPE')
 
-      // FIXME: we don't always receive the following event.
+      // The event mio's #[ignore] is about: it does not always arrive.
       expectEvents(t, poll, events, [{ token: ID1, readiness: ['readable'] }])
 
       // Read should be ok.
@@ -642,7 +619,7 @@ test('hup_event_on_disconnect', async (t) => {
   const barrier = new Barrier(2)
   const listener = new Peer(
     `
-    ${BARRIER_WAIT_SOURCE}
+    ${BARRIER_WAIT}
     const net = require('node:net')
     const fail = (e) => { console.error(e); process.exit(1) }
     const server = net.createServer((sock) => {

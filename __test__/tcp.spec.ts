@@ -21,19 +21,9 @@
 //   gives up after 5 polls of 1 s, so nothing depends on measured time.
 import test, { type ExecutionContext } from 'ava'
 import { Events, Interest, Poll, TcpListener, TcpStream, Token, type Event } from 'node-mio'
-import {
-  ANY_LOCAL,
-  BARRIER_WAIT_SOURCE,
-  Barrier,
-  Peer,
-  acceptBlocking,
-  addrText,
-  expectEvents,
-  expectNoEvents,
-  initWithPoll,
-  isLoopback,
-  sleep,
-} from './helpers.ts'
+import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
+import { ANY_LOCAL, acceptBlocking, addrText, isLoopback } from './support/sockets.ts'
+import { BARRIER_WAIT, Barrier, Peer, sleep } from './support/workers.ts'
 
 const LISTEN = Token(0)
 const CLIENT = Token(1)
@@ -84,7 +74,7 @@ async function join(t: ExecutionContext, peer: Peer): Promise<void> {
 function listenerThread(onConnection: string, data: Record<string, unknown> = {}): { peer: Peer; addr: string } {
   const peer = new Peer(
     `
-    ${BARRIER_WAIT_SOURCE}
+    ${BARRIER_WAIT}
     const net = require('node:net')
     const fail = (e) => { console.error(e); process.exit(1) }
     const server = net.createServer((stream) => {
@@ -442,7 +432,7 @@ test('connection_reset_by_peer', async (t) => {
   const barrier = new Barrier(2)
   const client = new Peer(
     `
-    ${BARRIER_WAIT_SOURCE}
+    ${BARRIER_WAIT}
     const net = require('node:net')
     const conn = net.connect(data.port, '127.0.0.1')
     conn.on('error', (e) => { console.error(e); process.exit(1) })

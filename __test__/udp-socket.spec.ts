@@ -5,8 +5,8 @@
 //   (type sizes, Send + Sync).
 // - unconnected_udp_socket_std, connected_udp_socket_std (`from_std`) and
 //   udp_socket_raw_fd (`as_raw_fd`/`into_raw_fd`/`from_raw_fd`): handing a
-//   file descriptor in or out is a later issue. The smoke tests they share
-//   run through the _ipv4 and _ipv6 variants.
+//   descriptor in and out is tested in fd-handoff.spec.ts. The smoke tests
+//   they share run through the _ipv4 and _ipv6 variants.
 //
 // mio's assert_socket_non_blocking and assert_socket_close_on_exec read
 // fcntl(2) flags; here they read the same flags from /proc/self/fdinfo on
@@ -16,9 +16,11 @@
 // udp_socket_no_events_after_deregister get their datagram from a node:dgram
 // socket in a worker, sent after the registration as mio's barrier orders it.
 import test, { type ExecutionContext } from 'ava'
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs'
 import { Events, Interest, Poll, Token, UdpSocket, type RemoteInfo, type SocketAddress } from 'node-mio'
-import { ANY_LOCAL, ANY_LOCAL_V6, Peer, expectEvents, expectNoEvents, initWithPoll } from './helpers.ts'
+import { assertCloseOnExec, assertNonBlocking, socketFd } from './support/descriptors.ts'
+import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
+import { ANY_LOCAL, ANY_LOCAL_V6 } from './support/sockets.ts'
+import { Peer } from './support/workers.ts'
 
 const DATA1 = Buffer.from('Hello world!')
 const DATA2 = Buffer.from('Hello mars!')
@@ -30,46 +32,6 @@ const ID2 = Token(3)
 const ID3 = Token(4)
 
 // ---- mio's util assertions, for UDP sockets -------------------------------
-
-/** This process's descriptor for `socket` and its open-file flags (Linux only). */
-function fdFlags(t: ExecutionContext, socket: UdpSocket): number | null {
-  if (process.platform !== 'linux') return null
-  const local = socket.localAddr()
-  const table = readFileSync(local.family === 'IPv6' ? '/proc/net/udp6' : '/proc/net/udp', 'utf8')
-  const inodes = new Set<string>()
-  for (const line of table.trim().split('\n').slice(1)) {
-    const columns = line.trim().split(/\s+/)
-    if (parseInt(columns[1].split(':')[1], 16) === local.port) inodes.add(columns[9])
-  }
-  const fds: string[] = []
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      const target = readlinkSync(`/proc/self/fd/${fd}`)
-      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1]
-      if (inode !== undefined && inodes.has(inode)) fds.push(fd)
-    } catch {
-      // closed while listing
-    }
-  }
-  t.is(fds.length, 1, `expected one descriptor for UDP ${local.address}:${local.port}, found ${fds.length}`)
-  const flags = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fds[0]}`, 'utf8'))?.[1]
-  return parseInt(flags ?? 'NaN', 8)
-}
-
-const O_NONBLOCK = 0o4000
-const O_CLOEXEC = 0o2000000
-
-/** mio's `assert_socket_non_blocking`. */
-function assertSocketNonBlocking(t: ExecutionContext, socket: UdpSocket): void {
-  const flags = fdFlags(t, socket)
-  if (flags !== null) t.not(flags & O_NONBLOCK, 0, 'socket not non-blocking')
-}
-
-/** mio's `assert_socket_close_on_exec`. */
-function assertSocketCloseOnExec(t: ExecutionContext, socket: UdpSocket): void {
-  const flags = fdFlags(t, socket)
-  if (flags !== null) t.not(flags & O_CLOEXEC, 0, 'socket flag CLOEXEC not set')
-}
 
 /** mio's `checked_write!`: the whole buffer went out. */
 function checkedWrite(t: ExecutionContext, sent: number | null, data: Uint8Array): void {
@@ -136,10 +98,10 @@ function smokeTestUnconnectedUdpSocket(t: ExecutionContext, socket1: UdpSocket, 
   const { poll, events } = initWithPoll()
   using _poll = poll
 
-  assertSocketNonBlocking(t, socket1)
-  assertSocketCloseOnExec(t, socket1)
-  assertSocketNonBlocking(t, socket2)
-  assertSocketCloseOnExec(t, socket2)
+  assertNonBlocking(t, socketFd(t, socket1, 'udp'))
+  assertCloseOnExec(t, socketFd(t, socket1, 'udp'))
+  assertNonBlocking(t, socketFd(t, socket2, 'udp'))
+  assertCloseOnExec(t, socketFd(t, socket2, 'udp'))
 
   const address1 = socket1.localAddr()
   const address2 = socket2.localAddr()
@@ -293,10 +255,10 @@ function smokeTestConnectedUdpSocket(t: ExecutionContext, socket1: UdpSocket, so
   const { poll, events } = initWithPoll()
   using _poll = poll
 
-  assertSocketNonBlocking(t, socket1)
-  assertSocketCloseOnExec(t, socket1)
-  assertSocketNonBlocking(t, socket2)
-  assertSocketCloseOnExec(t, socket2)
+  assertNonBlocking(t, socketFd(t, socket1, 'udp'))
+  assertCloseOnExec(t, socketFd(t, socket1, 'udp'))
+  assertNonBlocking(t, socketFd(t, socket2, 'udp'))
+  assertCloseOnExec(t, socketFd(t, socket2, 'udp'))
 
   poll.registry.register(socket1, ID1, Interest.READABLE.add(Interest.WRITABLE))
   poll.registry.register(socket2, ID2, Interest.READABLE.add(Interest.WRITABLE))

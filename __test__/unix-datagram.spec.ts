@@ -13,15 +13,9 @@
 import test, { type ExecutionContext } from 'ava'
 import { join } from 'node:path'
 import { Interest, Token, UnixDatagram, type UnixRemoteInfo } from 'node-mio'
-import {
-  assertCloseOnExec,
-  assertNonBlocking,
-  expectEvents,
-  expectNoEvents,
-  initWithPoll,
-  makeBlocking,
-  tempDir,
-} from './helpers.ts'
+import { assertCloseOnExec, assertNonBlocking, makeBlocking } from './support/descriptors.ts'
+import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
+import { tempDir } from './support/sockets.ts'
 
 const DATA1 = Buffer.from('Hello same host!')
 const DATA2 = Buffer.from('Why hello mio!')

@@ -4,7 +4,7 @@
 // Send + Sync).
 //
 // mio's std threads become worker threads (`Peer`) and its std clients
-// node:net clients; its `Arc<Barrier>` is `Barrier` (helpers.ts). mio's
+// node:net clients; its `Arc<Barrier>` is `Barrier` (support/workers.ts). mio's
 // `temp_file` is a path in a fresh temporary directory.
 //
 // unix_listener_from_std: mio binds a std listener (blocking), makes it
@@ -20,18 +20,10 @@ import test, { type ExecutionContext } from 'ava'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { Interest, Token, UnixListener } from 'node-mio'
-import {
-  BARRIER_WAIT,
-  Barrier,
-  Peer,
-  assertCloseOnExec,
-  assertNonBlocking,
-  expectEvents,
-  expectNoEvents,
-  initWithPoll,
-  makeBlocking,
-  tempDir,
-} from './helpers.ts'
+import { assertCloseOnExec, assertNonBlocking, makeBlocking } from './support/descriptors.ts'
+import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
+import { tempDir } from './support/sockets.ts'
+import { BARRIER_WAIT, Barrier, Peer } from './support/workers.ts'
 
 const DEFAULT_BUF_SIZE = 64
 const TOKEN_1 = Token(0)

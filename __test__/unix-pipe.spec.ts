@@ -29,18 +29,9 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fstatSync } from 'node:fs'
 import { Events, Interest, PipeReceiver, PipeSender, Poll, Token, UnixStream, pipe } from 'node-mio'
-import {
-  BARRIER_WAIT,
-  Barrier,
-  Peer,
-  assertBlocking,
-  assertCloseOnExec,
-  assertNonBlocking,
-  expectEvents,
-  expectNoEvents,
-  makeBlocking,
-  openFdCount,
-} from './helpers.ts'
+import { assertBlocking, assertCloseOnExec, assertNonBlocking, makeBlocking, openFdCount } from './support/descriptors.ts'
+import { expectEvents, expectNoEvents } from './support/events.ts'
+import { BARRIER_WAIT, Barrier, Peer } from './support/workers.ts'
 
 const RECEIVER = Token(0)
 const SENDER = Token(1)

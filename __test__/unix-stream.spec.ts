@@ -5,7 +5,7 @@
 //
 // mio's std threads become worker threads (`Peer`) with node:net servers
 // (mio's `new_echo_listener` and `new_noop_listener` use std's
-// UnixListener); its `Arc<Barrier>` is `Barrier` (helpers.ts).
+// UnixListener); its `Arc<Barrier>` is `Barrier` (support/workers.ts).
 //
 // - unix_stream_from_std: mio connects a std (blocking) stream, makes it
 //   non-blocking and wraps it with `from_std`. Here a node-mio stream's
@@ -27,18 +27,10 @@
 import test, { type ExecutionContext } from 'ava'
 import { join } from 'node:path'
 import { Interest, Token, UnixListener, UnixStream } from 'node-mio'
-import {
-  BARRIER_WAIT,
-  Barrier,
-  Peer,
-  assertCloseOnExec,
-  assertNonBlocking,
-  expectEvents,
-  expectNoEvents,
-  initWithPoll,
-  makeBlocking,
-  tempDir,
-} from './helpers.ts'
+import { assertCloseOnExec, assertNonBlocking, makeBlocking } from './support/descriptors.ts'
+import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
+import { tempDir } from './support/sockets.ts'
+import { BARRIER_WAIT, Barrier, Peer } from './support/workers.ts'
 
 const DATA1 = Buffer.from('Hello same host!')
 const DATA2 = Buffer.from('Why hello mio!')

@@ -2,16 +2,18 @@
 //
 // Not ported:
 // - is_send_and_sync: a Rust trait property (Send + Sync) with no JS equivalent.
-// - waker_wakeup_different_thread, waker_multiple_wakeups_different_thread:
-//   they wake from other threads through a shared `Arc<Waker>`; node-mio
-//   objects are per-thread, so a Waker cannot reach a worker yet (later
-//   issue: cross-thread wakers). They are declared below as `test.skip`.
+//
+// waker_wakeup_different_thread and waker_multiple_wakeups_different_thread
+// wake from other threads through a shared `Arc<Waker>`: here the other
+// threads are workers (`Peer`) waking through `waker.share()`
+// (`SharedWaker`), and `peer.exited()` is the thread's join.
 //
 // mio's using_multiple_wakers_panics* are debug-only `should_panic` tests;
 // node-mio rejects a second Waker for a Poll on every build with EEXIST, so
 // they run unconditionally and assert that error.
 import test, { type ExecutionContext } from 'ava'
 import { Events, Poll, Token, Waker } from 'node-mio'
+import { BARRIER_WAIT, Barrier, Peer } from './support/workers.ts'
 
 function expectWakerEvent(t: ExecutionContext, poll: Poll, events: Events, token: Token): void {
   poll.poll(events, 100)
@@ -44,12 +46,67 @@ test('waker_multiple_wakeups_same_thread', (t) => {
   expectWakerEvent(t, poll, events, token)
 })
 
-// Later issue: cross-thread wakers. mio wakes through an `Arc<Waker>` from a
-// spawned thread; a node-mio Waker cannot be handed to a worker yet.
-test.skip('waker_wakeup_different_thread', () => {})
+test('waker_wakeup_different_thread', async (t) => {
+  using poll = new Poll()
+  const events = new Events(10)
 
-// Later issue: cross-thread wakers (two threads share the Waker).
-test.skip('waker_multiple_wakeups_different_thread', () => {})
+  const token = Token(10)
+  using waker = new Waker(poll.registry, token)
+
+  const thread = new Peer(
+    `
+    const { SharedWaker } = require('node-mio')
+    if (!SharedWaker.from(data.waker).wake()) throw new Error('unable to wake')
+    `,
+    { waker: waker.share() },
+  )
+  t.is(await thread.exited(), 0)
+
+  expectWakerEvent(t, poll, events, token)
+})
+
+test('waker_multiple_wakeups_different_thread', async (t) => {
+  using poll = new Poll()
+  const events = new Events(10)
+
+  const token = Token(10)
+  using waker = new Waker(poll.registry, token)
+  const shared = waker.share()
+
+  const thread1 = new Peer(
+    `
+    const { SharedWaker } = require('node-mio')
+    if (!SharedWaker.from(data.waker).wake()) throw new Error('unable to wake')
+    `,
+    { waker: shared },
+  )
+
+  const barrier = new Barrier(2)
+  const thread2 = new Peer(
+    `
+    ${BARRIER_WAIT}
+    const { SharedWaker } = require('node-mio')
+    await barrierWait(data.barrier)
+    if (!SharedWaker.from(data.waker).wake()) throw new Error('unable to wake')
+    `,
+    { waker: shared, barrier: barrier.buffer },
+  )
+  try {
+    t.is(await thread1.exited(), 0)
+
+    // Receive the event from thread 1.
+    expectWakerEvent(t, poll, events, token)
+
+    // Unblock thread 2.
+    barrier.wait()
+
+    // Now we need to wait for the event from thread 2.
+    t.is(await thread2.exited(), 0)
+    expectWakerEvent(t, poll, events, token)
+  } finally {
+    await thread2.terminate()
+  }
+})
 
 test('using_multiple_wakers_panics', (t) => {
   using poll = new Poll()

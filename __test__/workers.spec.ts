@@ -12,7 +12,7 @@ import net from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
 import { Worker } from 'node:worker_threads'
 import { Events, Interest, Poll, SharedWaker, Token, UdpSocket, Waker } from 'node-mio'
-import { linesOf, runNode } from './helpers'
+import { linesOf, runNode } from './support/processes.ts'
 
 const unix = process.platform !== 'win32'
 const unixTest = unix ? test : test.skip

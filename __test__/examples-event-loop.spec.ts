@@ -3,107 +3,15 @@
 // this process talks to it with node:net. Each must echo byte-exact, report
 // what it did, and then exit by itself with code 0.
 import test, { type ExecutionContext } from 'ava'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import net from 'node:net'
-import path from 'node:path'
+import { guard } from './support/async.ts'
+import { Example } from './support/processes.ts'
 
-// ava runs test files with the project directory as the working directory.
-const EXAMPLES = path.join(process.cwd(), 'examples')
-
-/** How long to wait for a child before failing (a guard, not a measurement). */
+/** How long to wait for a child or a client (a guard, not a measurement): these examples start workers. */
 const PATIENCE = 30_000
 
 const unix = process.platform !== 'win32'
-
-/** A running example, with its output collected as it arrives. */
-class Example {
-  readonly child: ChildProcess
-  stdout = ''
-  stderr = ''
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-  #waiters: Array<() => void> = []
-
-  constructor(t: ExecutionContext, file: string, env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', path.join(EXAMPLES, file)], {
-      cwd: process.cwd(),
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    this.exited = new Promise((resolve) => {
-      this.child.once('exit', (code, signal) => {
-        resolve({ code, signal })
-        this.#wake()
-      })
-    })
-    this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      this.stdout += chunk
-      this.#wake()
-    })
-    this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      this.stderr += chunk
-    })
-    t.teardown(() => {
-      if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill()
-    })
-  }
-
-  #wake(): void {
-    const waiters = this.#waiters
-    this.#waiters = []
-    for (const wake of waiters) wake()
-  }
-
-  /** Lines of stdout that match `pattern`. */
-  lines(pattern: RegExp): string[] {
-    return this.stdout.split('\n').filter((line) => pattern.test(line))
-  }
-
-  /** Waits until stdout matches `pattern`; fails if the child exits first. */
-  async waitFor(pattern: RegExp): Promise<RegExpMatchArray> {
-    let match: RegExpMatchArray | null = null
-    await this.waitUntil(() => (match = this.stdout.match(pattern)) !== null, `print ${pattern}`)
-    return match!
-  }
-
-  /** Waits until `done()` holds, checking as output arrives. */
-  async waitUntil(done: () => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + PATIENCE
-    for (;;) {
-      if (done()) return
-      if (this.child.exitCode !== null || this.child.signalCode !== null) {
-        throw new Error(`the example exited before it did ${what}\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`)
-      }
-      if (Date.now() > deadline) throw new Error(`the example did not ${what}\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`)
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 250)
-        this.#waiters.push(() => {
-          clearTimeout(timer)
-          resolve()
-        })
-      })
-    }
-  }
-
-  /** The `Listening on HOST:PORT ...` line each example prints once it is ready. */
-  async listening(): Promise<{ host: string; port: number }> {
-    const [, host, port] = await this.waitFor(/^Listening on \[?([^\]\s]+?)\]?:(\d+)\b/m)
-    return { host, port: Number(port) }
-  }
-
-  /** Waits for the child to exit by itself. */
-  async exit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    return guard(this.exited, `the example to exit\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`)
-  }
-}
-
-function guard<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), PATIENCE)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
 
 /** A connected node:net client that collects what it receives. */
 class Client {
@@ -126,7 +34,7 @@ class Client {
   static async connect(t: ExecutionContext, port: number, host: string): Promise<Client> {
     const socket = net.connect({ port, host })
     t.teardown(() => socket.destroy())
-    await guard(once(socket, 'connect'), 'the TCP connection')
+    await guard(once(socket, 'connect'), 'the TCP connection', PATIENCE)
     return new Client(socket)
   }
 
@@ -137,7 +45,7 @@ class Client {
   /** Waits until `length` bytes arrived (or the connection closed). */
   async receive(length: number): Promise<Buffer> {
     while (this.length < length && !this.socket.destroyed) {
-      await guard(new Promise<void>((resolve) => (this.#wake = resolve)), `${length} bytes (got ${this.length})`)
+      await guard(new Promise<void>((resolve) => (this.#wake = resolve)), `${length} bytes (got ${this.length})`, PATIENCE)
     }
     return this.received
   }
@@ -146,7 +54,7 @@ class Client {
   async finish(): Promise<Buffer> {
     const closed = once(this.socket, 'close')
     this.socket.end()
-    await guard(closed, 'the server to close the connection')
+    await guard(closed, 'the server to close the connection', PATIENCE)
     return this.received
   }
 }
@@ -161,7 +69,7 @@ function payload(k: number, size: number): Buffer {
 const unixTest = unix ? test : test.skip
 
 unixTest('watch-echo-server: echoes for several clients while its setInterval keeps ticking, then exits by itself', async (t) => {
-  const server = new Example(t, 'watch-echo-server.ts', { PORT: '0', TICK_MS: '20', MAX_CONNECTIONS: '3' })
+  const server = new Example(t, 'watch-echo-server.ts', { env: { PORT: '0', TICK_MS: '20', MAX_CONNECTIONS: '3' }, patience: PATIENCE })
   const { host, port } = await server.listening()
   t.is(host, '127.0.0.1')
 
@@ -210,7 +118,7 @@ const linuxTest = process.platform === 'linux' ? test : test.skip
 linuxTest('multicore-reuseport: several workers on one port (SO_REUSEPORT) echo for 16 clients, then stop through their wakers', async (t) => {
   const WORKERS = 4
   const CLIENTS = 16
-  const server = new Example(t, 'multicore-reuseport.ts', { PORT: '0', WORKERS: String(WORKERS), MAX_CONNECTIONS: String(CLIENTS) })
+  const server = new Example(t, 'multicore-reuseport.ts', { env: { PORT: '0', WORKERS: String(WORKERS), MAX_CONNECTIONS: String(CLIENTS) }, patience: PATIENCE })
   const { host, port } = await server.listening()
   t.is(host, '127.0.0.1')
   t.regex(server.stdout, new RegExp(`^Listening on 127\\.0\\.0\\.1:${port} \\(${WORKERS} workers, SO_REUSEPORT\\)$`, 'm'))
@@ -260,7 +168,7 @@ linuxTest('multicore-reuseport: several workers on one port (SO_REUSEPORT) echo 
 unixTest('multicore-handoff: the main thread accepts and hands each descriptor to a worker, round-robin; every client gets its echo', async (t) => {
   const WORKERS = 3
   const CLIENTS = 6
-  const server = new Example(t, 'multicore-handoff.ts', { PORT: '0', WORKERS: String(WORKERS), MAX_CONNECTIONS: String(CLIENTS) })
+  const server = new Example(t, 'multicore-handoff.ts', { env: { PORT: '0', WORKERS: String(WORKERS), MAX_CONNECTIONS: String(CLIENTS) }, patience: PATIENCE })
   const { host, port } = await server.listening()
   t.is(host, '127.0.0.1')
 

@@ -1,5 +1,5 @@
-// Runs the examples of issue 5 as child processes (`node --import tsx`) and
-// checks that they do what they say: the socket-activated TCP server greets
+// The Unix examples run as child processes (`node --import tsx`) and
+// must do what they say: the socket-activated TCP server greets
 // connections on a listening socket it inherits as descriptor 3, the Unix
 // echo server echoes (also past a full socket), and the child-process example
 // streams lines through `cat` and back. Unix only.
@@ -8,83 +8,16 @@
 // `stdio[3].pause()`, which a Server lacks), so its descriptor number
 // (`server._handle.fd`) goes in; the child gets a dup2()ed copy as fd 3.
 import test, { type ExecutionContext } from 'ava'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import { existsSync, lstatSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, lstatSync } from 'node:fs'
 import net from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { UnixListener } from 'node-mio'
+import { Example } from './support/processes.ts'
+import { tempDir } from './support/sockets.ts'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const utest = process.platform === 'win32' ? test.skip : test
-
-interface Example {
-  proc: ChildProcess
-  /** Everything printed on stdout so far. */
-  stdout(): string
-  stderr(): string
-  /** Resolves with the first match of `pattern` in stdout; rejects if the example exits first or after 20 s. */
-  waitFor(pattern: RegExp): Promise<RegExpMatchArray>
-  /** Resolves with the exit code (or signal). */
-  exit: Promise<number | string | null>
-}
-
-/** Starts `examples/<file>`; it is killed in teardown if still running. */
-function runExample(
-  t: ExecutionContext,
-  file: string,
-  args: string[] = [],
-  options: { env?: Record<string, string>; fd3?: number | 'pipe' } = {},
-): Example {
-  const stdio: Array<'ignore' | 'pipe' | number> = ['ignore', 'pipe', 'pipe']
-  if (options.fd3 !== undefined) stdio.push(options.fd3)
-  const env = { ...process.env, ...options.env }
-  // The examples read these: nothing from the test runner's environment.
-  for (const name of ['LISTEN_FDS', 'LISTEN_PID', 'MAX_CONNECTIONS', 'UNIX_ECHO_PATH', 'LINES', 'CHILD_COMMAND']) {
-    if (options.env?.[name] === undefined) delete env[name]
-  }
-  const proc = spawn(process.execPath, ['--import', 'tsx', join('examples', file), ...args], { cwd: ROOT, stdio, env })
-  t.teardown(() => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill()
-  })
-  let out = ''
-  let err = ''
-  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk))
-  proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk))
-  const exit = new Promise<number | string | null>((resolve) => proc.once('close', (code, signal) => resolve(code ?? signal)))
-  const waitFor = (pattern: RegExp): Promise<RegExpMatchArray> =>
-    new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        const match = out.match(pattern)
-        if (match === null) return false
-        cleanup()
-        resolve(match)
-        return true
-      }
-      const onExit = (): void => {
-        if (!check()) {
-          cleanup()
-          reject(new Error(`${file} exited before printing ${pattern}\nstdout:\n${out}\nstderr:\n${err}`))
-        }
-      }
-      const timer = setTimeout(() => {
-        cleanup()
-        reject(new Error(`${file} did not print ${pattern} within 20 s\nstdout:\n${out}\nstderr:\n${err}`))
-      }, 20_000)
-      const cleanup = (): void => {
-        clearTimeout(timer)
-        proc.stdout!.off('data', check)
-        proc.off('close', onExit)
-      }
-      if (check()) return
-      proc.stdout!.on('data', check)
-      proc.once('close', onExit)
-    })
-  return { proc, stdout: () => out, stderr: () => err, waitFor, exit }
-}
 
 /** A listening node:net server on loopback and its descriptor number. */
 async function listeningServer(t: ExecutionContext): Promise<{ server: net.Server; port: number; fd: number }> {
@@ -107,22 +40,17 @@ function collect(socket: net.Socket): Promise<Buffer> {
   })
 }
 
-function tempDir(t: ExecutionContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'node-mio-examples-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
 
 // ---- tcp-listenfd-server.ts ---------------------------------------------------------
 
 utest('tcp-listenfd-server: takes the listener from fd 3 (LISTEN_FDS=1), greets each connection, prints what it gets', async (t) => {
   const { server, port, fd } = await listeningServer(t)
-  const example = runExample(t, 'tcp-listenfd-server.ts', [], { env: { LISTEN_FDS: '1', MAX_CONNECTIONS: '2' }, fd3: fd })
+  const example = new Example(t, 'tcp-listenfd-server.ts', { env: { LISTEN_FDS: '1', MAX_CONNECTIONS: '2' }, fd3: fd })
   // The example has its own copy: from now on only it listens.
   server.close()
   await example.waitFor(/You'll see our welcome message/)
-  t.true(example.stdout().startsWith('Using preopened socket FD 3\n'))
-  t.true(example.stdout().includes(` $ nc 127.0.0.1 ${port}\n`))
+  t.true(example.stdout.startsWith('Using preopened socket FD 3\n'))
+  t.true(example.stdout.includes(` $ nc 127.0.0.1 ${port}\n`))
 
   for (const n of [1, 2]) {
     const socket = net.connect(port, '127.0.0.1')
@@ -135,30 +63,30 @@ utest('tcp-listenfd-server: takes the listener from fd 3 (LISTEN_FDS=1), greets 
     await once(socket, 'close')
     await example.waitFor(new RegExp(`Received data: hi from client ${n}\\nConnection closed\\n`))
   }
-  t.is(await example.exit, 0)
-  t.regex(example.stdout(), /Served 2 connection\(s\), exiting\n$/)
-  t.is(example.stderr(), '')
+  t.is((await example.exit()).code, 0)
+  t.regex(example.stdout, /Served 2 connection\(s\), exiting\n$/)
+  t.is(example.stderr, '')
 })
 
 utest('tcp-listenfd-server: without LISTEN_FDS it exits 1 and says why', async (t) => {
-  const example = runExample(t, 'tcp-listenfd-server.ts')
-  t.is(await example.exit, 1)
-  t.is(example.stdout(), '')
-  t.regex(example.stderr(), /LISTEN_FDS environment variable unset/)
+  const example = new Example(t, 'tcp-listenfd-server.ts')
+  t.is((await example.exit()).code, 1)
+  t.is(example.stdout, '')
+  t.regex(example.stderr, /LISTEN_FDS environment variable unset/)
 })
 
 utest('tcp-listenfd-server: with LISTEN_FDS but no TCP socket as fd 3 it exits 1 and says why', async (t) => {
   // Node's 'pipe' is one end of a Unix socketpair: a socket, of the wrong family.
-  const example = runExample(t, 'tcp-listenfd-server.ts', [], { env: { LISTEN_FDS: '1' }, fd3: 'pipe' })
-  t.is(await example.exit, 1)
-  t.regex(example.stderr(), /descriptor 3 is not a listening TCP socket: descriptor 3 is not TcpListener: wrong address family/)
+  const example = new Example(t, 'tcp-listenfd-server.ts', { env: { LISTEN_FDS: '1' }, fd3: 'pipe' })
+  t.is((await example.exit()).code, 1)
+  t.regex(example.stderr, /descriptor 3 is not a listening TCP socket: descriptor 3 is not TcpListener: wrong address family/)
 })
 
 // ---- unix-echo-server.ts ----------------------------------------------------------
 
 utest('unix-echo-server: echoes, keeps pending output past a full socket, serves others meanwhile, exits after MAX_CONNECTIONS', async (t) => {
   const path = join(tempDir(t), 'echo.sock')
-  const example = runExample(t, 'unix-echo-server.ts', [path], { env: { MAX_CONNECTIONS: '2' } })
+  const example = new Example(t, 'unix-echo-server.ts', { args: [path], env: { MAX_CONNECTIONS: '2' } })
   await example.waitFor(new RegExp(`unix echo server listening on ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`))
   t.true(lstatSync(path).isSocket())
 
@@ -187,9 +115,9 @@ utest('unix-echo-server: echoes, keeps pending output past a full socket, serves
   const [, waits] = await example.waitFor(/client 1 done: echoed 4194304 bytes, waited for writable (\d+) times\n/)
   t.true(Number(waits) >= 1)
 
-  t.is(await example.exit, 0)
+  t.is((await example.exit()).code, 0)
   t.false(existsSync(path), 'the server removes its socket file')
-  t.is(example.stderr(), '')
+  t.is(example.stderr, '')
 })
 
 utest('unix-echo-server: takes its path from UNIX_ECHO_PATH and replaces a stale socket file', async (t) => {
@@ -197,40 +125,40 @@ utest('unix-echo-server: takes its path from UNIX_ECHO_PATH and replaces a stale
   // A socket file left behind by a server that is gone.
   UnixListener.bind(path).close()
   t.true(lstatSync(path).isSocket())
-  const example = runExample(t, 'unix-echo-server.ts', [], { env: { UNIX_ECHO_PATH: path, MAX_CONNECTIONS: '1' } })
+  const example = new Example(t, 'unix-echo-server.ts', { env: { UNIX_ECHO_PATH: path, MAX_CONNECTIONS: '1' } })
   await example.waitFor(/listening on/)
   const socket = net.connect(path)
   t.teardown(() => socket.destroy())
   const echo = collect(socket)
   socket.end('once\n')
   t.is((await echo).toString(), 'once\n')
-  t.is(await example.exit, 0)
-  t.regex(example.stdout(), /served 1 client\(s\), removed /)
+  t.is((await example.exit()).code, 0)
+  t.regex(example.stdout, /served 1 client\(s\), removed /)
 })
 
 // ---- child-process.ts ---------------------------------------------------------------
 
 utest('child-process: streams lines through cat, waits for writable when the pipe is full, prints them back, exits 0', async (t) => {
   const lines = 20_000 // ~800 KB: more than both pipes and cat's buffer hold
-  const example = runExample(t, 'child-process.ts', [], { env: { LINES: String(lines) } })
-  t.is(await example.exit, 0)
-  const out = example.stdout().split('\n')
+  const example = new Example(t, 'child-process.ts', { env: { LINES: String(lines) } })
+  t.is((await example.exit()).code, 0)
+  const out = example.stdout.split('\n')
   t.regex(out[0], /^spawned `cat` \(pid \d+\); sending 20000 lines, \d+ bytes$/)
   const echoed = out.filter((line) => line.startsWith('< '))
   t.is(echoed.length, lines)
   const wrong = echoed.findIndex((line, i) => line !== `< line ${i + 1} of ${lines}: the quick brown fox`)
   t.is(wrong, -1, `line ${wrong + 1} came back as ${JSON.stringify(echoed[wrong])}`)
-  const sent = /sent everything in (\d+) writes, waited for writable (\d+) times/.exec(example.stdout())
+  const sent = /sent everything in (\d+) writes, waited for writable (\d+) times/.exec(example.stdout)
   t.not(sent, null)
   t.true(Number(sent?.[2]) >= 1, 'the writer found the pipe full at least once')
-  t.regex(example.stdout(), /received 20000 of 20000 lines back; the child's stdout closed; `cat` exited with code 0\n$/)
-  t.is(example.stderr(), '')
+  t.regex(example.stdout, /received 20000 of 20000 lines back; the child's stdout closed; `cat` exited with code 0\n$/)
+  t.is(example.stderr, '')
 })
 
 utest('child-process: the line count comes from argv', async (t) => {
-  const example = runExample(t, 'child-process.ts', ['3'])
-  t.is(await example.exit, 0)
-  const echoed = example.stdout().split('\n').filter((line) => line.startsWith('< '))
+  const example = new Example(t, 'child-process.ts', { args: ['3'] })
+  t.is((await example.exit()).code, 0)
+  const echoed = example.stdout.split('\n').filter((line) => line.startsWith('< '))
   t.deepEqual(echoed, [
     '< line 1 of 3: the quick brown fox',
     '< line 2 of 3: the quick brown fox',
