@@ -330,7 +330,6 @@ const BAD_ADDRESS_TEXT = [
   '[::1:80',
   '127.0.0.1:',
   ':80',
-  '127.0.0.1:70000',
   '127.0.0.1:-1',
   '127.0.0.1:80 ',
   ' 127.0.0.1:80',
@@ -339,6 +338,9 @@ const BAD_ADDRESS_TEXT = [
   'http://127.0.0.1:80',
   '127.0.0.1:0x50',
 ]
+
+// A valid address with a port out of range: node:net's RangeError, as in the object form.
+const BAD_PORT_TEXT = ['127.0.0.1:70000', '127.0.0.1:65536', '[::1]:99999', '0.0.0.0:123456789012345678901234567890']
 
 const BAD_ADDRESS_OBJECTS: Array<[unknown, ErrorClass, string]> = [
   [{ address: '127.0.0.1', port: 70000 }, RangeError, 'ERR_SOCKET_BAD_PORT'],
@@ -363,7 +365,7 @@ const BAD_ADDRESS_OBJECTS: Array<[unknown, ErrorClass, string]> = [
   [{ address: '', port: 80 }, TypeError, 'ERR_INVALID_ADDRESS'],
 ]
 
-test('addresses: bad text is TypeError ERR_INVALID_ADDRESS; bad objects are the wrapper\'s codes', (t) => {
+test('addresses: bad text is TypeError ERR_INVALID_ADDRESS, a bad port RangeError ERR_SOCKET_BAD_PORT in either form; bad objects are the wrapper\'s codes', (t) => {
   const udp = UdpSocket.bind(ANY_LOCAL)
   const payload = Buffer.from('x')
   const uses: Array<[string, (addr: unknown) => unknown]> = [
@@ -377,6 +379,10 @@ test('addresses: bad text is TypeError ERR_INVALID_ADDRESS; bad objects are the 
     for (const [name, use] of uses) {
       for (const bad of BAD_ADDRESS_TEXT) {
         const error = throwsExactly(t, () => use(bad), TypeError, 'ERR_INVALID_ADDRESS', `${name}(${show(bad)})`)
+        if (error) t.true(error.message.includes(JSON.stringify(bad)), `the message quotes the address: ${error.message}`)
+      }
+      for (const bad of BAD_PORT_TEXT) {
+        const error = throwsExactly(t, () => use(bad), RangeError, 'ERR_SOCKET_BAD_PORT', `${name}(${show(bad)})`)
         if (error) t.true(error.message.includes(JSON.stringify(bad)), `the message quotes the address: ${error.message}`)
       }
       for (const [bad, Class, code] of BAD_ADDRESS_OBJECTS) {
