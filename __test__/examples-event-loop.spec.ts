@@ -127,9 +127,9 @@ linuxTest('multicore-reuseport: several workers on one port (SO_REUSEPORT) echo 
   // spreads them), sends its own payload and checks the echo.
   const clients = await Promise.all(Array.from({ length: CLIENTS }, () => Client.connect(t, port, host)))
   const payloads = clients.map((_, k) => payload(k, 20_000 + k))
-  clients.forEach((client, k) => client.socket.write(payloads[k]))
+  clients.forEach((client, k) => client.socket.write(payloads[k]!))
   for (const [k, client] of clients.entries()) {
-    t.true((await client.receive(payloads[k].length)).equals(payloads[k]), `client ${k}: byte-exact echo`)
+    t.true((await client.receive(payloads[k]!.length)).equals(payloads[k]!), `client ${k}: byte-exact echo`)
   }
   for (const client of clients) await client.finish()
 
@@ -152,7 +152,7 @@ linuxTest('multicore-reuseport: several workers on one port (SO_REUSEPORT) echo 
   // The summary agrees with the per-connection lines.
   const [, perWorker, busy] = server.stdout.match(new RegExp(`^Done: ${CLIENTS} connections; per worker: ([\\d, ]+); served by (\\d+) of ${WORKERS} workers$`, 'm')) ?? []
   t.truthy(perWorker, `the summary line\n${server.stdout}`)
-  const counts = perWorker.split(', ').map(Number)
+  const counts = (perWorker ?? '').split(', ').map(Number)
   t.is(counts.length, WORKERS)
   t.is(
     counts.reduce((a, b) => a + b, 0),
@@ -180,9 +180,9 @@ unixTest('multicore-handoff: the main thread accepts and hands each descriptor t
     await server.waitFor(new RegExp(`^worker \\d+: serving 127\\.0\\.0\\.1:${client.localPort} \\(fd \\d+\\)$`, 'm'))
   }
   const payloads = clients.map((_, k) => payload(k, 100_000 + k))
-  clients.forEach((client, k) => client.socket.write(payloads[k]))
+  clients.forEach((client, k) => client.socket.write(payloads[k]!))
   for (const [k, client] of clients.entries()) {
-    t.true((await client.receive(payloads[k].length)).equals(payloads[k]), `client ${k}: byte-exact echo`)
+    t.true((await client.receive(payloads[k]!.length)).equals(payloads[k]!), `client ${k}: byte-exact echo`)
   }
   for (const client of clients) await client.finish()
 
@@ -195,7 +195,7 @@ unixTest('multicore-handoff: the main thread accepts and hands each descriptor t
   clients.forEach((client, k) => {
     const peer = `127\\.0\\.0\\.1:${client.localPort}`
     t.is(server.lines(new RegExp(`^worker ${k % WORKERS}: serving ${peer} \\(fd \\d+\\)$`)).length, 1, `client ${k} on worker ${k % WORKERS}`)
-    t.is(server.lines(new RegExp(`^worker ${k % WORKERS}: connection ${peer} closed after echoing ${payloads[k].length} bytes$`)).length, 1)
+    t.is(server.lines(new RegExp(`^worker ${k % WORKERS}: connection ${peer} closed after echoing ${payloads[k]!.length} bytes$`)).length, 1)
   })
   t.regex(server.stdout, new RegExp(`^Done: ${CLIENTS} connections; per worker: 2, 2, 2; served by ${WORKERS} of ${WORKERS} workers$`, 'm'))
 })

@@ -143,7 +143,7 @@ utest('child-process: streams lines through cat, waits for writable when the pip
   const example = new Example(t, 'child-process.ts', { env: { LINES: String(lines) } })
   t.is((await example.exit()).code, 0)
   const out = example.stdout.split('\n')
-  t.regex(out[0], /^spawned `cat` \(pid \d+\); sending 20000 lines, \d+ bytes$/)
+  t.regex(out[0] ?? '', /^spawned `cat` \(pid \d+\); sending 20000 lines, \d+ bytes$/)
   const echoed = out.filter((line) => line.startsWith('< '))
   t.is(echoed.length, lines)
   const wrong = echoed.findIndex((line, i) => line !== `< line ${i + 1} of ${lines}: the quick brown fox`)

@@ -172,7 +172,7 @@ class World {
 
   /** Every event must name a source registered under that token now, or the waker. */
   checkEvents(events: Events, where: string): void {
-    const current = new Set([...this.tokens.values()])
+    const current = new Set(this.tokens.values())
     for (const event of events) {
       if (event.token !== WAKE && !current.has(event.token)) this.problems.push(`${where}: event for token ${event.token}, registered: [${[...current]}]`)
     }
@@ -205,7 +205,8 @@ class World {
       case 'deregister': {
         const source = this.sources[step.source]!
         const token = this.nextToken++
-        const interest = step.op === 'deregister' ? Interest.READABLE : step.interest === 'r' ? Interest.READABLE : step.interest === 'w' ? Interest.WRITABLE : Interest.READABLE.add(Interest.WRITABLE)
+        const kind = 'interest' in step ? step.interest : 'r'
+        const interest = kind === 'r' ? Interest.READABLE : kind === 'w' ? Interest.WRITABLE : Interest.READABLE.add(Interest.WRITABLE)
         const registered = this.tokens.has(source)
         const got = outcome(() => {
           if (step.op === 'register') this.poll.registry.register(source, token, interest)

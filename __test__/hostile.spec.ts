@@ -1130,9 +1130,9 @@ test('forged handles: a tampered socket handle is refused by the binding, never 
   const key = Object.getOwnPropertySymbols(tcp.client).find((s) => s.description === 'node-mio.handle')
   t.truthy(key, 'sockets keep their handle under a symbol')
   const own = tcp.client as unknown as Record<symbol, number>
-  const real = own[key!]
-  const listenerHandle = (tcp.listener as unknown as Record<symbol, number>)[key!]
-  const udpHandle = (udp as unknown as Record<symbol, number>)[key!]
+  const real = own[key!]!
+  const listenerHandle = (tcp.listener as unknown as Record<symbol, number>)[key!]!
+  const udpHandle = (udp as unknown as Record<symbol, number>)[key!]!
   try {
     // Numbers that can never be a live handle: "closed".
     for (const forged of [NaN, Infinity, -1, 0.5, 1, 2 ** 32 - 1, real + 0.5, real + 2 ** 32, 2 ** 53, 2 ** 64]) {
@@ -1239,7 +1239,7 @@ test('forged objects: a Uint8Array lying about its byteLength cannot fake the en
 // TypeError.
 test('forged objects: sockets have no public constructor', (t) => {
   const listener = TcpListener.bind(ANY_LOCAL)
-  const handle = (listener as unknown as Record<symbol, number>)[Object.getOwnPropertySymbols(listener)[0]]
+  const handle = (listener as unknown as Record<symbol, number>)[Object.getOwnPropertySymbols(listener)[0]!]!
   try {
     const Ctor = TcpListener as unknown as new (handle: number) => TcpListener
     t.throws(() => new Ctor(handle), { instanceOf: TypeError }, 'an alias of a live socket')

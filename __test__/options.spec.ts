@@ -39,12 +39,14 @@ function procNetTcp(): { local: number; remote: number; state: number; rxQueue: 
     .slice(1)
     .map((line) => {
       const c = line.trim().split(/\s+/)
-      const [timer, when] = c[5].split(':').map((x) => parseInt(x, 16))
+      /** Field `i`'s hex number, or its `part`th `:`-separated hex number. */
+      const hex = (i: number, part?: number): number => parseInt((part === undefined ? c[i] : c[i]?.split(':')[part]) ?? '', 16)
+      const [timer = NaN, when = NaN] = (c[5] ?? '').split(':').map((x) => parseInt(x, 16))
       return {
-        local: parseInt(c[1].split(':')[1], 16),
-        remote: parseInt(c[2].split(':')[1], 16),
-        state: parseInt(c[3], 16),
-        rxQueue: parseInt(c[4].split(':')[1], 16),
+        local: hex(1, 1),
+        remote: hex(2, 1),
+        state: hex(3),
+        rxQueue: hex(4, 1),
         timer,
         when,
       }
@@ -316,7 +318,7 @@ test('reusePort: two listeners share a port and both accept; without it the seco
   // chance that one listener gets none is 2^-31.
   const clients: TcpStream[] = []
   for (let i = 0; i < 32; i++) clients.push(TcpStream.connect(`127.0.0.1:${port}`))
-  const counts = [0, 0]
+  const counts: [number, number] = [0, 0]
   const accepted: TcpStream[] = []
   for (let round = 0; round < 10 && counts[0] + counts[1] < clients.length; round++) {
     poll.poll(events, 500)

@@ -34,7 +34,7 @@ import { createInterface } from 'node:readline'
 import { Interest, TcpListener, TcpStream, Token, type SocketAddress } from 'node-mio'
 import { assertCloseOnExec, assertNonBlocking, socketFd } from './support/descriptors.ts'
 import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
-import { ANY_LOCAL, ANY_LOCAL_V6, acceptBlocking, addrText, connectedPair, isLoopback } from './support/sockets.ts'
+import { ANY_LOCAL, acceptBlocking, addrText, connectedPair, isLoopback } from './support/sockets.ts'
 import { BARRIER_WAIT, Barrier, Peer } from './support/workers.ts'
 
 const DATA1 = Buffer.from('Hello world!')

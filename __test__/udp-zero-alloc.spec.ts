@@ -15,7 +15,7 @@ function until<T>(poll: Poll, events: Events, step: () => T | null): T {
 }
 
 test('recvFrom(buf, into) fills the object it is given, exactly as recvFrom(buf) reports (IPv4 and IPv6)', (t) => {
-  for (const [local, host] of [
+  for (const [local, host] of <Array<[string, string]>>[
     ['127.0.0.1:0', '127.0.0.1'],
     ['[::1]:0', '::1'],
   ]) {

@@ -432,7 +432,7 @@ function newEchoListener(t: ExecutionContext, connections: number, testName: str
     `,
     { path, connections },
   )
-  handle.value
+  handle.waitReady()
   return [handle, path]
 }
 
@@ -458,7 +458,7 @@ function newNoopListener(t: ExecutionContext, connections: number, barrier: Barr
     `,
     { path, connections, barrier: barrier.buffer },
   )
-  handle.value
+  handle.waitReady()
   return [handle, path]
 }
 

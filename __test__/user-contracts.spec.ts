@@ -45,7 +45,7 @@ test('pollAsync: with no timeout it waits for an event', async (t) => {
   t.false(settled, 'still waiting: the default timeout is forever')
   waker.wake()
   t.is(await pending, 1)
-  t.is(events.get(0).token, 3)
+  t.is(events.get(0)?.token, 3)
   waker.close()
   poll.close()
 })
@@ -76,7 +76,7 @@ test('batches(): the iteration ends when the Poll closes', async (t) => {
   setImmediate(() => waker.wake())
   for await (const batch of poll.batches(new Events(8))) {
     batches++
-    t.is(batch.get(0).token, 1)
+    t.is(batch.get(0)?.token, 1)
     setImmediate(() => poll.close())
   }
   t.is(batches, 1)
@@ -146,7 +146,7 @@ test('a SharedWaker crosses postMessage as a SharedWakerMessage, which SharedWak
   t.true(SharedWaker.from(message).wake())
   const events = new Events(4)
   t.is(poll.poll(events, 1000), 1)
-  t.is(events.get(0).token, 4)
+  t.is(events.get(0)?.token, 4)
   port1.close()
   waker.close()
   poll.close()

@@ -386,7 +386,7 @@ unixTest('a worker that exits (with its watch still running) while the main thre
   let notify: (() => void) | undefined
   const buf = Buffer.alloc(16)
   const watch = poll.watch(events, () => {
-    for (let info; (info = socket.recvFrom(buf)) !== null; ) received.push(buf.readUInt32BE(0))
+    while (socket.recvFrom(buf) !== null) received.push(buf.readUInt32BE(0))
     notify?.()
   })
   const until = async (count: number, what: string): Promise<void> => {

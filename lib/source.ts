@@ -2,7 +2,7 @@ import binding from './binding'
 import { checkInteger } from './validate'
 import { requireUnix } from './platform'
 
-/** Where an I/O object keeps its native handle. @internal */
+/** Where an I/O object keeps its native handle. Not exported from the package. */
 export const kHandle: unique symbol = Symbol('node-mio.handle')
 
 /**

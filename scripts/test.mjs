@@ -1,9 +1,10 @@
 // `npm test`: build (cargo and tsc only redo what changed), then run the Rust
-// unit tests, the ava suite and the type check of lib/, __test__/ and
-// examples/. Ends with one line: `N passed, N failed`.
+// unit tests, the ava suite and the lint gates of scripts/lint.mjs (each gate
+// counts as one test). Ends with one line: `N passed, N failed`.
 import { spawnSync } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { gates, runGate } from './lint.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const bin = (name) => join(root, 'node_modules', '.bin', process.platform === 'win32' ? `${name}.cmd` : name)
@@ -55,10 +56,10 @@ failed += avaFailed
 if (!ava.ok && avaFailed === 0) failed += 1
 const skipped = count(/(\d+) tests? skipped/)
 
-console.log('# tsc --noEmit (lib, __test__, examples)')
-const tsc = run(bin('tsc'), ['--noEmit', '-p', 'tsconfig.check.json'])
-if (tsc.ok) passed += 1
-else failed += 1
+for (const gate of gates) {
+  if (runGate(gate)) passed += 1
+  else failed += 1
+}
 
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`)
 process.exit(failed === 0 ? 0 : 1)

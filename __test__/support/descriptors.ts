@@ -50,8 +50,8 @@ export function inodesForPort(table: 'tcp' | 'tcp6' | 'udp' | 'udp6', port: numb
     .split('\n')
     .slice(1)
     .map((line) => line.trim().split(/\s+/))
-    .filter((c) => parseInt(c[1].split(':')[1], 16) === port)
-    .map((c) => c[9])
+    .filter((c) => parseInt(c[1]?.split(':')[1] ?? '', 16) === port)
+    .map((c) => c[9] ?? '')
 }
 
 /**
@@ -69,7 +69,7 @@ export function socketFd(t: ExecutionContext, socket: { localAddr(): SocketAddre
     if (inode !== undefined && inodes.has(inode)) fds.push(Number(fd))
   }
   t.is(fds.length, 1, `expected one descriptor for ${protocol} ${local.address}:${local.port}, found ${fds.length}`)
-  return fds.length === 1 ? fds[0] : null
+  return fds.length === 1 ? fds[0]! : null
 }
 
 /** mio's `assert_socket_non_blocking`, for any descriptor (`null`: nothing to check). Returns whether it passed. */

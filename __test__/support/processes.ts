@@ -140,7 +140,7 @@ export class Example {
 
   /** The `Listening on HOST:PORT` line (maybe followed by ` (details)`) a server prints once it is ready. */
   async listening(): Promise<{ host: string; port: number }> {
-    const [, host, port] = await this.waitFor(/^Listening on \[?([^\]\s]+?)\]?:(\d+)(?: \(.*\))?$/m)
+    const [, host = '', port] = await this.waitFor(/^Listening on \[?([^\]\s]+?)\]?:(\d+)(?: \(.*\))?$/m)
     return { host, port: Number(port) }
   }
 

@@ -57,8 +57,7 @@ export class WatchedEchoServer {
       }
       connection.pending.push(Buffer.from(this.#buf.subarray(0, n)))
     }
-    while (connection.pending.length > 0) {
-      const head = connection.pending[0]
+    for (let head = connection.pending[0]; head !== undefined; head = connection.pending[0]) {
       const written = connection.stream.write(head)
       if (written === null) break
       if (written === head.length) connection.pending.shift()

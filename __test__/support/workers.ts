@@ -29,11 +29,16 @@ export class Peer {
     this.#exited = new Promise((resolve) => this.#worker.once('exit', resolve))
   }
 
-  /** The value the worker passed to `ready()`, waiting up to 10 s for it. */
-  get value(): number {
+  /** Waits up to 10 s for the worker to call `ready()`. */
+  waitReady(): void {
     if (Atomics.wait(this.#shared, 0, 0, 10_000) === 'timed-out' && Atomics.load(this.#shared, 0) === 0) {
       throw new Error('peer thread did not become ready')
     }
+  }
+
+  /** The value the worker passed to `ready()`, waiting up to 10 s for it. */
+  get value(): number {
+    this.waitReady()
     return Atomics.load(this.#shared, 1)
   }
 
