@@ -34,7 +34,7 @@ import { createInterface } from 'node:readline'
 import { Interest, TcpListener, TcpStream, Token, type SocketAddress } from 'node-mio'
 import { assertCloseOnExec, assertNonBlocking, socketFd } from './support/descriptors.ts'
 import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
-import { ANY_LOCAL, acceptBlocking, addrText, connectedPair, isLoopback } from './support/sockets.ts'
+import { acceptBlocking, addrText, ANY_LOCAL, connectedPair, defaultTtl, isLoopback } from './support/sockets.ts'
 import { BARRIER_WAIT, Barrier, Peer } from './support/workers.ts'
 
 const DATA1 = Buffer.from('Hello world!')
@@ -248,8 +248,8 @@ test('set_get_ttl', async (t) => {
 
 test('get_ttl_without_previous_set', async (t) => {
   await withConnectedStream(t, (stream) => {
-    // expect a get TTL to work w/o any previous set_ttl
-    t.notThrows(() => stream.ttl(), 'unable to get TTL for TCP stream')
+    // expect a get TTL to work w/o any previous set_ttl: the system default
+    t.is(stream.ttl(), defaultTtl())
     t.is(stream.takeError(), null)
   })
 })
@@ -266,8 +266,8 @@ test('set_get_nodelay', async (t) => {
 
 test('get_nodelay_without_previous_set', async (t) => {
   await withConnectedStream(t, (stream) => {
-    // expect a get nodelay to work w/o any previous set nodelay
-    t.notThrows(() => stream.nodelay(), 'Unable to get nodelay for TCP stream')
+    // expect a get nodelay to work w/o any previous set nodelay: off by default
+    t.false(stream.nodelay())
     t.is(stream.takeError(), null)
   })
 })
@@ -304,9 +304,10 @@ test('shutdown_read', async (t) => {
   }
 })
 
-// mio: #[ignore = "This test is flaky, it doesn't always receive an event
-// after shutting down the write side"]
-test.skip('shutdown_write', async (t) => {
+// mio ignores it everywhere as flaky ("This test is flaky, it doesn't always
+// receive an event after shutting down the write side"); here it passed 20 of
+// 20 runs, so it runs, and a missing event would show as a failure.
+test('shutdown_write', async (t) => {
   const { poll, events } = initWithPoll()
   using _poll = poll
 
@@ -326,7 +327,7 @@ test.skip('shutdown_write', async (t) => {
       const err = t.throws(() => stream.write(DATA2))
       t.is((err as NodeJS.ErrnoException | undefined)?.code, 'EPIPE')
 
-      // The event mio's #[ignore] is about: it does not always arrive.
+      // The event mio's #[ignore] is about (see above).
       expectEvents(t, poll, events, [{ token: ID1, readiness: ['readable'] }])
 
       // Read should be ok.
@@ -490,7 +491,8 @@ tcpShutdownClientReadCloseEvent('tcp_shutdown_client_read_close_event', async (t
 
 // mio ignores it on Windows and Cygwin, and on Android, GNU/Hurd, illumos,
 // Solaris, Linux and NTO: "fails; client write_closed events are not found".
-const tcpShutdownClientWriteCloseEvent = ['win32', 'cygwin', 'android', 'sunos', 'linux'].includes(platform) ? test.skip : test
+// On Linux it passes here (20 of 20 runs), so it runs; the others stay off.
+const tcpShutdownClientWriteCloseEvent = ['win32', 'cygwin', 'android', 'sunos'].includes(platform) ? test.skip : test
 tcpShutdownClientWriteCloseEvent('tcp_shutdown_client_write_close_event', async (t) => {
   const { poll, events } = initWithPoll()
   using _poll = poll

@@ -1,6 +1,6 @@
 // Addresses, connected pairs and socket paths.
 import type { ExecutionContext } from 'ava'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Events, Interest, Poll, TcpListener, TcpStream, Token, type ConnectOptions, type SocketAddress } from 'node-mio'
@@ -8,6 +8,16 @@ import { expectEvents } from './events.ts'
 
 export const ANY_LOCAL = '127.0.0.1:0'
 export const ANY_LOCAL_V6 = '[::1]:0'
+
+/**
+ * The TTL a new IPv4 socket gets: Linux's `net.ipv4.ip_default_ttl`,
+ * Windows' 128, the BSDs' and macOS's 64.
+ */
+export function defaultTtl(): number {
+  const linux = '/proc/sys/net/ipv4/ip_default_ttl'
+  if (existsSync(linux)) return Number(readFileSync(linux, 'utf8').trim())
+  return process.platform === 'win32' ? 128 : 64
+}
 
 /** `ip:port` text of an address, for connecting to it. */
 export function addrText(addr: { address: string; port: number }): string {
