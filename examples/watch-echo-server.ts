@@ -10,7 +10,12 @@
 // picks a free port). `TICK_MS` sets the interval (1000 ms); with
 // `MAX_CONNECTIONS=n` the server stops after n connections have closed, and
 // the process then exits by itself, since nothing is left on its loop.
-import { Events, Interest, Poll, TcpListener, Token, type Event, type TcpStream } from 'node-mio'
+//
+// Out of descriptors (`EMFILE`, `ENFILE`), `accept` throws and the waiting
+// connections stay queued. Readiness is edge-triggered, so no new event
+// comes when descriptors free up: the server retries on a timer (and serves
+// its open connections meanwhile) instead of spinning on `accept`.
+import { Events, Interest, Poll, TcpListener, Token, isSystemError, type Event, type TcpStream } from 'node-mio'
 
 const SERVER = Token(0)
 
@@ -53,9 +58,30 @@ const watch = poll.watch(new Events(256), (events) => {
 const local = server.localAddr()
 console.log(`Listening on ${local.family === 'IPv6' ? `[${local.address}]` : local.address}:${local.port}`)
 
+/** The timer that retries `accept` after running out of descriptors. */
+let retry: NodeJS.Timeout | undefined
+let exhausted = false
+const RETRY_MS = 100
+
 function accept(): void {
   // Edge-triggered: accept until null, or queued connections get no new event.
-  for (let accepted; (accepted = server.accept()) !== null; ) {
+  for (;;) {
+    let accepted
+    try {
+      accepted = server.accept()
+    } catch (error) {
+      if (!isSystemError(error) || (error.code !== 'EMFILE' && error.code !== 'ENFILE')) throw error
+      if (!exhausted) console.log(`accept: ${error.code}, retrying every ${RETRY_MS} ms`)
+      exhausted = true
+      retry ??= setTimeout(() => {
+        retry = undefined
+        accept()
+      }, RETRY_MS)
+      return
+    }
+    if (accepted === null) return
+    if (exhausted) console.log('accept: descriptors available again')
+    exhausted = false
     const [stream, peer] = accepted
     const token = Token(nextToken++)
     const name = `${peer.family === 'IPv6' ? `[${peer.address}]` : peer.address}:${peer.port}`
@@ -105,6 +131,7 @@ function serve(event: Event): void {
 }
 
 function shutdown(): void {
+  clearTimeout(retry)
   watch.stop()
   clearInterval(interval)
   for (const { stream } of connections.values()) stream.close()

@@ -1,0 +1,224 @@
+// Faults from the OS: running out of descriptors, peers that reset in the
+// middle of a transfer, a reader that never reads, a Poll closed under a
+// worker blocked in it. Each must end in an error or `null`, never a signal,
+// a hang or a leak, on the main thread and in workers.
+import test from 'ava'
+import { execFileSync } from 'node:child_process'
+import { once } from 'node:events'
+import { readdirSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import net from 'node:net'
+import { Worker } from 'node:worker_threads'
+import { SharedWaker, UnixStream, type SharedWakerMessage } from 'node-mio'
+import { Example } from './support/processes.ts'
+
+const linux = process.platform === 'linux' ? test : test.skip
+const unix = process.platform === 'win32' ? test.skip : test
+const modulePath = createRequire(import.meta.url).resolve('node-mio')
+
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+  const ticks = Number(fields[11]) + Number(fields[12]) // utime, stime (fields 14, 15)
+  return ticks / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim())
+}
+
+linux('out of descriptors: accept throws EMFILE, open connections keep working, the server retries on a timer without spinning and recovers', async (t) => {
+  t.timeout(120_000)
+  const server = new Example(t, 'watch-echo-server.ts', { args: ['127.0.0.1:0'], env: { TICK_MS: '600000' } })
+  const { port } = await server.listening()
+  const pid = server.child.pid!
+  const open = readdirSync(`/proc/${pid}/fd`).length
+  const limit = open + 3
+  execFileSync('prlimit', ['--pid', String(pid), `--nofile=${limit}:`])
+
+  const clients: Array<{ socket: net.Socket; received: () => string }> = []
+  for (let i = 0; i < 8; i++) {
+    const socket = net.connect(port, '127.0.0.1')
+    let data = ''
+    socket.setEncoding('utf8').on('data', (chunk: string) => (data += chunk))
+    await once(socket, 'connect')
+    clients.push({ socket, received: () => data })
+  }
+  await server.waitFor(/^accept: EMFILE, retrying every 100 ms$/m)
+  const accepted = server.lines(/^Accepted connection from /).length
+  t.true(accepted >= 1 && accepted < clients.length, `${accepted} of ${clients.length} accepted under the limit`)
+
+  // The connections it holds still echo.
+  for (const [i, client] of clients.entries()) client.socket.write(`hello ${i}\n`)
+  await server.waitUntil(() => clients.filter((c) => c.received() !== '').length === accepted, 'echo on every accepted connection')
+
+  // Waiting for descriptors costs (almost) nothing: a timer, not a loop.
+  const before = cpuSeconds(pid)
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  const used = cpuSeconds(pid) - before
+  t.true(used < 0.5, `the server used ${used.toFixed(2)} s of CPU in 1 s while out of descriptors`)
+
+  // Descriptors free up: the retry accepts the rest, which then echo.
+  execFileSync('prlimit', ['--pid', String(pid), '--nofile=1024:'])
+  await server.waitFor(/^accept: descriptors available again$/m)
+  await server.waitUntil(() => clients.every((c) => c.received().includes('hello')), 'echo on every connection')
+  for (const [i, client] of clients.entries()) t.is(client.received(), `hello ${i}\n`)
+  for (const client of clients) client.socket.destroy()
+})
+
+/** The reset and broken-pipe checks, as source so a worker can run them too. */
+const RESETS = `
+async function resets(mio) {
+  const { Interest, pipe, Poll, TcpListener, TcpStream, Token, UnixStream, Events } = mio
+  const codes = {}
+  const codeOf = (fn) => { try { return 'ok:' + fn() } catch (e) { return e.code } }
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 20))
+  const chunk = Buffer.alloc(64 * 1024, 1)
+  // TCP: the peer resets (linger 0) while we write, and while data waits to be read.
+  {
+    const listener = TcpListener.bind('127.0.0.1:0')
+    const a = TcpStream.connect(listener.localAddr())
+    let accepted = null
+    for (let i = 0; i < 1000 && accepted === null; i++) { await settle(); accepted = listener.accept() }
+    const b = accepted[0]
+    b.write(Buffer.from('unread'))
+    await settle()
+    a.setLinger(0)
+    a.close() // RST: 'unread' was never read
+    await settle()
+    let write = null
+    for (let i = 0; i < 100; i++) { write = codeOf(() => b.write(chunk)); if (!write.startsWith('ok:')) break }
+    codes.tcpWrite = write
+    codes.tcpRead = codeOf(() => b.read(Buffer.alloc(16)))
+    b.close(); listener.close()
+  }
+  {
+    const listener = TcpListener.bind('127.0.0.1:0')
+    const a = TcpStream.connect(listener.localAddr())
+    let accepted = null
+    for (let i = 0; i < 1000 && accepted === null; i++) { await settle(); accepted = listener.accept() }
+    const b = accepted[0]
+    a.write(Buffer.from('data then reset'))
+    a.setLinger(0)
+    await settle()
+    a.close()
+    await settle()
+    codes.tcpReadAfterReset = codeOf(() => b.read(Buffer.alloc(64)))
+    b.close(); listener.close()
+  }
+  if (process.platform !== 'win32') {
+    // Unix stream and pipe: the other end closed while we write.
+    const [c, d] = UnixStream.pair()
+    d.close()
+    codes.unixWrite = codeOf(() => c.write(chunk))
+    c.close()
+    const [e, f] = UnixStream.pair()
+    e.write(Buffer.from('x'))
+    e.close()
+    codes.unixRead = [codeOf(() => f.read(Buffer.alloc(4))), codeOf(() => f.read(Buffer.alloc(4)))].join(',')
+    f.close()
+    const [sender, receiver] = pipe()
+    receiver.close()
+    codes.pipeWrite = codeOf(() => sender.write(chunk))
+    codes.pipeWritev = codeOf(() => sender.writev([chunk, chunk]))
+    sender.close()
+  }
+  return codes
+}
+`
+
+function checkResets(t: import('ava').ExecutionContext, codes: Record<string, string>, where: string): void {
+  t.true(['ECONNRESET', 'EPIPE'].includes(codes.tcpWrite ?? ''), `${where}: write to a reset peer: ${codes.tcpWrite}`)
+  t.true(['ECONNRESET', 'ok:0'].includes(codes.tcpRead ?? ''), `${where}: read after the reset: ${codes.tcpRead}`)
+  t.true(['ECONNRESET', 'ok:15'].includes(codes.tcpReadAfterReset ?? ''), `${where}: read of data then a reset: ${codes.tcpReadAfterReset}`)
+  if (process.platform !== 'win32') {
+    t.is(codes.unixWrite, 'EPIPE', `${where}: Unix stream`)
+    t.is(codes.unixRead, 'ok:1,ok:0', `${where}: Unix stream read to the end`)
+    t.is(codes.pipeWrite, 'EPIPE', `${where}: pipe write`)
+    t.is(codes.pipeWritev, 'EPIPE', `${where}: pipe writev`)
+  }
+}
+
+test('a peer that resets or closes mid-transfer: errors, never a signal, on the main thread', async (t) => {
+  const resets = new Function(`${RESETS}; return resets`)() as (mio: unknown) => Promise<Record<string, string>>
+  checkResets(t, await resets(await import('node-mio')), 'main thread')
+})
+
+test('a peer that resets or closes mid-transfer: errors, never a signal, in a worker', async (t) => {
+  const worker = new Worker(`${RESETS}; resets(require(${JSON.stringify(modulePath)})).then((codes) => require('node:worker_threads').parentPort.postMessage(codes))`, { eval: true })
+  const exited = once(worker, 'exit')
+  const [codes] = (await once(worker, 'message')) as [Record<string, string>]
+  checkResets(t, codes, 'worker')
+  t.deepEqual(await exited, [0], 'the worker ends on its own, exit code 0')
+})
+
+unix('a reader that never reads: write returns null for as long as it lasts, and memory stays flat', (t) => {
+  const [writer, reader] = UnixStream.pair()
+  const chunk = Buffer.alloc(64 * 1024, 7)
+  let taken = 0
+  for (let n; (n = writer.write(chunk)) !== null; ) taken += n
+  t.true(taken > 0, 'the socket buffer took something first')
+  const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
+  gc()
+  const heap = process.memoryUsage().heapUsed
+  const rss = process.memoryUsage().rss
+  let nulls = 0
+  for (let i = 0; i < 100_000; i++) if (writer.write(chunk) === null) nulls++
+  gc()
+  t.is(nulls, 100_000, 'every write while full is null')
+  t.true(process.memoryUsage().heapUsed - heap < 1 << 20, 'heap flat')
+  t.true(process.memoryUsage().rss - rss < 8 << 20, 'RSS flat')
+  writer.close()
+  reader.close()
+})
+
+test('a worker blocked in poll() is woken through a shared waker and closes its Poll while the main thread keeps waking it', async (t) => {
+  t.timeout(60_000)
+  for (let round = 0; round < 10; round++) {
+    const worker = new Worker(
+      `
+      const { parentPort } = require('node:worker_threads')
+      const { Events, Poll, Token, Waker } = require(${JSON.stringify(modulePath)})
+      const poll = new Poll()
+      const waker = new Waker(poll.registry, Token(1))
+      parentPort.postMessage(waker.share())
+      const events = new Events(4)
+      let wakes = 0
+      while (wakes < 3) wakes += poll.poll(events, null)
+      poll.close()
+      let afterClose = 'ok'
+      try { poll.poll(events, 0) } catch (e) { afterClose = e.code }
+      parentPort.postMessage({ wakes, afterClose })
+      `,
+      { eval: true },
+    )
+    const [message] = (await once(worker, 'message')) as [SharedWakerMessage]
+    const shared = SharedWaker.from(message)
+    let report: { wakes: number; afterClose: string } | undefined
+    worker.once('message', (value: { wakes: number; afterClose: string }) => (report = value))
+    let calls = 0
+    while (report === undefined) {
+      t.is(typeof shared.wake(), 'boolean') // before and after the close: never a throw
+      calls++
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    t.true(report.wakes >= 3, `round ${round}: ${report.wakes} wakes seen in ${calls} calls`)
+    t.is(report.afterClose, 'ERR_MIO_CLOSED')
+    t.is(typeof shared.wake(), 'boolean')
+    await worker.terminate()
+  }
+})
+
+unix('a shared waker woken after its Poll and its worker are gone returns false, never crashes', async (t) => {
+  const worker = new Worker(
+    `
+    const { parentPort } = require('node:worker_threads')
+    const { Poll, Token, Waker } = require(${JSON.stringify(modulePath)})
+    const poll = new Poll()
+    const waker = new Waker(poll.registry, Token(1))
+    parentPort.postMessage(waker.share())
+    `,
+    { eval: true },
+  )
+  const [shared] = (await once(worker, 'message')) as [SharedWakerMessage]
+  await once(worker, 'exit')
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.false(SharedWaker.from(shared).wake(), 'the worker ended: its waker is closed')
+})
+
