@@ -19,7 +19,7 @@
 use napi::bindgen_prelude::Unknown;
 use napi::{sys, Env, JsValue};
 use napi_derive::napi;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use crate::boundary::guard;
 use crate::error::{Error, Result};
@@ -101,6 +101,23 @@ struct Storage {
 
 thread_local! {
   static STORAGE: RefCell<Table<Storage>> = const { RefCell::new(Table::new()) };
+  /// Whether this thread's environment has the hook that deletes the
+  /// references still held when it is torn down.
+  static HOOKED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Deletes the references of storage that was never released (its `Events`
+/// was still alive, or its finalizer had not run) when the environment
+/// ends: Node frees its own references then, not those a program created.
+unsafe extern "C" fn on_env_teardown(_: *mut std::ffi::c_void) {
+  let left = STORAGE.with_borrow_mut(Table::drain);
+  for entry in left {
+    // SAFETY: cleanup hooks run while the environment can still take
+    // Node-API calls; each reference was created in it and is deleted once
+    // (the entry left the table).
+    unsafe { napi_raw::delete_reference(entry.env, entry.reference) };
+  }
+  HOOKED.set(false);
 }
 
 /// Checks a capacity (in events): 1 to `EVENTS_MAX_CAPACITY`. The one place
@@ -135,6 +152,11 @@ pub fn events_register(env: Env, storage: Unknown) -> napi::Result<Handle> {
     // SAFETY: as above.
     let reference =
       unsafe { napi_raw::create_reference(raw, storage.raw()) }.ok_or(Error::Pending)?;
+    if !HOOKED.get() {
+      // SAFETY: a hook with no argument, on this call's env; it runs once,
+      // when the environment is torn down.
+      HOOKED.set(unsafe { napi_raw::add_cleanup_hook(raw, on_env_teardown, std::ptr::null_mut()) });
+    }
     Ok(STORAGE.with_borrow_mut(|table| {
       table.insert(Storage {
         reference,

@@ -96,6 +96,16 @@ impl<T> Table<T> {
   }
 
   /// Takes the value out; the handle (and every copy of it) becomes stale.
+  /// Takes every value out, retiring nothing: the table is being torn down.
+  pub fn drain(&mut self) -> Vec<T> {
+    self.free.clear();
+    self
+      .slots
+      .iter_mut()
+      .filter_map(|slot| slot.value.take())
+      .collect()
+  }
+
   pub fn remove(&mut self, handle: Handle) -> Option<T> {
     let (index, generation) = Self::decode(handle)?;
     let slot = self.slots.get_mut(index)?;
