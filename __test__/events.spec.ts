@@ -32,3 +32,38 @@ test('events_all', (t) => {
   events.clear()
   t.true(events.isEmpty())
 })
+
+test('every event of a batch is decoded, not only the first: tokens and flags by index and by iteration', async (t) => {
+  const { UdpSocket, Interest } = await import('node-mio')
+  const { poll, events } = initWithPoll()
+  const sockets = Array.from({ length: 6 }, () => UdpSocket.bind('127.0.0.1:0'))
+  const sender = UdpSocket.bind('127.0.0.1:0')
+  try {
+    // Tokens far apart, so a decoder that reused the first event's slot shows.
+    const tokens = sockets.map((_, i) => Token(1000 * (i + 1) + i))
+    sockets.forEach((socket, i) => poll.registry.register(socket, tokens[i]!, i % 2 === 0 ? Interest.READABLE : Interest.READABLE.add(Interest.WRITABLE)))
+    for (const socket of sockets) sender.sendTo(Buffer.from('x'), socket.localAddr())
+    const seen = new Map<number, { readable: boolean; writable: boolean }>()
+    for (let round = 0; round < 20 && seen.size < sockets.length; round++) {
+      poll.poll(events, 100)
+      for (let i = 0; i < events.length; i++) {
+        const byIndex = events.get(i)!
+        seen.set(byIndex.token, { readable: byIndex.isReadable(), writable: byIndex.isWritable() })
+      }
+      const iterated = [...events].map((event) => event.toJSON())
+      t.deepEqual(
+        iterated.map((event) => event.token),
+        Array.from({ length: events.length }, (_, i) => events.get(i)!.token),
+      )
+    }
+    t.deepEqual([...seen.keys()].sort((x, y) => x - y), [...tokens].sort((x, y) => x - y))
+    tokens.forEach((token, i) => {
+      t.true(seen.get(token)?.readable, `socket ${i} readable`)
+      t.is(seen.get(token)?.writable, i % 2 === 1, `socket ${i} writable only where asked`)
+    })
+  } finally {
+    for (const socket of sockets) socket.close()
+    sender.close()
+    poll.close()
+  }
+})

@@ -75,3 +75,27 @@ test('windows outside the buffer are RangeErrors; wrong types are TypeErrors; an
     b.close()
   }
 })
+
+test('readv refuses buffers that overlap (each would be written independently), however they alias', (t) => {
+  const [a, b] = UnixStream.pair()
+  try {
+    a.write(Buffer.from('0123456789abcdef'))
+    const memory = Buffer.alloc(32)
+    const overlapping: Array<[string, Uint8Array[]]> = [
+      ['a window inside another', [memory.subarray(0, 16), memory.subarray(4, 8)]],
+      ['two windows sharing a byte', [memory.subarray(0, 9), memory.subarray(8, 16)]],
+      ['the same buffer twice', [memory, memory]],
+      ['a view of the same ArrayBuffer', [memory.subarray(0, 8), new Uint8Array(memory.buffer, memory.byteOffset + 4, 8)]],
+      ['overlap after a disjoint pair', [memory.subarray(0, 4), memory.subarray(8, 12), memory.subarray(10, 14)]],
+    ]
+    for (const [what, bufs] of overlapping) {
+      t.throws(() => b.readv(bufs), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE', message: /must not overlap/ }, what)
+    }
+    // Adjacent windows do not overlap, and the data is still all there.
+    t.is(b.readv([memory.subarray(0, 8), memory.subarray(8, 16)]), 16)
+    t.is(memory.subarray(0, 16).toString(), '0123456789abcdef')
+  } finally {
+    a.close()
+    b.close()
+  }
+})
