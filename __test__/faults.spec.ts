@@ -70,13 +70,18 @@ async function resets(mio) {
   const codeOf = (fn) => { try { return 'ok:' + fn() } catch (e) { return e.code } }
   const settle = () => new Promise((resolve) => setTimeout(resolve, 20))
   const chunk = Buffer.alloc(64 * 1024, 1)
-  // TCP: the peer resets (linger 0) while we write, and while data waits to be read.
-  {
+  /** A connected TCP pair; the listener is closed. */
+  const tcpPair = async () => {
     const listener = TcpListener.bind('127.0.0.1:0')
     const a = TcpStream.connect(listener.localAddr())
     let accepted = null
     for (let i = 0; i < 1000 && accepted === null; i++) { await settle(); accepted = listener.accept() }
-    const b = accepted[0]
+    listener.close()
+    return [a, accepted[0]]
+  }
+  // TCP: the peer resets (linger 0) while we write, and while data waits to be read.
+  {
+    const [a, b] = await tcpPair()
     b.write(Buffer.from('unread'))
     await settle()
     a.setLinger(0)
@@ -86,21 +91,17 @@ async function resets(mio) {
     for (let i = 0; i < 100; i++) { write = codeOf(() => b.write(chunk)); if (!write.startsWith('ok:')) break }
     codes.tcpWrite = write
     codes.tcpRead = codeOf(() => b.read(Buffer.alloc(16)))
-    b.close(); listener.close()
+    b.close()
   }
   {
-    const listener = TcpListener.bind('127.0.0.1:0')
-    const a = TcpStream.connect(listener.localAddr())
-    let accepted = null
-    for (let i = 0; i < 1000 && accepted === null; i++) { await settle(); accepted = listener.accept() }
-    const b = accepted[0]
+    const [a, b] = await tcpPair()
     a.write(Buffer.from('data then reset'))
     a.setLinger(0)
     await settle()
     a.close()
     await settle()
     codes.tcpReadAfterReset = codeOf(() => b.read(Buffer.alloc(64)))
-    b.close(); listener.close()
+    b.close()
   }
   if (process.platform !== 'win32') {
     // Unix stream and pipe: the other end closed while we write.
