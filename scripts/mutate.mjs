@@ -1,4 +1,4 @@
-// `npm run mutate -- FILE [FILE...] [--specs GLOB ...] [--lines A-B] [--max N] [--json OUT]`
+// `npm run mutate -- FILE [FILE...] --specs SPEC [--specs SPEC ...] [--match TITLE ...] [--lines A-B] [--max N] [--json OUT]`
 //
 // Mutation testing for TypeScript (lib/) and Rust (src-rs/): each mutant
 // flips one operator or literal on one line (`===`/`!==`, `<`/`<=`,
@@ -7,7 +7,8 @@
 // the given specs run; a mutant the specs do not fail survived. A mutant
 // that does not build is not counted. The file is restored after each
 // mutant, and on Ctrl-C. Prints each survivor (file:line, before and after)
-// and the score: killed / (killed + survived).
+// and the score: killed / (killed + survived). `--match` narrows the specs to
+// tests whose titles match (ava's --match), which keeps a run short.
 //
 //   npm run mutate -- lib/net/addr.ts --specs __test__/addr-format.spec.ts __test__/hostile.spec.ts
 //   npm run mutate -- src-rs/stream.rs --specs __test__/io-window.spec.ts --lines 240-275
@@ -22,6 +23,7 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     specs: { type: 'string', multiple: true, default: [] },
+    match: { type: 'string', multiple: true, default: [] },
     lines: { type: 'string' },
     max: { type: 'string' },
     json: { type: 'string' },
@@ -102,7 +104,8 @@ process.on('SIGINT', () => {
 
 // The specs must pass on the unmutated code, or every mutant would look killed.
 for (const file of originals.keys()) build(file)
-const baseline = run(bin('ava'), ['--fail-fast', ...values.specs], { FORCE_COLOR: '0' })
+const avaArgs = ['--fail-fast', ...values.match.flatMap((title) => ['--match', title]), ...values.specs]
+const baseline = run(bin('ava'), avaArgs, { FORCE_COLOR: '0' })
 if (baseline.status !== 0) {
   console.error(`mutate: the specs fail without any mutant:\n${baseline.stdout}${baseline.stderr}`)
   process.exit(1)
@@ -115,7 +118,7 @@ for (const [k, mutant] of mutants.entries()) {
   writeFileSync(join(root, mutant.file), mutant.apply())
   let outcome
   if (!build(mutant.file)) outcome = 'invalid'
-  else outcome = run(bin('ava'), ['--fail-fast', ...values.specs], { FORCE_COLOR: '0' }).status === 0 ? 'survived' : 'killed'
+  else outcome = run(bin('ava'), avaArgs, { FORCE_COLOR: '0' }).status === 0 ? 'survived' : 'killed'
   writeFileSync(join(root, mutant.file), originals.get(mutant.file))
   results.push({ file: relative(root, join(root, mutant.file)), line: mutant.line, before: mutant.before, after: mutant.after, outcome })
   console.log(`${String(k + 1).padStart(4)}/${mutants.length} ${outcome.padEnd(8)} ${mutant.file}:${mutant.line}  ${mutant.after}`)
