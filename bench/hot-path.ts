@@ -1,11 +1,11 @@
 // Per-call cost of the hot path (poll, read, write), through the public
 // wrapper and through the raw binding, measured side by side in one run.
-// The cases are bench/lib/hot-path-cases.ts.
+// The cases are bench/lib/hot-path-cases.mjs.
 // Run: node --import tsx bench/hot-path.ts [iterations]
 import * as mio from 'node-mio'
 import * as raw from '../index.js'
 import { kHandle } from '../dist/source.js'
-import { hotPathCases } from './lib/hot-path-cases.ts'
+import { hotPathCases } from './lib/hot-path-cases.mjs'
 
 const N = Number(process.argv[2] ?? 1_000_000)
 

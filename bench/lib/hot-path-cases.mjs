@@ -1,27 +1,16 @@
 // The hot path's cases, through the public wrapper and the raw binding:
 // `poll(events, 0)` with nothing ready, a `read` that would block, and a
 // 64-byte write + read on a connected loopback pair. Shared by
-// bench/hot-path.ts (this tree's build) and bench/per-call.ts (any built tree).
-import type * as NodeMio from 'node-mio'
-import type * as Raw from '../../index.js'
+// bench/hot-path.ts (this tree's build) and bench/per-call.mjs (any built
+// tree); plain JavaScript so that per-call.mjs runs without a loader (under
+// valgrind, tsx's start-up is large and varies from run to run). Types:
+// hot-path-cases.d.mts.
 
-export interface HotPathCase {
-  /** What the case calls, for the printed table. */
-  label: string
-  /** Calls of this case per iteration count N (write + read cost more: N / 4). */
-  share: number
-  body: () => unknown
-}
-
-/** One build's wrapper, raw binding and handle key. */
-export interface Build {
-  mio: typeof NodeMio
-  raw: typeof Raw
-  kHandle: symbol
-}
-
-/** The cases on fresh sockets and polls of `build`; `close()` releases them. */
-export function hotPathCases({ mio, raw, kHandle }: Build): { cases: Record<string, HotPathCase>; close(): void } {
+/**
+ * The cases on fresh sockets and polls of `build` ({ mio, raw, kHandle }:
+ * the wrapper, the raw binding and the handle key); `close()` releases them.
+ */
+export function hotPathCases({ mio, raw, kHandle }) {
   const { Events, Interest, Poll, TcpListener, TcpStream, Token } = mio
   const fast = raw.fastCalls()
   // A connected pair on loopback, with nothing in flight.
@@ -31,7 +20,7 @@ export function hotPathCases({ mio, raw, kHandle }: Build): { cases: Record<stri
   const client = TcpStream.connect(listener.localAddr())
   poll.registry.register(client, Token(1), Interest.WRITABLE)
   poll.poll(events, 1000)
-  let accepted: NodeMio.TcpStream | undefined
+  let accepted
   for (let i = 0; i < 1000 && accepted === undefined; i++) accepted = listener.accept()?.[0]
   if (accepted === undefined) throw new Error('no connection')
   const server = accepted
@@ -41,12 +30,12 @@ export function hotPathCases({ mio, raw, kHandle }: Build): { cases: Record<stri
   const idleEvents = new Events(64)
   const buf = Buffer.alloc(64)
   const rbuf = Buffer.alloc(4096)
-  const h = (s: NodeMio.TcpStream) => (s as unknown as Record<symbol, number>)[kHandle]!
+  const h = (s) => s[kHandle]
   const ch = h(client)
   const sh = h(server)
   const idleHandle = raw.pollNew()
   const idleStorage = raw.eventsRegister(new Float64Array(128))
-  const cases: Record<string, HotPathCase> = {
+  const cases = {
     pollWrapper: { label: 'poll(events, 0), nothing ready (wrapper)', share: 1, body: () => idle.poll(idleEvents, 0) },
     pollRaw: { label: 'pollPoll(h, events, 0), nothing ready (raw)', share: 1, body: () => fast.pollPoll(idleHandle, idleStorage, 0) },
     readWrapper: { label: 'read(buf) -> null (WouldBlock, wrapper)', share: 1, body: () => server.read(rbuf) },

@@ -1,7 +1,7 @@
-// Per-call cost of one hot-path case (bench/lib/hot-path-cases.ts) on any
+// Per-call cost of one hot-path case (bench/lib/hot-path-cases.mjs) on any
 // built node-mio tree, to compare two builds.
 //
-// Run: node --import tsx bench/per-call.ts ROOT CASE N [time]
+// Run: node bench/per-call.mjs ROOT CASE N [time]
 //   ROOT: a built tree (its dist/ and addon); CASE: pollWrapper, pollRaw,
 //   readWrapper, readRaw, writeRead or writeReadRaw; N: calls in the measured
 //   loop, after a fixed warm-up of 50,000 calls.
@@ -11,18 +11,18 @@
 // start-up and warm-up cancel out.
 import { createRequire } from 'node:module'
 import path from 'node:path'
-import { type Build, hotPathCases } from './lib/hot-path-cases.ts'
+import { hotPathCases } from './lib/hot-path-cases.mjs'
 
 const [root = '.', name = '', calls = '', mode] = process.argv.slice(2)
 const load = createRequire(path.join(path.resolve(root), 'package.json'))
-const build: Build = { mio: load('./dist/index.js'), raw: load('./index.js'), kHandle: load('./dist/source.js').kHandle }
+const build = { mio: load('./dist/index.js'), raw: load('./index.js'), kHandle: load('./dist/source.js').kHandle }
 const N = Number(calls)
 const { cases, close } = hotPathCases(build)
 const c = cases[name]
-if (c === undefined || !(N >= 1)) throw new Error(`usage: per-call.ts ROOT CASE N [time]; CASE is one of ${Object.keys(cases).join(', ')}`)
+if (c === undefined || !(N >= 1)) throw new Error(`usage: per-call.mjs ROOT CASE N [time]; CASE is one of ${Object.keys(cases).join(', ')}`)
 for (let i = 0; i < 50_000; i++) c.body()
 if (mode === 'time') {
-  const rounds: number[] = []
+  const rounds = []
   for (let r = 0; r < 5; r++) {
     const start = process.hrtime.bigint()
     for (let i = 0; i < N; i++) c.body()
