@@ -7,8 +7,8 @@
 // semaphore until the callback has run. Protocol and tally:
 // bench/fd-events/common.ts.
 //
-// `epoll` is not a dependency of node-mio: scripts/bench.mjs installs it on
-// demand into PEERS (bench/peers) and passes that folder here.
+// `epoll` is not a dependency of node-mio: the harness (bench/lib/peers.mjs)
+// installs it on demand into PEERS (bench/peers) and passes that folder here.
 //
 // Usage: node --import tsx bench/fd-events/epoll-npm.ts DIR PIPES MAX-SECONDS PEERS
 import fs from 'node:fs'

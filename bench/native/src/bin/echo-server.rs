@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token};
+use node_mio_bench::poll::wait;
 
 const LISTENER: Token = Token(usize::MAX);
 const BUF: usize = 64 * 1024;
@@ -71,17 +72,6 @@ fn main() -> io::Result<()> {
       ErrorKind::InvalidInput,
       format!("mode must be tcp or udp, not {other}"),
     )),
-  }
-}
-
-/// One `poll`, waiting at most `timeout`; a signal gives an empty batch.
-fn wait(poll: &mut Poll, events: &mut Events, timeout: Duration) -> io::Result<()> {
-  match poll.poll(events, Some(timeout)) {
-    Err(e) if e.kind() == ErrorKind::Interrupted => {
-      events.clear();
-      Ok(())
-    }
-    other => other,
   }
 }
 

@@ -29,7 +29,16 @@ use std::time::{Duration, Instant};
 
 use mio::net::{TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token};
-use node_mio_bench::cpu_seconds;
+use node_mio_bench::args::Usage;
+use node_mio_bench::cpu::CpuMark;
+use node_mio_bench::json::{self, Line};
+use node_mio_bench::poll::wait;
+use node_mio_bench::window::{Measured, Window};
+
+const USAGE: Usage = Usage(
+  "loadgen --addr 127.0.0.1:PORT [--proto tcp|udp] [--mode echo|bulk] [--conns N] \
+   [--size B] [--inflight K] [--warmup S] [--secs S] [--bytes N] [--chunk B] [--server-pid PID] [--timeout S]",
+);
 
 const TICK: Duration = Duration::from_millis(100);
 const UDP_RESEND: Duration = Duration::from_millis(500);
@@ -55,16 +64,6 @@ struct Config {
   timeout: Duration,
 }
 
-fn usage(msg: &str) -> io::Error {
-  io::Error::new(
-    ErrorKind::InvalidInput,
-    format!(
-      "{msg}\nusage: loadgen --addr 127.0.0.1:PORT [--proto tcp|udp] [--mode echo|bulk] [--conns N] \
-       [--size B] [--inflight K] [--warmup S] [--secs S] [--bytes N] [--chunk B] [--server-pid PID] [--timeout S]"
-    ),
-  )
-}
-
 fn parse_args() -> io::Result<Config> {
   let mut cfg = Config {
     addr: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -80,35 +79,25 @@ fn parse_args() -> io::Result<Config> {
     server_pid: None,
     timeout: Duration::from_secs(600),
   };
-  let args: Vec<String> = std::env::args().skip(1).collect();
-  let mut it = args.iter();
-  while let Some(key) = it.next() {
-    let value = it
-      .next()
-      .ok_or_else(|| usage(&format!("{key} needs a value")))?;
-    let bad = || usage(&format!("bad value for {key}: {value}"));
-    let seconds = |v: &str| -> io::Result<Duration> {
-      let s: f64 = v.parse().map_err(|_| bad())?;
-      Duration::try_from_secs_f64(s).map_err(|_| bad())
-    };
-    match key.as_str() {
-      "--addr" => cfg.addr = value.parse().map_err(|_| bad())?,
-      "--proto" => cfg.proto = value.clone(),
-      "--mode" => cfg.mode = value.clone(),
-      "--conns" => cfg.conns = value.parse().map_err(|_| bad())?,
-      "--size" => cfg.size = value.parse().map_err(|_| bad())?,
-      "--inflight" => cfg.inflight = value.parse().map_err(|_| bad())?,
-      "--warmup" => cfg.warmup = seconds(value)?,
-      "--secs" => cfg.secs = seconds(value)?,
-      "--bytes" => cfg.bytes = value.parse().map_err(|_| bad())?,
-      "--chunk" => cfg.chunk = value.parse().map_err(|_| bad())?,
-      "--server-pid" => cfg.server_pid = Some(value.parse().map_err(|_| bad())?),
-      "--timeout" => cfg.timeout = seconds(value)?,
-      _ => return Err(usage(&format!("unknown option {key}"))),
+  for opt in USAGE.options()? {
+    match opt.key.as_str() {
+      "--addr" => cfg.addr = opt.parse()?,
+      "--proto" => cfg.proto = opt.value.clone(),
+      "--mode" => cfg.mode = opt.value.clone(),
+      "--conns" => cfg.conns = opt.parse()?,
+      "--size" => cfg.size = opt.parse()?,
+      "--inflight" => cfg.inflight = opt.parse()?,
+      "--warmup" => cfg.warmup = opt.seconds()?,
+      "--secs" => cfg.secs = opt.seconds()?,
+      "--bytes" => cfg.bytes = opt.parse()?,
+      "--chunk" => cfg.chunk = opt.parse()?,
+      "--server-pid" => cfg.server_pid = Some(opt.parse()?),
+      "--timeout" => cfg.timeout = opt.seconds()?,
+      _ => return Err(opt.unknown()),
     }
   }
   if !cfg.addr.ip().is_loopback() || cfg.addr.port() == 0 {
-    return Err(usage("--addr must be a loopback address with a port"));
+    return Err(USAGE.error("--addr must be a loopback address with a port"));
   }
   if !(1..=10_000).contains(&cfg.conns)
     || !(1..=65_507).contains(&cfg.size)
@@ -116,25 +105,9 @@ fn parse_args() -> io::Result<Config> {
     || !(1..=READ_BUF).contains(&cfg.chunk)
     || cfg.bytes == 0
   {
-    return Err(usage(
-      "--conns, --size, --inflight, --chunk or --bytes out of range",
-    ));
+    return Err(USAGE.error("--conns, --size, --inflight, --chunk or --bytes out of range"));
   }
   Ok(cfg)
-}
-
-/// CPU time of the server and of this process at one instant.
-#[derive(Clone, Copy)]
-struct CpuMark {
-  server: Option<f64>,
-  client: Option<f64>,
-}
-
-fn cpu_mark(cfg: &Config) -> CpuMark {
-  CpuMark {
-    server: cfg.server_pid.and_then(|p| cpu_seconds(&p.to_string())),
-    client: cpu_seconds("self"),
-  }
 }
 
 /// Round-trip times of the measured window, in nanoseconds.
@@ -154,9 +127,9 @@ impl Samples {
 
 struct Outcome {
   ops: f64,
-  seconds: f64,
-  start: CpuMark,
-  end: CpuMark,
+  /// The measured window: its length, and the server's (`peer`) and this
+  /// process's (`own`) CPU time in it.
+  window: Measured,
   samples: Vec<u32>,
   /// Bulk: bytes streamed and checked end to end, and bytes in the window.
   bytes: u64,
@@ -173,36 +146,15 @@ fn main() {
       ("tcp", "echo") => tcp_echo(&cfg)?,
       ("udp", "echo") => udp_echo(&cfg)?,
       ("tcp", "bulk") => tcp_bulk(&cfg)?,
-      _ => {
-        return Err(usage(
-          "--proto/--mode must be tcp/echo, udp/echo or tcp/bulk",
-        ))
-      }
+      _ => return Err(USAGE.error("--proto/--mode must be tcp/echo, udp/echo or tcp/bulk")),
     };
-    Ok(report(&outcome))
+    report(&outcome)
   });
-  match result {
-    Ok(ok) => std::process::exit(if ok { 0 } else { 1 }),
-    Err(e) => {
-      eprintln!("loadgen: {e}");
-      println!(
-        "{{\"error\":\"{}\"}}",
-        e.to_string().replace(['"', '\\', '\n'], " ")
-      );
-      std::process::exit(2);
-    }
-  }
-}
-
-fn json_num(v: Option<f64>) -> String {
-  match v {
-    Some(v) if v.is_finite() => format!("{v:.4}"),
-    _ => "null".into(),
-  }
+  json::exit("loadgen", result);
 }
 
 /// Prints the JSON line; true when the run was clean.
-fn report(o: &Outcome) -> bool {
+fn report(o: &Outcome) -> io::Result<bool> {
   let mut s = o.samples.clone();
   s.sort_unstable();
   let rank = |q: f64| -> Option<f64> {
@@ -217,37 +169,31 @@ fn report(o: &Outcome) -> bool {
   } else {
     Some(s.iter().map(|&v| f64::from(v)).sum::<f64>() / s.len() as f64 / 1000.0)
   };
-  let diff = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| b - a);
-  let server_cpu = diff(o.start.server, o.end.server);
-  let client_cpu = diff(o.start.client, o.end.client);
-  let per_op = server_cpu.filter(|_| o.ops > 0.0).map(|c| c * 1e6 / o.ops);
-  let error = match &o.error {
-    Some(e) => format!("\"{}\"", e.replace(['"', '\\', '\n'], " ")),
-    None => "null".into(),
-  };
-  println!(
-    "{{\"ops\":{},\"seconds\":{},\"ops_per_s\":{},\"p50_us\":{},\"p99_us\":{},\"mean_us\":{},\"max_us\":{},\
-     \"samples\":{},\"server_cpu_s\":{},\"cpu_us_per_op\":{},\"client_cpu_s\":{},\"bytes\":{},\"window_bytes\":{},\"verified\":{},\
-     \"lost\":{},\"errors\":{},\"error\":{}}}",
-    json_num(Some(o.ops)),
-    json_num(Some(o.seconds)),
-    json_num(Some(o.ops / o.seconds)),
-    json_num(rank(0.5)),
-    json_num(rank(0.99)),
-    json_num(mean),
-    json_num(rank(1.0)),
-    s.len(),
-    json_num(server_cpu),
-    json_num(per_op),
-    json_num(client_cpu),
-    o.bytes,
-    o.window_bytes,
-    o.verified,
-    o.lost,
-    o.errors,
-    error
-  );
-  o.verified && o.error.is_none() && o.errors == 0 && o.ops > 0.0
+  let server_cpu = o.window.cpu.peer;
+  let seconds = o.window.seconds;
+  Line::new(4)
+    .num("ops", Some(o.ops))
+    .num("seconds", Some(seconds))
+    .num("ops_per_s", Some(o.ops / seconds))
+    .num("p50_us", rank(0.5))
+    .num("p99_us", rank(0.99))
+    .num("mean_us", mean)
+    .num("max_us", rank(1.0))
+    .count("samples", s.len() as u64)
+    .num("server_cpu_s", server_cpu)
+    .num(
+      "cpu_us_per_op",
+      server_cpu.filter(|_| o.ops > 0.0).map(|c| c * 1e6 / o.ops),
+    )
+    .num("client_cpu_s", o.window.cpu.own)
+    .count("bytes", o.bytes)
+    .count("window_bytes", o.window_bytes)
+    .flag("verified", o.verified)
+    .count("lost", o.lost)
+    .count("errors", o.errors)
+    .text("error", o.error.as_deref())
+    .print()?;
+  Ok(o.verified && o.error.is_none() && o.errors == 0 && o.ops > 0.0)
 }
 
 /// Echo message content: the same bytes for every message.
@@ -255,44 +201,15 @@ fn message(size: usize) -> Vec<u8> {
   (0..size).map(|i| (i.wrapping_mul(31) + 7) as u8).collect()
 }
 
-/// The window of an echo run: warm-up, then measurement.
-struct Window {
-  warm_end: Instant,
-  end: Instant,
-  measuring: Option<(Instant, CpuMark)>,
-}
-
-impl Window {
-  fn new(cfg: &Config) -> Self {
-    let now = Instant::now();
-    Window {
-      warm_end: now + cfg.warmup,
-      end: now + cfg.warmup + cfg.secs,
-      measuring: None,
-    }
+/// Starts recording when the window starts; false once it ends.
+fn advance(window: &mut Window, samples: &mut Samples, ops: &mut f64) -> bool {
+  let now = Instant::now();
+  if window.start_if_due(now) {
+    samples.recording = true;
+    samples.ns.clear();
+    *ops = 0.0;
   }
-
-  /// Starts measuring when the warm-up is over; false once the window ends.
-  fn advance(&mut self, cfg: &Config, samples: &mut Samples, ops: &mut f64) -> bool {
-    let now = Instant::now();
-    if self.measuring.is_none() && now >= self.warm_end {
-      samples.recording = true;
-      samples.ns.clear();
-      *ops = 0.0;
-      self.measuring = Some((now, cpu_mark(cfg)));
-    }
-    now < self.end
-  }
-
-  fn timeout(&self) -> Duration {
-    let now = Instant::now();
-    let next = if self.measuring.is_none() {
-      self.warm_end
-    } else {
-      self.end
-    };
-    next.saturating_duration_since(now).min(TICK)
-  }
+  window.running(now)
 }
 
 struct TcpConn {
@@ -375,7 +292,7 @@ fn tcp_echo(cfg: &Config) -> io::Result<Outcome> {
   let mut ops = 0.0;
   let mut verified = true;
   let mut errors = 0;
-  let mut window = Window::new(cfg);
+  let mut window = Window::new(cfg.warmup, cfg.secs, cfg.server_pid);
   let start = Instant::now();
   for conn in &mut conns {
     for _ in 0..cfg.inflight {
@@ -386,11 +303,8 @@ fn tcp_echo(cfg: &Config) -> io::Result<Outcome> {
       errors += 1;
     }
   }
-  while window.advance(cfg, &mut samples, &mut ops) {
-    match poll.poll(&mut events, Some(window.timeout())) {
-      Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-      other => other?,
-    }
+  while advance(&mut window, &mut samples, &mut ops) {
+    wait(&mut poll, &mut events, window.timeout(TICK))?;
     for event in events.iter() {
       let conn = &mut conns[event.token().0];
       if conn.dead {
@@ -444,17 +358,9 @@ fn tcp_echo(cfg: &Config) -> io::Result<Outcome> {
       }
     }
   }
-  let (measure_start, start_mark) = window
-    .measuring
-    .take()
-    .unwrap_or((Instant::now(), cpu_mark(cfg)));
-  let end_mark = cpu_mark(cfg);
-  let seconds = measure_start.elapsed().as_secs_f64();
   Ok(Outcome {
     ops,
-    seconds,
-    start: start_mark,
-    end: end_mark,
+    window: window.finish(),
     samples: samples.ns,
     bytes: 0,
     window_bytes: 0,
@@ -515,18 +421,15 @@ fn udp_echo(cfg: &Config) -> io::Result<Outcome> {
   let mut verified = true;
   let mut errors = 0u64;
   let mut lost = 0u64;
-  let mut window = Window::new(cfg);
+  let mut window = Window::new(cfg.warmup, cfg.secs, cfg.server_pid);
   let mut next_check = Instant::now() + UDP_RESEND;
   for conn in &mut conns {
     for _ in 0..cfg.inflight {
       send_datagram(conn, &msg, &mut errors);
     }
   }
-  while window.advance(cfg, &mut samples, &mut ops) {
-    match poll.poll(&mut events, Some(window.timeout())) {
-      Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-      other => other?,
-    }
+  while advance(&mut window, &mut samples, &mut ops) {
+    wait(&mut poll, &mut events, window.timeout(TICK))?;
     for event in events.iter() {
       let conn = &mut conns[event.token().0];
       loop {
@@ -570,16 +473,9 @@ fn udp_echo(cfg: &Config) -> io::Result<Outcome> {
       }
     }
   }
-  let (measure_start, start_mark) = window
-    .measuring
-    .take()
-    .unwrap_or((Instant::now(), cpu_mark(cfg)));
-  let end_mark = cpu_mark(cfg);
   Ok(Outcome {
     ops,
-    seconds: measure_start.elapsed().as_secs_f64(),
-    start: start_mark,
-    end: end_mark,
+    window: window.finish(),
     samples: samples.ns,
     bytes: 0,
     window_bytes: 0,
@@ -688,7 +584,7 @@ fn tcp_bulk(cfg: &Config) -> io::Result<Outcome> {
           }
           if measuring.is_none() && received >= warm {
             samples.recording = true;
-            measuring = Some((now, cpu_mark(cfg), received));
+            measuring = Some((now, CpuMark::now(cfg.server_pid), received));
           }
         }
         Err(e) if e.kind() == ErrorKind::WouldBlock => break,
@@ -700,20 +596,15 @@ fn tcp_bulk(cfg: &Config) -> io::Result<Outcome> {
       }
     }
     if received < total {
-      match poll.poll(&mut events, Some(TICK)) {
-        Err(e) if e.kind() == ErrorKind::Interrupted => {}
-        other => other?,
-      }
+      wait(&mut poll, &mut events, TICK)?;
     }
   }
-  let end_mark = cpu_mark(cfg);
-  let (start, start_mark, from) = measuring.unwrap_or((Instant::now(), end_mark, received));
-  let measured = received - from;
+  let (from, start, bytes_before) =
+    measuring.unwrap_or((Instant::now(), CpuMark::now(cfg.server_pid), received));
+  let measured = received - bytes_before;
   Ok(Outcome {
     ops: measured as f64 / cfg.chunk as f64,
-    seconds: start.elapsed().as_secs_f64(),
-    start: start_mark,
-    end: end_mark,
+    window: Measured::since(from, start, cfg.server_pid),
     samples: samples.ns,
     bytes: received,
     window_bytes: measured,

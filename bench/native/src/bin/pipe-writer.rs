@@ -24,12 +24,16 @@
 
 use std::ffi::CString;
 use std::fs::File;
-use std::io::{self, BufRead, ErrorKind, Write};
+use std::io::{self, BufRead, Write};
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use node_mio_bench::cpu_seconds;
+use node_mio_bench::args::Usage;
+use node_mio_bench::json::{self, Line};
+use node_mio_bench::window::{Measured, Window};
+
+const USAGE: Usage = Usage("pipe-writer --dir DIR [--pipes N] [--warmup S] [--secs S]");
 
 /// A watcher that reads nothing for this long is stuck (or gone).
 const STALL: Duration = Duration::from_secs(5);
@@ -41,13 +45,6 @@ struct Config {
   secs: Duration,
 }
 
-fn usage(msg: &str) -> io::Error {
-  io::Error::new(
-    ErrorKind::InvalidInput,
-    format!("{msg}\nusage: pipe-writer --dir DIR [--pipes N] [--warmup S] [--secs S]"),
-  )
-}
-
 fn parse_args() -> io::Result<Config> {
   let mut cfg = Config {
     dir: PathBuf::new(),
@@ -55,30 +52,20 @@ fn parse_args() -> io::Result<Config> {
     warmup: Duration::from_secs(1),
     secs: Duration::from_secs(4),
   };
-  let args: Vec<String> = std::env::args().skip(1).collect();
-  let mut it = args.iter();
-  while let Some(key) = it.next() {
-    let value = it
-      .next()
-      .ok_or_else(|| usage(&format!("{key} needs a value")))?;
-    let bad = || usage(&format!("bad value for {key}: {value}"));
-    let seconds = |v: &str| -> io::Result<Duration> {
-      let s: f64 = v.parse().map_err(|_| bad())?;
-      Duration::try_from_secs_f64(s).map_err(|_| bad())
-    };
-    match key.as_str() {
-      "--dir" => cfg.dir = PathBuf::from(value),
-      "--pipes" => cfg.pipes = value.parse().map_err(|_| bad())?,
-      "--warmup" => cfg.warmup = seconds(value)?,
-      "--secs" => cfg.secs = seconds(value)?,
-      _ => return Err(usage(&format!("unknown option {key}"))),
+  for opt in USAGE.options()? {
+    match opt.key.as_str() {
+      "--dir" => cfg.dir = PathBuf::from(&opt.value),
+      "--pipes" => cfg.pipes = opt.parse()?,
+      "--warmup" => cfg.warmup = opt.seconds()?,
+      "--secs" => cfg.secs = opt.seconds()?,
+      _ => return Err(opt.unknown()),
     }
   }
   if cfg.dir.as_os_str().is_empty() || !cfg.dir.is_dir() {
-    return Err(usage("--dir must name an existing directory"));
+    return Err(USAGE.error("--dir must name an existing directory"));
   }
   if !(1..=1000).contains(&cfg.pipes) {
-    return Err(usage("--pipes must be 1..1000"));
+    return Err(USAGE.error("--pipes must be 1..1000"));
   }
   Ok(cfg)
 }
@@ -86,7 +73,7 @@ fn parse_args() -> io::Result<Config> {
 /// Creates the FIFO at `path` and opens it read-write, non-blocking.
 fn make_fifo(path: &Path) -> io::Result<File> {
   let c = CString::new(path.as_os_str().as_encoded_bytes())
-    .map_err(|_| usage("--dir holds a NUL byte"))?;
+    .map_err(|_| USAGE.error("--dir holds a NUL byte"))?;
   // SAFETY: `c` is a valid NUL-terminated path; the descriptor returned by
   // `open` is owned by the `File` from here on.
   unsafe {
@@ -116,29 +103,26 @@ fn unread(fifo: &File) -> io::Result<i32> {
 
 struct Outcome {
   events: u64,
-  seconds: f64,
-  watcher_cpu: Option<f64>,
-  producer_cpu: Option<f64>,
+  window: Measured,
   written: u64,
   drained: bool,
   error: Option<String>,
 }
 
-fn run(cfg: &Config, fifos: &[File], watcher: &str) -> io::Result<Outcome> {
+fn run(cfg: &Config, fifos: &[File], watcher: u32) -> io::Result<Outcome> {
   let n = fifos.len();
   // A FIFO is armed while its last byte is unread.
   let mut armed = vec![false; n];
   let mut seq = vec![0u8; n];
   let mut written = 0u64;
   let mut consumed = 0u64;
+  // Events read before the window started (`None`: it has not started).
+  let mut consumed_before = None;
   let mut error = None;
-  let start = Instant::now();
-  let warm_end = start + cfg.warmup;
-  let end = warm_end + cfg.secs;
-  let mut window: Option<(Instant, u64, Option<f64>, Option<f64>)> = None;
-  let mut last_progress = start;
-  let mut now = start;
-  'run: while now < end {
+  let mut window = Window::new(cfg.warmup, cfg.secs, Some(watcher));
+  let mut last_progress = Instant::now();
+  let mut now = last_progress;
+  'run: while window.running(now) {
     let mut progress = false;
     for i in 0..n {
       if armed[i] {
@@ -172,16 +156,12 @@ fn run(cfg: &Config, fifos: &[File], watcher: &str) -> io::Result<Outcome> {
       ));
       break;
     }
-    if window.is_none() && now >= warm_end {
-      window = Some((now, consumed, cpu_seconds(watcher), cpu_seconds("self")));
+    if window.start_if_due(now) {
+      consumed_before = Some(consumed);
     }
   }
-  let watcher_end = cpu_seconds(watcher);
-  let producer_end = cpu_seconds("self");
-  let stop = Instant::now();
-  let (from, consumed_before, watcher_start, producer_start) =
-    window.unwrap_or((stop, consumed, watcher_end, producer_end));
-  let events = consumed - consumed_before;
+  let events = consumed - consumed_before.unwrap_or(consumed);
+  let window = window.finish();
   // Let the watcher read what is still armed.
   let deadline = Instant::now() + STALL;
   let mut drained = false;
@@ -198,90 +178,72 @@ fn run(cfg: &Config, fifos: &[File], watcher: &str) -> io::Result<Outcome> {
     }
     std::thread::sleep(Duration::from_millis(1));
   }
-  if watcher_start.is_some() && watcher_end.is_none() && error.is_none() {
+  if window.peer_gone && error.is_none() {
     error = Some("the watcher exited during the window".into());
   }
-  let diff = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| b - a);
   Ok(Outcome {
     events,
-    seconds: stop.duration_since(from).as_secs_f64(),
-    watcher_cpu: diff(watcher_start, watcher_end),
-    producer_cpu: diff(producer_start, producer_end),
+    window,
     written,
     drained,
     error,
   })
 }
 
-fn json_num(v: Option<f64>) -> String {
-  match v {
-    Some(v) if v.is_finite() => format!("{v:.6}"),
-    _ => "null".into(),
+/// Makes the FIFOs (their paths go to `paths`, for removal), runs the
+/// window for the watcher whose pid comes on stdin, and reports.
+fn main_with(paths: &mut Vec<PathBuf>) -> io::Result<bool> {
+  let cfg = parse_args()?;
+  let mut fifos = Vec::with_capacity(cfg.pipes);
+  for i in 0..cfg.pipes {
+    let path = cfg.dir.join(format!("fifo-{i}"));
+    fifos.push(make_fifo(&path)?);
+    paths.push(path);
   }
+  println!("ready");
+  io::stdout().flush()?;
+  let mut line = String::new();
+  io::stdin().lock().read_line(&mut line)?;
+  let pid: u32 = line.trim().parse().map_err(|_| {
+    USAGE.error(&format!(
+      "expected the watcher's pid on stdin, got {line:?}"
+    ))
+  })?;
+  let o = run(&cfg, &fifos, pid)?;
+  let seconds = o.window.seconds;
+  let watcher_cpu = o.window.cpu.peer;
+  let events = o.events as f64;
+  Line::new(6)
+    .count("pipes", cfg.pipes as u64)
+    .count("events", o.events)
+    .num("seconds", Some(seconds))
+    .num("events_per_s", Some(events / seconds))
+    .num("watcher_cpu_s", watcher_cpu)
+    .num(
+      "cpu_ns_per_event",
+      watcher_cpu
+        .filter(|_| o.events > 0)
+        .map(|c| c * 1e9 / events),
+    )
+    .num(
+      "events_per_cpu_s",
+      watcher_cpu.filter(|&c| c > 0.0).map(|c| events / c),
+    )
+    .num("producer_cpu_s", o.window.cpu.own)
+    .count("written", o.written)
+    .flag("drained", o.drained)
+    .text("error", o.error.as_deref())
+    .print()?;
+  // Closing the FIFOs (dropping `fifos`) gives the watcher end of file.
+  drop(fifos);
+  Ok(o.error.is_none() && o.drained && o.events > 0)
 }
 
 fn main() {
   let mut paths = Vec::new();
-  let result = parse_args().and_then(|cfg| {
-    let mut fifos = Vec::with_capacity(cfg.pipes);
-    for i in 0..cfg.pipes {
-      let path = cfg.dir.join(format!("fifo-{i}"));
-      fifos.push(make_fifo(&path)?);
-      paths.push(path);
-    }
-    println!("ready");
-    io::stdout().flush()?;
-    let mut line = String::new();
-    io::stdin().lock().read_line(&mut line)?;
-    let pid: u32 = line
-      .trim()
-      .parse()
-      .map_err(|_| usage(&format!("expected the watcher's pid on stdin, got {line:?}")))?;
-    let o = run(&cfg, &fifos, &pid.to_string())?;
-    let per_event = o
-      .watcher_cpu
-      .filter(|_| o.events > 0)
-      .map(|c| c * 1e9 / o.events as f64);
-    let per_cpu_s = o
-      .watcher_cpu
-      .filter(|&c| c > 0.0)
-      .map(|c| o.events as f64 / c);
-    let error = match &o.error {
-      Some(e) => format!("\"{}\"", e.replace(['"', '\\', '\n'], " ")),
-      None => "null".into(),
-    };
-    println!(
-      "{{\"pipes\":{},\"events\":{},\"seconds\":{},\"events_per_s\":{},\"watcher_cpu_s\":{},\"cpu_ns_per_event\":{},\
-       \"events_per_cpu_s\":{},\"producer_cpu_s\":{},\"written\":{},\"drained\":{},\"error\":{}}}",
-      cfg.pipes,
-      o.events,
-      json_num(Some(o.seconds)),
-      json_num(Some(o.events as f64 / o.seconds)),
-      json_num(o.watcher_cpu),
-      json_num(per_event),
-      json_num(per_cpu_s),
-      json_num(o.producer_cpu),
-      o.written,
-      o.drained,
-      error
-    );
-    io::stdout().flush()?;
-    // Closing the FIFOs (dropping `fifos`) gives the watcher end of file.
-    drop(fifos);
-    Ok(o.error.is_none() && o.drained && o.events > 0)
-  });
+  let result = main_with(&mut paths);
   for path in &paths {
     let _ = std::fs::remove_file(path);
   }
-  match result {
-    Ok(ok) => std::process::exit(if ok { 0 } else { 1 }),
-    Err(e) => {
-      eprintln!("pipe-writer: {e}");
-      println!(
-        "{{\"error\":\"{}\"}}",
-        e.to_string().replace(['"', '\\', '\n'], " ")
-      );
-      std::process::exit(2);
-    }
-  }
+  json::exit("pipe-writer", result);
 }

@@ -12,29 +12,14 @@ use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
+use node_mio_bench::cpu::thread_cpu_ns;
+use node_mio_bench::json::Line;
 
 /// Cost of one call: wall-clock and CPU time (ns), each the median of 5 rounds.
 #[derive(Clone, Copy)]
 struct Cost {
   wall: f64,
   cpu: Option<f64>,
-}
-
-/// CPU time of this thread so far, in ns.
-#[cfg(unix)]
-fn thread_cpu_ns() -> Option<f64> {
-  let mut ts = libc::timespec {
-    tv_sec: 0,
-    tv_nsec: 0,
-  };
-  // SAFETY: `ts` is a valid out-pointer.
-  let ok = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } == 0;
-  ok.then_some(ts.tv_sec as f64 * 1e9 + ts.tv_nsec as f64)
-}
-
-#[cfg(not(unix))]
-fn thread_cpu_ns() -> Option<f64> {
-  None
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -66,13 +51,11 @@ fn time(iterations: u32, mut body: impl FnMut()) -> Cost {
   }
 }
 
-fn json(name: &str, cost: Option<Cost>) -> String {
-  let num = |v: Option<f64>| v.map_or("null".into(), |v| format!("{v:.1}"));
-  format!(
-    "\"{name}_ns\":{},\"{name}_cpu_ns\":{}",
-    num(cost.map(|c| c.wall)),
-    num(cost.and_then(|c| c.cpu))
-  )
+/// Adds `{name}_ns` (wall-clock) and `{name}_cpu_ns` to the JSON line.
+fn cost(line: Line, name: &str, cost: Option<Cost>) -> Line {
+  line
+    .num(&format!("{name}_ns"), cost.map(|c| c.wall))
+    .num(&format!("{name}_cpu_ns"), cost.and_then(|c| c.cpu))
 }
 
 fn main() -> std::io::Result<()> {
@@ -121,14 +104,10 @@ fn main() -> std::io::Result<()> {
       }
     }
   });
-  println!(
-    "{{{},{},{},{}}}",
-    json("empty_poll", Some(empty_poll)),
-    json("epoll_wait", epoll_wait),
-    json("read_would_block", Some(read_would_block)),
-    json("write_read_64", Some(write_read))
-  );
-  Ok(())
+  let line = cost(Line::new(1), "empty_poll", Some(empty_poll));
+  let line = cost(line, "epoll_wait", epoll_wait);
+  let line = cost(line, "read_would_block", Some(read_would_block));
+  cost(line, "write_read_64", Some(write_read)).print()
 }
 
 /// The bare `epoll_wait` (timeout 0, nothing registered): the floor below mio.

@@ -1,0 +1,19 @@
+import type * as NodeMio from 'node-mio'
+import type * as Raw from '../../index.js'
+
+export interface HotPathCase {
+  /** What the case calls, for the printed table. */
+  label: string
+  /** Calls of this case per iteration count N (write + read cost more: N / 4). */
+  share: number
+  body: () => unknown
+}
+
+/** One build's wrapper, raw binding and handle key. */
+export interface Build {
+  mio: typeof NodeMio
+  raw: typeof Raw
+  kHandle: symbol
+}
+
+export function hotPathCases(build: Build): { cases: Record<string, HotPathCase>; close(): void }

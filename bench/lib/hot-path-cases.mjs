@@ -1,0 +1,69 @@
+// The hot path's cases, through the public wrapper and the raw binding:
+// `poll(events, 0)` with nothing ready, a `read` that would block, and a
+// 64-byte write + read on a connected loopback pair. Shared by
+// bench/hot-path.ts (this tree's build) and bench/per-call.mjs (any built
+// tree); plain JavaScript so that per-call.mjs runs without a loader (under
+// valgrind, tsx's start-up is large and varies from run to run). Types:
+// hot-path-cases.d.mts.
+
+/**
+ * The cases on fresh sockets and polls of `build` ({ mio, raw, kHandle }:
+ * the wrapper, the raw binding and the handle key); `close()` releases them.
+ */
+export function hotPathCases({ mio, raw, kHandle }) {
+  const { Events, Interest, Poll, TcpListener, TcpStream, Token } = mio
+  const fast = raw.fastCalls()
+  // A connected pair on loopback, with nothing in flight.
+  const poll = new Poll()
+  const events = new Events(64)
+  const listener = TcpListener.bind('127.0.0.1:0')
+  const client = TcpStream.connect(listener.localAddr())
+  poll.registry.register(client, Token(1), Interest.WRITABLE)
+  poll.poll(events, 1000)
+  let accepted
+  for (let i = 0; i < 1000 && accepted === undefined; i++) accepted = listener.accept()?.[0]
+  if (accepted === undefined) throw new Error('no connection')
+  const server = accepted
+  client.setNodelay(true)
+  poll.registry.deregister(client)
+  const idle = new Poll() // nothing registered: poll(0) returns no events
+  const idleEvents = new Events(64)
+  const buf = Buffer.alloc(64)
+  const rbuf = Buffer.alloc(4096)
+  const h = (s) => s[kHandle]
+  const ch = h(client)
+  const sh = h(server)
+  const idleHandle = raw.pollNew()
+  const idleStorage = raw.eventsRegister(new Float64Array(128))
+  const cases = {
+    pollWrapper: { label: 'poll(events, 0), nothing ready (wrapper)', share: 1, body: () => idle.poll(idleEvents, 0) },
+    pollRaw: { label: 'pollPoll(h, events, 0), nothing ready (raw)', share: 1, body: () => fast.pollPoll(idleHandle, idleStorage, 0) },
+    readWrapper: { label: 'read(buf) -> null (WouldBlock, wrapper)', share: 1, body: () => server.read(rbuf) },
+    readRaw: { label: 'streamRead(h, buf) -> null (raw)', share: 1, body: () => fast.streamRead(sh, rbuf) },
+    writeRead: {
+      label: 'write 64 B + read 64 B (wrapper)',
+      share: 1 / 4,
+      body: () => {
+        client.write(buf)
+        server.read(rbuf)
+      },
+    },
+    writeReadRaw: {
+      label: 'streamWrite + streamRead 64 B (raw)',
+      share: 1 / 4,
+      body: () => {
+        fast.streamWrite(ch, buf)
+        fast.streamRead(sh, rbuf)
+      },
+    },
+  }
+  const close = () => {
+    raw.pollClose(idleHandle)
+    client.close()
+    server.close()
+    listener.close()
+    idle.close()
+    poll.close()
+  }
+  return { cases, close }
+}
