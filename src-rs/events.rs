@@ -202,22 +202,19 @@ pub fn with_storage<R>(
   // Node-API call of this env, whose handle scope is open.
   let array = unsafe { napi_raw::reference_value(env, reference) }
     .ok_or_else(|| Error::invalid_type("unknown events storage"))?;
-  // SAFETY: `array` is live in this scope.
-  let info = unsafe { napi_raw::typed_array(env, array) }
-    .filter(|info| {
-      info.kind == sys::TypedarrayType::float64_array
-        && info.length >= EVENT_STRIDE as usize
-        && info.data.cast::<f64>().is_aligned()
-    })
+  // SAFETY: `array` is live in this scope, and a Float64Array (checked at
+  // registration; the reference holds that same object).
+  let (data, length) = unsafe { napi_raw::typed_array_memory(env, array) }
+    .filter(|&(data, length)| length >= EVENT_STRIDE as usize && data.cast::<f64>().is_aligned())
     .ok_or_else(|| {
       Error::invalid_arg(
         "the events storage lost its memory (its buffer was detached, transferred or shrunk)",
       )
     })?;
   // SAFETY: Node-API reports `length` f64 elements at `data` (aligned,
-  // checked above) now; the buffer
-  // is a plain ArrayBuffer (checked at registration, and a view's buffer
-  // never changes), so only this thread reaches it, and no JavaScript runs
-  // until `f` returns: nothing can detach, shrink or read it meanwhile.
-  f(unsafe { std::slice::from_raw_parts_mut(info.data.cast::<f64>(), info.length) })
+  // checked above) now; the buffer is a plain ArrayBuffer (checked at
+  // registration, and a view's buffer never changes), so only this thread
+  // reaches it, and no JavaScript runs until `f` returns: nothing can
+  // detach, shrink or read it meanwhile.
+  f(unsafe { std::slice::from_raw_parts_mut(data.cast::<f64>(), length) })
 }

@@ -222,6 +222,36 @@ pub unsafe fn typed_array(env: Env, value: Value) -> Option<TypedArray> {
   Some(out)
 }
 
+/// A typed array's memory as it is now: its element count and data address
+/// (count 0 when its buffer was detached or shrunk away). Asks Node-API for
+/// nothing else, so it is the cheap form of [`typed_array`] for a value whose
+/// kind was checked once before. Runs no JavaScript.
+///
+/// # Safety
+/// `value` must be a live typed array of `env`'s current scope.
+pub unsafe fn typed_array_memory(env: Env, value: Value) -> Option<(*mut c_void, usize)> {
+  let mut data = ptr::null_mut();
+  let mut length = 0;
+  // SAFETY: the caller's contract; the out-pointers are valid or null (no
+  // kind, no buffer handle, no offset: Node-API skips computing them).
+  ok(unsafe {
+    sys::napi_get_typedarray_info(
+      env,
+      value,
+      ptr::null_mut(),
+      &mut length,
+      &mut data,
+      ptr::null_mut(),
+      ptr::null_mut(),
+    )
+  })?;
+  Some(if data.is_null() {
+    (data, 0)
+  } else {
+    (data, length)
+  })
+}
+
 /// Whether `buffer` (a typed array's) is a `SharedArrayBuffer`: memory other
 /// threads may write at any time.
 ///
