@@ -115,7 +115,7 @@ test('the user has no Rust toolchain', (t) => {
 
 test('the root tarball holds dist/, the generated loader and the license, and no binary or install script', (t) => {
   const files = rootPack.files.map((f) => f.path)
-  for (const file of ['dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts', 'dist/binding.js', 'index.js', 'index.d.ts', 'LICENSE', 'README.md', 'package.json']) {
+  for (const file of ['dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts', 'dist/binding.js', 'index.js', 'index.d.ts', 'LICENSE', 'README.md', 'CHANGELOG.md', 'package.json']) {
     t.true(files.includes(file), file)
   }
   t.false(files.some((f) => f.endsWith('.node') || f.startsWith('lib/') || f.startsWith('src-rs/')), files.join(' '))
