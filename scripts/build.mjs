@@ -1,7 +1,9 @@
 // Builds the package from source: the native addon (napi build, which also
 // regenerates the raw binding index.js/index.d.ts) and the TypeScript wrapper
-// (lib/ -> dist/, plus the ESM entry points). Runs on `npm install` through
-// the `prepare` script, and before `npm test`.
+// (lib/ -> dist/, plus the ESM entry points). `npm run build` (both),
+// `npm run build:native`, `npm run build:ts`; `npm test` runs it first and
+// `npm pack` runs the TypeScript half (`prepack`). Nothing runs it on
+// install: a user's install never builds.
 import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'

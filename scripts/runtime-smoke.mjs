@@ -131,6 +131,18 @@ await check('watch mode: events on the event loop', async (use) => {
   poll.close()
 })
 
+await check('using: Symbol.dispose closes a Poll and a socket', () => {
+  // `using x = …` (TypeScript 5.2+, or a runtime with it) calls x[Symbol.dispose];
+  // a Node without Symbol.dispose (before 18.18) leaves the classes without it.
+  assert(typeof Symbol.dispose === 'symbol', `Symbol.dispose is ${typeof Symbol.dispose} in this runtime`)
+  const poll = new Poll()
+  const socket = UdpSocket.bind('127.0.0.1:0')
+  assert(typeof poll[Symbol.dispose] === 'function' && typeof socket[Symbol.dispose] === 'function', 'no [Symbol.dispose]')
+  socket[Symbol.dispose]()
+  poll[Symbol.dispose]()
+  assert(poll.closed && socket.closed, `closed: poll ${poll.closed}, socket ${socket.closed}`)
+})
+
 await check('pollAsync resolves 0 on timeout and with events', async (use) => {
   const poll = use(new Poll())
   const events = new Events(4)

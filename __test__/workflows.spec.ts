@@ -1,0 +1,85 @@
+// The release pipeline (.github/workflows/CI.yml) keeps its promises: a build
+// for every napi target, tests of the built artifacts without Rust on the
+// engines floor and Node 20, 22, 24, and a publish that only a version
+// triggers. actionlint (in `npm test`) checks that the file is a valid
+// workflow; this checks what it is for.
+import test from 'ava'
+import { execFile } from 'node:child_process'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { platformKeyOfTarget } from '../lib/load-error.ts'
+
+const root = join(import.meta.dirname, '..')
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { engines: { node: string }; napi: { targets: string[] }; scripts: Record<string, string> }
+const ci = readFileSync(join(root, '.github', 'workflows', 'CI.yml'), 'utf8')
+
+/** The text of one job: from `  name:` at two spaces to the next job. */
+function job(name: string): string {
+  const start = ci.indexOf(`\n  ${name}:\n`)
+  if (start < 0) throw new Error(`no job ${name}`)
+  const next = ci.slice(start + 1).search(/\n {2}[a-z][\w-]*:\n/)
+  return next < 0 ? ci.slice(start) : ci.slice(start, start + 1 + next)
+}
+
+const TEST_JOBS = ['test-linux', 'test-linux-musl', 'test-macos-windows', 'test-freebsd']
+
+test('every napi target is built and uploaded as bindings-<target>', (t) => {
+  const builds = job('build') + job('build-freebsd')
+  for (const target of pkg.napi.targets) {
+    t.true(builds.includes(`target: ${target}`) || builds.includes(`bindings-${target}`), target)
+  }
+  t.regex(job('build'), /name: bindings-\$\{\{ matrix\.settings\.target \}\}/)
+  t.regex(job('build'), /--use-napi-cross/)
+})
+
+test('the test jobs use the downloaded artifact and never Rust', (t) => {
+  for (const name of TEST_JOBS) {
+    const text = job(name)
+    t.regex(text, /actions\/download-artifact/, name)
+    t.regex(text, /npm run test:artifact/, name)
+    t.notRegex(text, /cargo |rust-toolchain|rustup|napi build/, name)
+  }
+  t.is(pkg.scripts['test:artifact'], 'node scripts/test.mjs --artifact')
+})
+
+test('Node 20, 22, 24 and the lowest version engines allows', (t) => {
+  const floor = /(\d+\.\d+\.\d+)/.exec(pkg.engines.node)![1]
+  for (const name of ['test-linux', 'test-linux-musl', 'test-macos-windows']) {
+    t.true(job(name).includes(`node: ['${floor}', '20', '22', '24']`), name)
+  }
+})
+
+test('publish needs every test and runs only for a version', (t) => {
+  const publish = job('publish')
+  for (const name of ['lint', ...TEST_JOBS]) t.true(publish.includes(`- ${name}\n`), name)
+  t.regex(publish, /refs\/tags\/v\$version/)
+  t.regex(publish, /npm run artifacts/)
+  t.regex(publish, /npm publish --provenance/)
+  t.regex(publish, /id-token: write/)
+  t.is(pkg.scripts.artifacts, 'napi artifacts')
+  t.regex(pkg.scripts.prepublishOnly ?? '', /^napi prepublish/)
+})
+
+test('the publish steps take the downloaded artifacts of all nine targets (napi artifacts, prepublish --dry-run)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'node-mio-publish-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  for (const entry of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'index.js', 'index.d.ts', 'npm']) cpSync(join(root, entry), join(dir, entry), { recursive: true })
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'junction')
+  // actions/download-artifact's layout: artifacts/bindings-<target>/mio.<platform>.node
+  // (any file will do: these steps move and check files, they do not load them)
+  for (const target of pkg.napi.targets) {
+    mkdirSync(join(dir, 'artifacts', `bindings-${target}`), { recursive: true })
+    cpSync(join(root, 'LICENSE'), join(dir, 'artifacts', `bindings-${target}`, `mio.${platformKeyOfTarget(target)}.node`))
+  }
+  const napi = (args: string[]) => promisify(execFile)(process.execPath, [join(root, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.js'), ...args], { cwd: dir, env: { ...process.env, DEBUG: '' } })
+  await napi(['artifacts'])
+  for (const target of pkg.napi.targets) {
+    const key = platformKeyOfTarget(target)
+    t.true(existsSync(join(dir, 'npm', key, `mio.${key}.node`)), key)
+  }
+  const [file, ...args] = (pkg.scripts.prepublishOnly ?? '').split(' ')
+  t.is(file, 'napi')
+  await t.notThrowsAsync(napi([...args, '--dry-run']))
+})
