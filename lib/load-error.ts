@@ -152,7 +152,7 @@ export function explainLoadFailure(cause: unknown, ctx: LoadContext): Error {
 
   return loadError(
     'ERR_NODE_MIO_LOAD_FAILED',
-    `node-mio: the binary for ${here} is installed but did not load: ${why.find((m) => !/^Cannot find native binding/.test(m)) ?? why[0] ?? String(cause)}\n` +
+    `node-mio: the binary for ${here} is installed but did not load: ${why.find((m) => !m.startsWith('Cannot find native binding')) ?? why[0] ?? String(cause)}\n` +
       `Reinstall it (npm install ${packageOf(key)}@${ctx.version}); node-mio needs Node-API 8 (Node 12.22+, 14.17+, 16+).`,
     cause,
   )
