@@ -401,6 +401,7 @@ pub unsafe fn bytes<'call>(env: Env, value: Value) -> Option<JsBytes<'call>> {
 ///
 /// # Safety
 /// `value` must be a live value of `env`'s current scope.
+#[cfg(unix)] // used by Unix-only code (Unix sockets, the uv watch)
 pub unsafe fn copy_bytes(env: Env, value: Value) -> Option<Vec<u8>> {
   use std::sync::atomic::{AtomicU8, Ordering};
   // SAFETY: the caller's contract.
@@ -494,11 +495,13 @@ pub unsafe fn delete_reference(env: Env, reference: sys::napi_ref) {
 
 /// A handle scope, closed when dropped: for callbacks that come from libuv,
 /// outside any Node-API call.
+#[cfg(unix)] // used by Unix-only code (Unix sockets, the uv watch)
 pub struct HandleScope {
   env: Env,
   scope: sys::napi_handle_scope,
 }
 
+#[cfg(unix)] // used by Unix-only code (Unix sockets, the uv watch)
 impl HandleScope {
   /// Opens a scope; `None` when the environment cannot run JavaScript.
   ///
@@ -513,6 +516,7 @@ impl HandleScope {
   }
 }
 
+#[cfg(unix)] // used by Unix-only code (Unix sockets, the uv watch)
 impl Drop for HandleScope {
   fn drop(&mut self) {
     // SAFETY: the scope was opened on this env and is closed once.
@@ -522,11 +526,13 @@ impl Drop for HandleScope {
 
 /// An async context, so a callback from libuv runs like any event-loop
 /// callback (async hooks, microtasks and `process.nextTick` after it).
+#[cfg(unix)] // used by Unix-only code (Unix sockets, the uv watch)
 pub struct AsyncContext {
   env: Env,
   context: sys::napi_async_context,
 }
 
+#[cfg(unix)] // used by Unix-only code (Unix sockets, the uv watch)
 impl AsyncContext {
   /// A context named `name`. This runs JavaScript (async hooks' `init`), so
   /// create it before checking state the hooks could change.
@@ -576,6 +582,7 @@ impl AsyncContext {
   }
 }
 
+#[cfg(unix)] // used by Unix-only code (Unix sockets, the uv watch)
 impl Drop for AsyncContext {
   fn drop(&mut self) {
     // SAFETY: the context was created on this env and is destroyed once. A
@@ -589,6 +596,7 @@ impl Drop for AsyncContext {
 ///
 /// # Safety
 /// A handle scope must be open on `env`, on its thread.
+#[cfg(unix)] // used by Unix-only code (Unix sockets, the uv watch)
 pub unsafe fn raise_uncaught(env: Env, err: &Error) {
   if let Some(object) = crate::error::to_js(env, err) {
     // SAFETY: the caller's contract; `object` belongs to the open scope.
