@@ -374,7 +374,26 @@ pub fn registration(
         ))
       }
       (Op::Register(token, interest), None) => {
-        let result = registry.register(entry.io.as_source(), token, interest);
+        let stale = entry.registered.take().is_some();
+        if stale {
+          // Registered with a Poll that has closed since. The OS forgot the
+          // registration with that Poll's selector, but mio may not have:
+          // on Windows a socket's `IoSourceState` keeps the old selector's
+          // state, so a new register would be `AlreadyExists`.
+          // Deregistering clears mio's side; it may fail (epoll and kqueue
+          // say `ENOENT`: the new selector never knew the source), which is
+          // the expected outcome.
+          let _ = registry.deregister(entry.io.as_source());
+        }
+        let mut result = registry.register(entry.io.as_source(), token, interest);
+        if stale && matches!(&result, Err(e) if e.kind() == io::ErrorKind::AlreadyExists) {
+          // mio's debug builds also remember the old selector's id and
+          // refuse the deregister above before clearing the state; the
+          // failed register associated the new selector, so now the
+          // deregister clears both.
+          let _ = registry.deregister(entry.io.as_source());
+          result = registry.register(entry.io.as_source(), token, interest);
+        }
         if result.is_ok() {
           entry.registered = Some(Rc::downgrade(core));
         }
