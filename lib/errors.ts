@@ -32,6 +32,11 @@ function describe(value: unknown): string {
   return `type ${typeof value} (${String(value)})`
 }
 
+/** What the binding throws for a closed socket (`ERR_SOCKET_CLOSED`), made in JavaScript. */
+export function socketClosed(): Error {
+  return Object.assign(new Error('socket is closed'), { code: 'ERR_SOCKET_CLOSED' })
+}
+
 export function invalidArgType(name: string, expected: string, actual: unknown): TypeError {
   return coded(new TypeError(`The "${name}" argument must be ${expected}. Received ${describe(actual)}`), 'ERR_INVALID_ARG_TYPE')
 }

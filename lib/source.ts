@@ -1,5 +1,5 @@
 import binding from './binding'
-import { checkInteger } from './errors'
+import { checkInteger, socketClosed } from './errors'
 import { requireUnix } from './platform'
 
 /** Where an I/O object keeps its native handle. @internal */
@@ -46,6 +46,16 @@ export abstract class Source implements Disposable {
     return typeof value === 'object' && value !== null && #source in value
   }
 
+  /**
+   * For the Unix-only members: a closed source is `ERR_SOCKET_CLOSED` first,
+   * on every OS, as for every other method; only an open one learns that
+   * the platform lacks the member.
+   */
+  #requireUnixOpen(what: string): void {
+    if (this[kHandle] === 0) throw socketClosed()
+    requireUnix(what)
+  }
+
   /** Whether `close()` was called. Any other use after close throws `ERR_SOCKET_CLOSED`. */
   get closed(): boolean {
     return this[kHandle] === 0
@@ -56,7 +66,7 @@ export abstract class Source implements Disposable {
    * to a child process's `stdio`, say, but do not close it. Unix only.
    */
   get fd(): number {
-    requireUnix('fd')
+    this.#requireUnixOpen('fd')
     return binding.sourceRawFd(this[kHandle])
   }
 
@@ -72,7 +82,7 @@ export abstract class Source implements Disposable {
    * ```
    */
   detachFd(): number {
-    requireUnix('detachFd')
+    this.#requireUnixOpen('detachFd')
     const fd = binding.sourceDetachFd(this[kHandle])
     this[kHandle] = 0
     finalizer.unregister(this)
