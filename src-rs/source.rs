@@ -11,7 +11,7 @@
 //! accessors of [`Io`]); the operations (`stream.rs`, `net/`) ask for a
 //! capability instead of matching every kind.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io;
 use std::rc::{Rc, Weak};
 
@@ -267,6 +267,11 @@ pub struct SourceEntry {
   registered: Option<Weak<PollCore>>,
   /// Where a connecting stream connects to, for the error `takeError` gives.
   target: Option<std::net::SocketAddr>,
+  /// The `SO_ERROR` code `takeError()` or a read already reported, so it is
+  /// reported once on every OS: Wine never clears `SO_ERROR` (not by
+  /// reading it, not by setting it to 0; `scripts/cross/winsock-probe.c`).
+  /// Unused on Unix, where reading `SO_ERROR` clears it.
+  reported_error: Cell<Option<i32>>,
 }
 
 thread_local! {
@@ -284,6 +289,7 @@ pub fn insert_connecting(io: Io, target: Option<std::net::SocketAddr>) -> Handle
       io,
       registered: None,
       target,
+      reported_error: Cell::new(None),
     })
   })
 }
@@ -300,6 +306,19 @@ pub fn target(handle: Handle) -> Option<std::net::SocketAddr> {
 pub fn with<R>(handle: Handle, f: impl FnOnce(&Io) -> Result<R>) -> Result<R> {
   SOURCES.with_borrow(|sources| match sources.get(handle) {
     Some(entry) => f(&entry.io),
+    None => Err(Error::closed("socket")),
+  })
+}
+
+/// Like [`with`], also handing over the record of the socket error already
+/// reported (see `SourceEntry::reported_error`).
+#[inline]
+pub fn with_reported<R>(
+  handle: Handle,
+  f: impl FnOnce(&Io, &Cell<Option<i32>>) -> Result<R>,
+) -> Result<R> {
+  SOURCES.with_borrow(|sources| match sources.get(handle) {
+    Some(entry) => f(&entry.io, &entry.reported_error),
     None => Err(Error::closed("socket")),
   })
 }

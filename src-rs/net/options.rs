@@ -182,7 +182,9 @@ fn socket(addr: &SocketAddr, ty: Type, options: &SocketOptions, listener: bool) 
       .set_reuse_address(true)
       .map_err(|e| fail(e, "setsockopt"))?;
   }
-  if let Some(on) = options.reuse_port {
+  // `reusePort: false` where there is no SO_REUSEPORT asks for what every
+  // socket there is: nothing to set.
+  if let Some(on) = options.reuse_port.filter(|_| HAS_REUSE_PORT) {
     set_reuse_port(&sock, on).map_err(|e| fail(e, "setsockopt"))?;
   }
   if let Some(only) = options.ipv6_only {
