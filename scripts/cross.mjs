@@ -19,6 +19,7 @@
 //   npm run cross -- --quick                    type-check every target, nothing else
 //   npm run cross -- --json FILE                also write the results as JSON
 //   npm run cross -- --node 22                  only this Node major for the ava runs
+//   npm run cross -- --files __test__/tcp.spec.ts   only these spec files (comma-separated)
 //   npm run cross -- --run win32-x64 -- script.mjs args   run a script with that
 //                    platform's Node and the freshly built addon (also linux-arm64)
 //
@@ -46,7 +47,7 @@ const started = Date.now()
 
 const GROUPS = ['windows', 'arm64', 'link', 'check', 'runtimes']
 const argv = process.argv.slice(2)
-const opts = { groups: new Set(GROUPS), quick: false, json: null, run: null, runArgs: [], nodeMajors: null }
+const opts = { groups: new Set(GROUPS), quick: false, json: null, run: null, runArgs: [], nodeMajors: null, files: [] }
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i]
   if (a === '--quick') opts.quick = true
@@ -54,6 +55,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--only') opts.groups = new Set(argv[++i].split(',').map((g) => ({ win: 'windows', windows: 'windows', linux: 'arm64', macos: 'link', musl: 'link' })[g] ?? g))
   else if (a === '--skip') for (const g of argv[++i].split(',')) opts.groups.delete(g)
   else if (a === '--node') opts.nodeMajors = argv[++i].split(',')
+  else if (a === '--files') opts.files = argv[++i].split(',')
   else if (a === '--run') {
     opts.run = argv[++i]
     const rest = argv.slice(i + 1)
@@ -327,6 +329,22 @@ function ensureWine() {
   return true
 }
 
+/**
+ * scripts/cross/winsock-probe.c: what this Wine does where it differs from
+ * Windows, shown without node-mio (see scripts/cross/README.md).
+ */
+function winsockProbe() {
+  const exe = join(cache, 'winsock-probe.exe')
+  const log = join(logs, 'winsock-probe.log')
+  const c = sh('x86_64-w64-mingw32-gcc', ['-O2', '-o', exe, join(root, 'scripts', 'cross', 'winsock-probe.c'), '-lws2_32'])
+  if (!c.ok) return say(`winsock-probe.c did not build: ${c.out}`)
+  const fd = openSync(log, 'w')
+  spawnSync('wine', [exe], { stdio: ['ignore', fd, fd], env: { ...process.env, ...wineEnv() } })
+  closeSync(fd)
+  say(`Winsock under this Wine, without node-mio (${log}):`)
+  for (const line of readFileSync(log, 'utf8').trim().split('\n')) console.log(`    ${line}`)
+}
+
 const BINFMT = '/proc/sys/fs/binfmt_misc'
 let binfmtRegistered = false
 /** Lets the kernel run arm64 binaries (ava forks process.execPath). Undone at exit. */
@@ -376,6 +394,7 @@ const PLATFORMS = {
     path: winPath,
     // node.exe under Wine 8 cannot write to a Unix pipe (EBADF): files only.
     fileOutput: true,
+    probe: winsockProbe,
     imports: ['pe', PE_IMPORTS],
   },
   'linux-arm64': {
@@ -417,7 +436,7 @@ async function avaRun(platform, major, built) {
   const runtime = `node ${major} (${platform})`
   const log = join(logs, `ava.${platform}.node${major}.log`)
   say(`ava with ${runtime} (log: ${log}; several minutes)`)
-  const [cmd, args] = p.command(node, [p.path(join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs')), '--tap'])
+  const [cmd, args] = p.command(node, [p.path(join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs')), '--tap', ...opts.files])
   const env = { ...p.env(), FORCE_COLOR: '0', NODE_MIO_TESTING_ADDON: built.testing ? p.path(built.testing) : '' }
   const r = await long(`ava ${runtime}`, cmd, args, { env, log, timeoutMs: 60 * 60_000 })
   const counts = tapCounts(r.out)
@@ -442,6 +461,7 @@ async function platformGroup(platform) {
   if (!built.built) return row
   row.linked = inspect(built.addon, ...p.imports)
   install(platform, built)
+  if (p.probe) p.probe()
   const majors = opts.nodeMajors ?? p.nodes
   for (const major of majors) row.runs.push(await avaRun(platform, major, built))
   return row
