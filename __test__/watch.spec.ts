@@ -25,10 +25,36 @@ import {
   type TcpStream,
   type Watch,
 } from 'node-mio'
+import * as raw from '../index.js'
 import { client, deferred, exitFromWatchCallback, guard, linesOf, runNode, settle, tenThousandDatagrams, tokensOf, watchedEchoWithTimers, watchedTcpRecords } from './helpers'
 
 const supported = process.platform !== 'win32'
 const unixTest = supported ? test : test.skip
+
+// The tests below are the uv driver's; Windows has no uv driver (its IOCP
+// has no descriptor for libuv), and runs the same contract with the thread
+// driver in watch-thread.spec.ts. What Windows lacks, asserted:
+test('the uv driver exists where the selector has a descriptor; elsewhere it is ERR_FEATURE_UNAVAILABLE_ON_PLATFORM and watches use the thread', (t) => {
+  const poll = new Poll()
+  try {
+    const watch = poll.watch(new Events(4), () => {})
+    t.is(watch.mode, supported ? 'uv' : 'thread')
+    watch.stop()
+  } finally {
+    poll.close()
+  }
+  if (supported) {
+    t.deepEqual(raw.watchDrivers(), ['uv', 'thread'])
+    return
+  }
+  t.deepEqual(raw.watchDrivers(), ['thread'])
+  const handle = raw.pollNew()
+  try {
+    t.throws(() => raw.watchStart(handle, 'uv', 4, () => {}), { code: 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM' })
+  } finally {
+    raw.pollClose(handle)
+  }
+})
 
 /** How long to wait for something before failing (a guard against a hang, not a measurement). */
 
