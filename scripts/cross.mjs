@@ -224,8 +224,8 @@ function ensureLinkers() {
     copyFileSync(join(zig, 'lib', 'libc', 'darwin', 'libSystem.13.tbd'), join(sdk, 'libSystem.tbd'))
     for (const alias of ['libc.tbd', 'libm.tbd', 'libiconv.tbd', 'libresolv.tbd', 'libpthread.tbd']) copyFileSync(join(sdk, 'libSystem.tbd'), join(sdk, alias))
   }
-  write('cc-x86_64-apple-darwin', `exec clang-22 --target=x86_64-apple-macos10.12 --ld-path=/usr/lib/llvm-22/bin/ld64.lld "$@"`)
-  write('cc-aarch64-apple-darwin', `exec clang-22 --target=arm64-apple-macos11 --ld-path=/usr/lib/llvm-22/bin/ld64.lld "$@"`)
+  write('cc-x86_64-apple-darwin', `exec clang-22 --target=x86_64-apple-macos10.12 -fuse-ld=lld "$@"`)
+  write('cc-aarch64-apple-darwin', `exec clang-22 --target=arm64-apple-macos11 -fuse-ld=lld "$@"`)
   return true
 }
 
@@ -284,8 +284,18 @@ function inspect(file, format, allowed) {
     const syms = sh(`${LLVM}/llvm-nm`, ['-D', '--defined-only', file]).out.split('\n').filter(Boolean)
     exportsNapi = syms.some((l) => / T napi_register_module_v1$/.test(l))
     exported = syms.filter((l) => / [TDB] /.test(l)).length
+    // A musl link against stand-in libraries records no DT_NEEDED: say what
+    // it leaves for the dynamic linker instead.
+    if (imports.length === 0) {
+      const undefinedSyms = sh(`${LLVM}/llvm-nm`, ['-D', '--undefined-only', file]).out.split('\n').filter(Boolean)
+      say(`  ${file.split('/').pop()}: no DT_NEEDED (stand-in libc); ${undefinedSyms.length} undefined symbols for libc/libgcc_s, e.g. ${undefinedSyms.slice(0, 4).map((l) => l.trim().split(' ').pop()).join(', ')}`)
+    }
   } else {
-    imports = [...sh(`${LLVM}/llvm-objdump`, ['--macho', '--dylibs-used', file]).out.matchAll(/^\s+(\S+) \(compat/gm)].map((m) => m[1])
+    // --dylibs-used lists the library's own install name (LC_ID_DYLIB) too.
+    const own = sh(`${LLVM}/llvm-objdump`, ['--macho', '--dylib-id', file]).out.trim().split('\n').pop()?.trim()
+    imports = [...sh(`${LLVM}/llvm-objdump`, ['--macho', '--dylibs-used', file]).out.matchAll(/^\s+(\S+) \(compat/gm)]
+      .map((m) => m[1])
+      .filter((lib) => lib !== own)
     const syms = sh(`${LLVM}/llvm-nm`, ['-gU', file]).out.split('\n').filter(Boolean)
     exportsNapi = syms.some((l) => / T _napi_register_module_v1$/.test(l))
     exported = syms.length
