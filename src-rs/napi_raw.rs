@@ -357,6 +357,11 @@ impl JsBytes<'_> {
   /// The memory must not be shared with other threads, and no JavaScript may
   /// run while the slice lives.
   #[cfg(windows)]
+  // The bytes are JavaScript's, not `self`'s: `JsBytes` is a view that never
+  // owns or borrows them through `&self`, so `&self -> &mut` hands out no
+  // alias of anything `self` holds; the caller's contract above is what
+  // makes the slice exclusive.
+  #[allow(clippy::mut_from_ref)]
   unsafe fn slice_mut(&self) -> &mut [u8] {
     if self.len == 0 {
       return &mut [];
