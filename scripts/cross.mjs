@@ -598,7 +598,7 @@ if (opts.quick) {
     undoBinfmt()
   }
   if (opts.groups.has('link')) rows.push(...(await linkGroup()))
-  if (opts.groups.has('check')) rows.push(...(await checkGroup(['x86_64-unknown-freebsd', 'x86_64-pc-windows-msvc', 'aarch64-pc-windows-msvc'])))
+  if (opts.groups.has('check')) rows.push(...(await checkGroup(['x86_64-pc-windows-msvc', 'x86_64-unknown-freebsd', 'aarch64-pc-windows-msvc'])))
   if (opts.groups.has('runtimes')) rows.push(await runtimesGroup())
 }
 
