@@ -1,6 +1,35 @@
 // Watch mode with libuv's `uv_poll` (the default with Node.js on Linux, macOS
 // and FreeBSD): the Poll's epoll/kqueue descriptor is watched on this
 // thread's loop, with no thread. The watch contract runs here in this mode.
+import test from 'ava'
+import { Events, Poll } from 'node-mio'
+import * as raw from '../index.js'
 import { watchContract } from './support/watch-contract.ts'
 
 watchContract('uv')
+
+// Windows has no uv driver (its IOCP has no descriptor for libuv): there the
+// contract above is skipped and runs with the thread driver in
+// watch-thread.spec.ts. What Windows lacks, asserted:
+test('the uv driver exists where the selector has a descriptor; elsewhere it is ERR_FEATURE_UNAVAILABLE_ON_PLATFORM and watches use the thread', (t) => {
+  const supported = process.platform !== 'win32'
+  const poll = new Poll()
+  try {
+    const watch = poll.watch(new Events(4), () => {})
+    t.is(watch.mode, supported ? 'uv' : 'thread')
+    watch.stop()
+  } finally {
+    poll.close()
+  }
+  if (supported) {
+    t.deepEqual(raw.watchDrivers(), ['uv', 'thread'])
+    return
+  }
+  t.deepEqual(raw.watchDrivers(), ['thread'])
+  const handle = raw.pollNew()
+  try {
+    t.throws(() => raw.watchStart(handle, 'uv', 4, () => {}), { code: 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM' })
+  } finally {
+    raw.pollClose(handle)
+  }
+})

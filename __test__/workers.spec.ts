@@ -12,13 +12,13 @@ import net from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
 import { Worker } from 'node:worker_threads'
 import { Events, Interest, Poll, SharedWaker, Token, UdpSocket, Waker } from 'node-mio'
+import { PATIENCE as SUPPORT_PATIENCE } from './support/async.ts'
 import { linesOf, runNode } from './support/processes.ts'
 
-const unix = process.platform !== 'win32'
-const unixTest = unix ? test : test.skip
+// Workers are portable: every test runs on Windows too (descriptor counts are Linux-only, below).
 
 /** How long to wait for something before failing (a guard against a hang, not a measurement). */
-const PATIENCE = 20_000
+const PATIENCE = SUPPORT_PATIENCE
 
 function guard<T>(promise: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
@@ -121,7 +121,7 @@ const SELF_ECHO = `
   post({ name: data.name, got, woken })
 `
 
-unixTest('the addon loads in workers of a process whose main thread never imports node-mio', async (t) => {
+test('the addon loads in workers of a process whose main thread never imports node-mio', async (t) => {
   const result = await runNode(`
     const { Worker } = require('node:worker_threads')
     const body = ${JSON.stringify(SELF_ECHO)}
@@ -163,7 +163,7 @@ unixTest('the addon loads in workers of a process whose main thread never import
   t.is(result.stderr, '')
 })
 
-unixTest('N sequential workers, each with its own Poll and sockets (some closed, some left to the thread\'s end)', async (t) => {
+test('N sequential workers, each with its own Poll and sockets (some closed, some left to the thread\'s end)', async (t) => {
   for (let i = 0; i < 8; i++) {
     const worker = new EvalWorker(t, SELF_ECHO, { name: `worker ${i}`, close: i % 2 === 0 })
     const result = await worker.next<{ got: string; woken: number[] }>(`worker ${i}'s result`)
@@ -179,7 +179,7 @@ unixTest('N sequential workers, each with its own Poll and sockets (some closed,
   t.is(poll.poll(events, 1000), 1)
 })
 
-unixTest('concurrent workers, each blocked in poll(null) on its own Poll, serve the main thread at once', async (t) => {
+test('concurrent workers, each blocked in poll(null) on its own Poll, serve the main thread at once', async (t) => {
   // Four workers each block in a blocking poll(null) for a connection from
   // this thread (node:net, on a free event loop), echo one message, and end.
   const COUNT = 4
@@ -235,7 +235,7 @@ unixTest('concurrent workers, each blocked in poll(null) on its own Poll, serve 
   t.deepEqual(await Promise.all(workers.map((w) => guard(w.exited, 'a worker to exit'))), new Array(COUNT).fill(0))
 })
 
-unixTest('terminating a worker in a blocking poll (null or 1 hour), a pending pollAsync, a watch, or a watch callback that never returns: terminate() resolves, no descriptor leaks, the process stays healthy', async (t) => {
+test('terminating a worker in a blocking poll (null or 1 hour), a pending pollAsync, a watch, or a watch callback that never returns: terminate() resolves, no descriptor leaks, the process stays healthy', async (t) => {
   // Each worker holds a Poll, a listener, a connected pair, a UDP socket and
   // a Waker (six descriptors or more), signals that it is about to wait, and
   // is terminated while it waits. Descriptors are counted (Linux) after a
@@ -337,7 +337,7 @@ unixTest('terminating a worker in a blocking poll (null or 1 hour), a pending po
   t.is(result.stderr, '')
 })
 
-unixTest('the process exits while a worker is blocked in poll(null): by process.exit(), and when only an unref\'d worker is left', async (t) => {
+test('the process exits while a worker is blocked in poll(null): by process.exit(), and when only an unref\'d worker is left', async (t) => {
   for (const how of ['process.exit', 'unref']) {
     const result = await runNode(`
       const { Worker } = require('node:worker_threads')
@@ -368,7 +368,7 @@ unixTest('the process exits while a worker is blocked in poll(null): by process.
   }
 })
 
-unixTest('a worker that exits (with its watch still running) while the main thread keeps polling', async (t) => {
+test('a worker that exits (with its watch still running) while the main thread keeps polling', async (t) => {
   // The main thread watches a UDP socket; the worker sends it 100 datagrams
   // from its own Poll's socket, then exits through process.exit() with its
   // own watch running and nothing closed. The main thread's Poll is
@@ -444,7 +444,7 @@ unixTest('a worker that exits (with its watch still running) while the main thre
   t.is(buf.readUInt32BE(0), 1001)
 })
 
-unixTest('a worker that ends on its own with an unref\'d watch, and one with a pollAsync that resolved', async (t) => {
+test('a worker that ends on its own with an unref\'d watch, and one with a pollAsync that resolved', async (t) => {
   const unrefd = new EvalWorker(
     t,
     `
@@ -471,7 +471,7 @@ unixTest('a worker that ends on its own with an unref\'d watch, and one with a p
   t.is(await guard(resolved.exited, 'the worker to end once its pollAsync resolved'), 0)
 })
 
-unixTest('an exception thrown by a watch callback in a worker is that worker\'s error; the process carries on', async (t) => {
+test('an exception thrown by a watch callback in a worker is that worker\'s error; the process carries on', async (t) => {
   const worker = new Worker(
     `
     const { Events, Poll, Token, Waker } = require('node-mio')
@@ -494,7 +494,7 @@ unixTest('an exception thrown by a watch callback in a worker is that worker\'s 
   t.is(poll.poll(new Events(4), 1000), 1)
 })
 
-unixTest('SharedWaker: the main thread wakes a worker blocked in poll(null), 200 times, none lost', async (t) => {
+test('SharedWaker: the main thread wakes a worker blocked in poll(null), 200 times, none lost', async (t) => {
   const ROUNDS = 200
   const worker = new EvalWorker(
     t,
@@ -527,7 +527,7 @@ unixTest('SharedWaker: the main thread wakes a worker blocked in poll(null), 200
   t.false(shared.wake(), 'the waker closed in its worker')
 })
 
-unixTest('SharedWaker: a worker wakes the main thread\'s watch, 1,000 times, none lost', async (t) => {
+test('SharedWaker: a worker wakes the main thread\'s watch, 1,000 times, none lost', async (t) => {
   // Each wake is acknowledged (through shared memory) before the next, so
   // none can coalesce with another: 1,000 wakes, 1,000 callbacks.
   const ROUNDS = 1000
@@ -572,7 +572,7 @@ unixTest('SharedWaker: a worker wakes the main thread\'s watch, 1,000 times, non
   t.is(await guard(worker.exited, 'the worker to exit'), 0)
 })
 
-unixTest('SharedWaker: wake() returns false once the waker is closed (here, in a worker, or gone with its worker)', async (t) => {
+test('SharedWaker: wake() returns false once the waker is closed (here, in a worker, or gone with its worker)', async (t) => {
   // Closed on this thread.
   const poll = new Poll()
   t.teardown(() => poll.close())

@@ -28,6 +28,11 @@ function describe(value: unknown): string {
   return `type ${typeof value} (${String(value)})`
 }
 
+/** `ERR_SOCKET_CLOSED`, as the binding throws it for a closed socket. */
+export function socketClosed(): Error {
+  return coded(new Error('socket is closed'), 'ERR_SOCKET_CLOSED')
+}
+
 /** `ERR_INVALID_ARG_TYPE`: `name` is not `expected`. */
 export function invalidArgType(name: string, expected: string, actual: unknown): TypeError {
   return coded(new TypeError(`The "${name}" argument must be ${expected}. Received ${describe(actual)}`), 'ERR_INVALID_ARG_TYPE')

@@ -1,4 +1,5 @@
 import binding from './binding'
+import { socketClosed } from './errors'
 import { checkInteger } from './validate'
 import { requireUnix } from './platform'
 
@@ -49,6 +50,16 @@ export abstract class Source implements Disposable {
     return typeof value === 'object' && value !== null && #source in value
   }
 
+  /**
+   * For the Unix-only members: a closed source is `ERR_SOCKET_CLOSED` first,
+   * on every OS, as for every other method; only an open one learns that
+   * the platform lacks the member.
+   */
+  #requireUnixOpen(what: string): void {
+    if (this[kHandle] === 0) throw socketClosed()
+    requireUnix(what)
+  }
+
   /** Whether `close()` was called. Any other use after close throws `ERR_SOCKET_CLOSED`. */
   get closed(): boolean {
     return this[kHandle] === 0
@@ -59,7 +70,7 @@ export abstract class Source implements Disposable {
    * to a child process's `stdio`, say, but do not close it. Unix only.
    */
   get fd(): number {
-    requireUnix('fd')
+    this.#requireUnixOpen('fd')
     return binding.sourceRawFd(this[kHandle])
   }
 
@@ -75,7 +86,7 @@ export abstract class Source implements Disposable {
    * ```
    */
   detachFd(): number {
-    requireUnix('detachFd')
+    this.#requireUnixOpen('detachFd')
     const fd = binding.sourceDetachFd(this[kHandle])
     this[kHandle] = 0
     finalizer.unregister(this)

@@ -5,8 +5,14 @@
 //   node scripts/runtime-smoke.mjs
 //   deno run -A scripts/runtime-smoke.mjs     (npx deno, from the deno npm package)
 //   bun scripts/runtime-smoke.mjs
+//
+// Watch mode is checked the way programs use it: a stream of events over
+// time, a watch stopped and restarted, a process exiting with an unref'd
+// watch, and a ref'd watch keeping a process alive (child processes of the
+// same runtime). `npm run cross` runs it under Node majors, Bun and Deno.
+import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -141,6 +147,125 @@ await check('using: Symbol.dispose closes a Poll and a socket', () => {
   socket[Symbol.dispose]()
   poll[Symbol.dispose]()
   assert(poll.closed && socket.closed, `closed: poll ${poll.closed}, socket ${socket.closed}`)
+})
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+/** Every datagram waiting on `socket`, drained to `null` as the contract says. */
+function drain(socket) {
+  let n = 0
+  while (socket.recv(Buffer.alloc(64)) !== null) n++
+  return n
+}
+
+await check('watch mode: a stream of events over time (20 datagrams, 10 ms apart)', async (use) => {
+  const poll = use(new Poll())
+  const events = new Events(8)
+  const receiver = use(UdpSocket.bind('127.0.0.1:0'))
+  const sender = use(UdpSocket.bind('127.0.0.1:0'))
+  poll.registry.register(receiver, 1, Interest.READABLE)
+  let callbacks = 0
+  let received = 0
+  const watch = poll.watch(events, () => {
+    callbacks++
+    received += drain(receiver)
+  })
+  try {
+    for (let i = 0; i < 20; i++) {
+      sender.sendTo(Buffer.from(`d${i}`), receiver.localAddr())
+      await sleep(10)
+    }
+    for (let i = 0; i < 200 && received < 20; i++) await sleep(10)
+  } finally {
+    watch.stop()
+  }
+  assert(received === 20 && callbacks >= 2, `${callbacks} callbacks, ${received} datagrams (mode ${watch.mode})`)
+  console.log(`     (watch driver: ${watch.mode}; ${callbacks} callbacks)`)
+})
+
+await check('watch mode: stopped and restarted on the same Poll', async (use) => {
+  const poll = use(new Poll())
+  const events = new Events(8)
+  const receiver = use(UdpSocket.bind('127.0.0.1:0'))
+  const sender = use(UdpSocket.bind('127.0.0.1:0'))
+  poll.registry.register(receiver, 1, Interest.READABLE)
+  for (let round = 0; round < 3; round++) {
+    let received = 0
+    const watch = poll.watch(events, () => {
+      received += drain(receiver)
+    })
+    sender.sendTo(Buffer.from(`r${round}`), receiver.localAddr())
+    for (let i = 0; i < 200 && received === 0; i++) await sleep(10)
+    watch.stop()
+    assert(received === 1 && !watch.active, `round ${round}: ${received} datagrams`)
+  }
+})
+
+/** Runs `body` as a script of this runtime in a child process. */
+function child(body, { input } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'node-mio-smoke-'))
+  const file = join(dir, 'child.mjs')
+  const dist = new URL('../dist/index.js', import.meta.url).pathname.replace(/^\/([A-Za-z]:)/, '$1')
+  writeFileSync(file, `import { createRequire } from 'node:module'\nconst mio = createRequire(import.meta.url)(${JSON.stringify(dist)})\n${body}\n`)
+  const args = globalThis.Deno ? ['run', '-A', file] : [file]
+  return new Promise((resolve) => {
+    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    proc.stdout.on('data', (d) => {
+      out += d
+      input?.(out)
+    })
+    proc.stderr.on('data', (d) => (out += d))
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000)
+    proc.on('close', (code, signal) => {
+      clearTimeout(timer)
+      rmSync(dir, { recursive: true, force: true })
+      resolve({ code, signal, out })
+    })
+  })
+}
+
+await check('watch mode: a process exits with an unref\'d watch', async () => {
+  const r = await child(`
+    const poll = new mio.Poll()
+    const socket = mio.UdpSocket.bind('127.0.0.1:0')
+    poll.registry.register(socket, 1, mio.Interest.READABLE)
+    poll.watch(new mio.Events(4), () => {}).unref()
+    setTimeout(() => console.log('done'), 50)
+  `)
+  assert(r.code === 0 && r.out.trim() === 'done', `exit ${r.code} ${r.signal ?? ''}: ${r.out.trim().slice(0, 500)}`)
+})
+
+await check('watch mode: a ref\'d watch keeps the process alive until it stops', async () => {
+  const sender = UdpSocket.bind('127.0.0.1:0')
+  let sent = false
+  const r = await child(
+    `
+    const poll = new mio.Poll()
+    const socket = mio.UdpSocket.bind('127.0.0.1:0')
+    poll.registry.register(socket, 1, mio.Interest.READABLE)
+    const watch = poll.watch(new mio.Events(4), () => {
+      if (socket.recv(Buffer.alloc(16)) !== null) {
+        console.log('got')
+        watch.stop()
+        socket.close()
+        poll.close()
+      }
+    })
+    console.log('port ' + socket.localAddr().port)
+  `,
+    {
+      input: (out) => {
+        const port = /port (\d+)/.exec(out)?.[1]
+        if (port && !sent) {
+          sent = true
+          // Long after the child's script ended: only the watch keeps it alive.
+          setTimeout(() => sender.sendTo(Buffer.from('x'), `127.0.0.1:${port}`), 500)
+        }
+      },
+    },
+  )
+  sender.close()
+  assert(r.code === 0 && /got/.test(r.out), `exit ${r.code} ${r.signal ?? ''}: ${r.out.trim().slice(0, 500)}`)
 })
 
 await check('pollAsync resolves 0 on timeout and with events', async (use) => {

@@ -60,6 +60,7 @@ pub fn contain(what: &str, body: impl FnOnce()) {
 /// # Safety
 /// A handle scope must be open on `env`, on its thread, outside any other
 /// Node-API call.
+#[cfg(unix)] // the uv watch is the only libuv callback
 pub unsafe fn contain_js(env: sys::napi_env, body: impl FnOnce()) {
   let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
     testing::maybe_panic();

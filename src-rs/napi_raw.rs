@@ -387,6 +387,11 @@ impl JsBytes<'_> {
   /// The memory must not be shared with other threads, and no JavaScript may
   /// run while the slice lives.
   #[cfg(windows)]
+  // The bytes are JavaScript's, not `self`'s: `JsBytes` is a view that never
+  // owns or borrows them through `&self`, so `&self -> &mut` hands out no
+  // alias of anything `self` holds; the caller's contract above is what
+  // makes the slice exclusive.
+  #[allow(clippy::mut_from_ref)]
   unsafe fn slice_mut(&self) -> &mut [u8] {
     if self.len == 0 {
       return &mut [];
@@ -431,6 +436,7 @@ pub unsafe fn bytes<'call>(env: Env, value: Value) -> Option<JsBytes<'call>> {
 ///
 /// # Safety
 /// `value` must be a live value of `env`'s current scope.
+#[cfg(unix)] // used by Unix-only code (Unix sockets, the uv watch)
 pub unsafe fn copy_bytes(env: Env, value: Value) -> Option<Vec<u8>> {
   use std::sync::atomic::{AtomicU8, Ordering};
   // SAFETY: the caller's contract.
@@ -524,11 +530,13 @@ pub unsafe fn delete_reference(env: Env, reference: sys::napi_ref) {
 
 /// A handle scope, closed when dropped: for callbacks that come from libuv,
 /// outside any Node-API call.
+#[cfg(unix)] // used by Unix-only code (Unix sockets, the uv watch)
 pub struct HandleScope {
   env: Env,
   scope: sys::napi_handle_scope,
 }
 
+#[cfg(unix)] // used by Unix-only code (Unix sockets, the uv watch)
 impl HandleScope {
   /// Opens a scope; `None` when the environment cannot run JavaScript.
   ///
@@ -543,6 +551,7 @@ impl HandleScope {
   }
 }
 
+#[cfg(unix)] // used by Unix-only code (Unix sockets, the uv watch)
 impl Drop for HandleScope {
   fn drop(&mut self) {
     // SAFETY: the scope was opened on this env and is closed once.
@@ -552,11 +561,13 @@ impl Drop for HandleScope {
 
 /// An async context, so a callback from libuv runs like any event-loop
 /// callback (async hooks, microtasks and `process.nextTick` after it).
+#[cfg(unix)] // used by Unix-only code (Unix sockets, the uv watch)
 pub struct AsyncContext {
   env: Env,
   context: sys::napi_async_context,
 }
 
+#[cfg(unix)] // used by Unix-only code (Unix sockets, the uv watch)
 impl AsyncContext {
   /// A context named `name`. This runs JavaScript (async hooks' `init`), so
   /// create it before checking state the hooks could change.
@@ -606,6 +617,7 @@ impl AsyncContext {
   }
 }
 
+#[cfg(unix)] // used by Unix-only code (Unix sockets, the uv watch)
 impl Drop for AsyncContext {
   fn drop(&mut self) {
     // SAFETY: the context was created on this env and is destroyed once. A
@@ -619,6 +631,7 @@ impl Drop for AsyncContext {
 ///
 /// # Safety
 /// A handle scope must be open on `env`, on its thread.
+#[cfg(unix)] // used by Unix-only code (Unix sockets, the uv watch)
 pub unsafe fn raise_uncaught(env: Env, err: &Error) {
   if let Some(object) = crate::error::to_js(env, err) {
     // SAFETY: the caller's contract; `object` belongs to the open scope.

@@ -11,7 +11,7 @@
 //! accessors of [`Io`]); the operations (`stream.rs`, `net/`) ask for a
 //! capability instead of matching every kind.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io;
 use std::rc::{Rc, Weak};
 
@@ -45,7 +45,9 @@ pub enum Io {
   NamedPipe(mio::windows::NamedPipe),
 }
 
-/// What kind of object a source is.
+/// What kind of object a source is (every platform's, so the names and
+/// capabilities read the same everywhere; Windows constructs fewer).
+#[cfg_attr(windows, allow(dead_code))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
   TcpListener,
@@ -60,6 +62,7 @@ pub enum Kind {
   NamedPipe,
 }
 
+#[cfg_attr(windows, allow(dead_code))]
 impl Kind {
   const ALL: [Kind; 10] = [
     Kind::TcpListener,
@@ -264,6 +267,11 @@ pub struct SourceEntry {
   registered: Option<Weak<PollCore>>,
   /// Where a connecting stream connects to, for the error `takeError` gives.
   target: Option<std::net::SocketAddr>,
+  /// The `SO_ERROR` code `takeError()` or a read already reported, so it is
+  /// reported once on every OS: Wine never clears `SO_ERROR` (not by
+  /// reading it, not by setting it to 0; `scripts/cross/winsock-probe.c`).
+  /// Unused on Unix, where reading `SO_ERROR` clears it.
+  reported_error: Cell<Option<i32>>,
 }
 
 thread_local! {
@@ -281,6 +289,7 @@ pub fn insert_connecting(io: Io, target: Option<std::net::SocketAddr>) -> Handle
       io,
       registered: None,
       target,
+      reported_error: Cell::new(None),
     })
   })
 }
@@ -297,6 +306,19 @@ pub fn target(handle: Handle) -> Option<std::net::SocketAddr> {
 pub fn with<R>(handle: Handle, f: impl FnOnce(&Io) -> Result<R>) -> Result<R> {
   SOURCES.with_borrow(|sources| match sources.get(handle) {
     Some(entry) => f(&entry.io),
+    None => Err(Error::closed("socket")),
+  })
+}
+
+/// Like [`with`], also handing over the record of the socket error already
+/// reported (see `SourceEntry::reported_error`).
+#[inline]
+pub fn with_reported<R>(
+  handle: Handle,
+  f: impl FnOnce(&Io, &Cell<Option<i32>>) -> Result<R>,
+) -> Result<R> {
+  SOURCES.with_borrow(|sources| match sources.get(handle) {
+    Some(entry) => f(&entry.io, &entry.reported_error),
     None => Err(Error::closed("socket")),
   })
 }
@@ -371,7 +393,26 @@ pub fn registration(
         ))
       }
       (Op::Register(token, interest), None) => {
-        let result = registry.register(entry.io.as_source(), token, interest);
+        let stale = entry.registered.take().is_some();
+        if stale {
+          // Registered with a Poll that has closed since. The OS forgot the
+          // registration with that Poll's selector, but mio may not have:
+          // on Windows a socket's `IoSourceState` keeps the old selector's
+          // state, so a new register would be `AlreadyExists`.
+          // Deregistering clears mio's side; it may fail (epoll and kqueue
+          // say `ENOENT`: the new selector never knew the source), which is
+          // the expected outcome.
+          let _ = registry.deregister(entry.io.as_source());
+        }
+        let mut result = registry.register(entry.io.as_source(), token, interest);
+        if stale && matches!(&result, Err(e) if e.kind() == io::ErrorKind::AlreadyExists) {
+          // mio's debug builds also remember the old selector's id and
+          // refuse the deregister above before clearing the state; the
+          // failed register associated the new selector, so now the
+          // deregister clears both.
+          let _ = registry.deregister(entry.io.as_source());
+          result = registry.register(entry.io.as_source(), token, interest);
+        }
         if result.is_ok() {
           entry.registered = Some(Rc::downgrade(core));
         }

@@ -100,7 +100,10 @@ pub unsafe extern "C" fn stream_read(
 
 fn read(handle: Handle, buf: JsBytes<'_>) -> Result<Option<u32>> {
   let buf = readable(buf)?;
-  source::with_kind(handle, Kind::reads, "readable stream", |io| {
+  source::with_reported(handle, |io, reported| {
+    if !io.kind().reads() {
+      return Err(Error::wrong_kind("readable stream"));
+    }
     #[cfg(windows)]
     if let Io::NamedPipe(pipe) = io {
       return nonblocking("read", || {
@@ -112,7 +115,7 @@ fn read(handle: Handle, buf: JsBytes<'_>) -> Result<Option<u32>> {
     nonblocking("read", || {
       on_descriptor(io, |raw| {
         if socket {
-          os::recv(raw, buf, false)
+          os::recv_stream(raw, buf, reported)
         } else {
           file_read(raw, buf)
         }
@@ -262,11 +265,17 @@ pub fn stream_readv(env: Env, handle: Handle, bufs: Unknown) -> napi::Result<Opt
         }
       }
     }
-    source::with_kind(handle, Kind::reads, "readable stream", |io| {
+    source::with_reported(handle, |io, reported| {
+      if !io.kind().reads() {
+        return Err(Error::wrong_kind("readable stream"));
+      }
       if io.kind() == Kind::NamedPipe {
         return Err(Error::wrong_kind("readable stream with a descriptor"));
       }
-      nonblocking("readv", || on_descriptor(io, |raw| os::readv(raw, bufs))).map(counted)
+      nonblocking("readv", || {
+        on_descriptor(io, |raw| os::readv_stream(raw, bufs, reported))
+      })
+      .map(counted)
     })
   })
 }

@@ -1,14 +1,19 @@
 // Waiting in tests: bounded waits, deferred promises, turns of the event loop.
 import { setTimeout as delay } from 'node:timers/promises'
+import { underWine } from './platform.ts'
 
-/** How long a test waits for what it expects before failing (a guard against a hang, not a measurement). */
-export const PATIENCE = 20_000
+/**
+ * How long a test waits for what it expects before failing (a guard against
+ * a hang, not a measurement). Wine runs every socket call through its server
+ * process: longer there.
+ */
+export const PATIENCE = underWine ? 90_000 : 20_000
 
-/** Rejects after `patience` ms, naming what did not happen. */
-export function guard<T>(promise: Promise<T>, what: string, patience = PATIENCE): Promise<T> {
+/** Rejects after `patience` ms, naming what did not happen (`what` is read then). */
+export function guard<T>(promise: Promise<T>, what: string | (() => string), patience = PATIENCE): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), patience)
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`)), patience)
   })
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }

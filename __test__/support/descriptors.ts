@@ -38,9 +38,15 @@ export function isOpen(fd: number): boolean {
   }
 }
 
-/** How many descriptors this process has open (from /proc/self/fd), for leak checks; `null` without /proc/self/fd. */
+/**
+ * How many descriptors this process has open (from /proc/self/fd), for leak
+ * checks; `null` where they cannot be counted. Linux only: Wine has a
+ * /proc/self/fd too, but it lists the Wine server's Unix descriptors, not the
+ * program's handles, and Node has no way to count a Windows process's
+ * handles (GetProcessHandleCount is not exposed).
+ */
 export function openFdCount(): number | null {
-  return existsSync('/proc/self/fd') ? readdirSync('/proc/self/fd').length : null
+  return process.platform === 'linux' && existsSync('/proc/self/fd') ? readdirSync('/proc/self/fd').length : null
 }
 
 /** Socket inodes of the /proc/net/<table> rows whose local port is `port`. */

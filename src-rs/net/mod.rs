@@ -71,8 +71,20 @@ pub fn socket_peer_addr(env: Env, handle: Handle) -> napi::Result<SocketAddress>
 #[napi]
 pub fn socket_take_error(env: &Env, handle: Handle) -> napi::Result<Option<Object<'_>>> {
   guard(env, || {
-    let pending = with_socket(handle, false, "socket", |s| {
-      s.take_error().map_err(|e| Error::system(&e, "getsockopt"))
+    let pending = source::with_reported(handle, |io, reported| {
+      let s = io.sock_ref().ok_or_else(|| Error::wrong_kind("socket"))?;
+      // Reported once on every OS (see `sys::windows::io::take_error`).
+      #[cfg(windows)]
+      let taken = {
+        use std::os::windows::io::AsRawSocket;
+        crate::sys::io::take_error(s.as_raw_socket(), reported)
+      };
+      #[cfg(not(windows))]
+      let taken = {
+        let _ = reported;
+        s.take_error()
+      };
+      taken.map_err(|e| Error::system(&e, "getsockopt"))
     })?;
     let Some(pending) = pending else {
       return Ok(None);

@@ -182,7 +182,9 @@ fn socket(addr: &SocketAddr, ty: Type, options: &SocketOptions, listener: bool) 
       .set_reuse_address(true)
       .map_err(|e| fail(e, "setsockopt"))?;
   }
-  if let Some(on) = options.reuse_port {
+  // `reusePort: false` where there is no SO_REUSEPORT asks for what every
+  // socket there is: nothing to set.
+  if let Some(on) = options.reuse_port.filter(|_| HAS_REUSE_PORT) {
     set_reuse_port(&sock, on).map_err(|e| fail(e, "setsockopt"))?;
   }
   if let Some(only) = options.ipv6_only {
@@ -310,32 +312,47 @@ pub fn socket_reuse_address(env: Env, handle: Handle) -> napi::Result<bool> {
   })
 }
 
-#[napi]
-pub fn socket_set_reuse_port(env: Env, handle: Handle, on: bool) -> napi::Result<()> {
-  guard(&env, || {
+/// Like `with_sock`, for `SO_REUSEPORT`: the socket's own state (closed,
+/// not a socket) is checked before the platform's, so a closed socket is
+/// `ERR_SOCKET_CLOSED` on every OS, as for every other method, and only a
+/// live socket on Windows learns that the option does not exist there.
+fn with_reuse_port<R>(
+  handle: Handle,
+  syscall: &'static str,
+  f: impl FnOnce(&SockRef) -> std::io::Result<R>,
+) -> Result<R> {
+  source::with(handle, |io| {
+    let sock = sock_ref(io).ok_or_else(|| Error::wrong_kind("socket"))?;
     if !HAS_REUSE_PORT {
       return Err(Error::unavailable(
         "reusePort (SO_REUSEPORT) is not available on this platform",
       ));
     }
-    with_sock(handle, "setsockopt", |s| set_reuse_port(s, on))
+    f(&sock).map_err(|e| Error::system(&e, syscall))
+  })
+}
+
+#[napi]
+pub fn socket_set_reuse_port(env: Env, handle: Handle, on: bool) -> napi::Result<()> {
+  guard(&env, || {
+    with_reuse_port(handle, "setsockopt", |s| set_reuse_port(s, on))
   })
 }
 
 #[napi]
 pub fn socket_reuse_port(env: Env, handle: Handle) -> napi::Result<bool> {
   guard(&env, || {
-    #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
-    {
-      with_sock(handle, "getsockopt", |s| s.reuse_port())
-    }
-    #[cfg(not(all(unix, not(any(target_os = "solaris", target_os = "illumos")))))]
-    {
-      let _ = handle;
-      Err(Error::unavailable(
-        "reusePort (SO_REUSEPORT) is not available on this platform",
-      ))
-    }
+    with_reuse_port(handle, "getsockopt", |s| {
+      #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
+      {
+        s.reuse_port()
+      }
+      #[cfg(not(all(unix, not(any(target_os = "solaris", target_os = "illumos")))))]
+      {
+        let _ = s;
+        Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+      }
+    })
   })
 }
 

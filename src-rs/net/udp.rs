@@ -48,7 +48,7 @@ fn send(handle: Handle, buf: JsBytes<'_>, target: Option<SocketAddr>) -> Result<
     nonblocking(syscall, || {
       on_descriptor(io, |raw| match &target {
         Some(to) => os::send_to(raw, buf, to),
-        None => os::send(raw, buf),
+        None => os::send_datagram(raw, buf),
       })
     })
     .map(|n| n.map(|n| n as u32))
@@ -444,6 +444,11 @@ pub fn udp_leave_multicast_v6(
 #[napi]
 pub fn udp_only_v6(env: Env, handle: Handle) -> napi::Result<bool> {
   guard(&env, || {
-    with_mio_udp(handle, |s| option(s.only_v6(), "getsockopt"))
+    // Through socket2 like `ipv6Only()`, not mio's `only_v6()`: mio reads a
+    // 4-byte int it leaves uninitialised, and Wine fills one byte of it
+    // (scripts/cross/winsock-probe.c), so it read `true` for `false`.
+    with_mio_udp(handle, |s| {
+      option(socket2::SockRef::from(s).only_v6(), "getsockopt")
+    })
   })
 }

@@ -7,7 +7,7 @@
 //! The thread borrows the `mio::Poll` (registrations go through a registry
 //! clone meanwhile), blocks in `poll(None)`, appends each batch to a shared
 //! queue as `(token, bits)` pairs (the layout of `Events`) and signals
-//! JavaScript through a threadsafe function when the queue was empty;
+//! JavaScript through a threadsafe function unless a signal is pending;
 //! JavaScript takes the queue into its `Events` (`Watch::take`). Each
 //! event's readiness was consumed by the thread's poll (edge-triggered), so
 //! none may be dropped: stopping hands whatever is still queued to the
@@ -78,11 +78,20 @@ pub fn start(
 ) -> Result<Watch> {
   // First what may run JavaScript (a threadsafe function is an async
   // resource: async hooks run): the Poll's state is read only after.
-  let signal: Arc<Signal> = Arc::new(
+  // Set by the thread when it signals, cleared on the JS thread just before
+  // the callback runs: the next batch signals again even if the callback
+  // threw before taking everything (otherwise the queue would stay
+  // non-empty and the watch silent for good).
+  let signaled = Arc::new(AtomicBool::new(false));
+  let signal: Arc<Signal> = Arc::new({
+    let signaled = signaled.clone();
     on_ready
       .build_threadsafe_function::<()>()
-      .build_callback(|_| Ok(()))?,
-  );
+      .build_callback(move |_| {
+        signaled.store(false, Ordering::Release);
+        Ok(())
+      })?
+  });
   let core: Rc<PollCore> = poll::core(poll)?;
   super::check_unwatched(&core)?;
   let fail = |e: io::Error, syscall: &'static str| Error::system(&e, syscall);
@@ -114,7 +123,7 @@ pub fn start(
     let queue = queue.clone();
     std::thread::Builder::new()
       .name("node-mio watch".into())
-      .spawn(move || run(mio_poll, wake, capacity, &stop, &queue, &signal))
+      .spawn(move || run(mio_poll, wake, capacity, &stop, &queue, &signal, &signaled))
   };
   let thread = match thread {
     Ok(thread) => thread,
@@ -147,6 +156,7 @@ fn run(
   stop: &AtomicBool,
   queue: &Mutex<VecDeque<f64>>,
   signal: &Signal,
+  signaled: &AtomicBool,
 ) -> mio::Poll {
   let mut batch = mio::Events::with_capacity(capacity);
   let mut drain = [0u8; 16];
@@ -157,9 +167,9 @@ fn run(
       // A selector error ends the thread (it would repeat forever).
       Err(_) => break,
     }
-    let refilled = {
+    let added = {
       let mut queued = lock(queue);
-      let was_empty = queued.is_empty();
+      let before = queued.len();
       for event in batch.iter() {
         if event.token() == STOP {
           while wake.recv(&mut drain).is_ok() {}
@@ -168,13 +178,17 @@ fn run(
         queued.push_back(crate::token::to_js(event.token()));
         queued.push_back(f64::from(events::bits(event)));
       }
-      was_empty && !queued.is_empty()
+      queued.len() > before
     };
     if stop.load(Ordering::Acquire) {
       break;
     }
-    // One signal per refill: JavaScript takes until the queue is empty.
-    if refilled && signal.call((), ThreadsafeFunctionCallMode::NonBlocking) != Status::Ok {
+    // One signal at a time: JavaScript takes until the queue is empty, and
+    // a batch that arrives once the callback has started signals again.
+    if added
+      && !signaled.swap(true, Ordering::AcqRel)
+      && signal.call((), ThreadsafeFunctionCallMode::NonBlocking) != Status::Ok
+    {
       // The environment is going away.
       break;
     }

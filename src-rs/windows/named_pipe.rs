@@ -84,6 +84,7 @@ pub fn named_pipe_disconnect(env: Env, handle: Handle) -> napi::Result<()> {
 /// `NamedPipe::take_error()`: the outcome of a completed connect.
 #[napi]
 pub fn named_pipe_take_error(
+  env: &Env,
   handle: Handle,
 ) -> napi::Result<Option<napi::bindgen_prelude::Object<'_>>> {
   guard(env, || {
@@ -93,7 +94,7 @@ pub fn named_pipe_take_error(
         .map_err(|e| Error::system(&e, "GetOverlappedResult"))
     })?;
     pending
-      .map(|e| error::system_object(&e, "ConnectNamedPipe", None))
+      .map(|e| crate::net::error_object(env, &Error::system(&e, "ConnectNamedPipe")))
       .transpose()
   })
 }

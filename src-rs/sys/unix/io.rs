@@ -4,6 +4,7 @@
 //! The portable code runs them through mio's `try_io`, which re-arms
 //! readiness on `WouldBlock` where the selector needs it.
 
+use std::cell::Cell;
 use std::io;
 use std::os::fd::RawFd;
 
@@ -139,4 +140,28 @@ pub fn send_to(fd: RawFd, buf: JsBytes<'_>, to: &SockAddr) -> io::Result<usize> 
       to.len(),
     )
   })
+}
+
+/// `recv` on a stream socket (a `read`); on Unix the first read after a
+/// failed connect reports its error by itself (see the Windows twin).
+pub fn recv_stream(
+  fd: RawFd,
+  buf: JsBytes<'_>,
+  _reported: &Cell<Option<i32>>,
+) -> io::Result<usize> {
+  recv(fd, buf, false)
+}
+
+/// `readv` on a stream socket (see `recv_stream`).
+pub fn readv_stream(
+  fd: RawFd,
+  bufs: &[JsBytes<'_>],
+  _reported: &Cell<Option<i32>>,
+) -> io::Result<usize> {
+  readv(fd, bufs)
+}
+
+/// `send` on a datagram socket: `EDESTADDRREQ` when unconnected, by itself.
+pub fn send_datagram(fd: RawFd, buf: JsBytes<'_>) -> io::Result<usize> {
+  send(fd, buf)
 }

@@ -4,13 +4,15 @@
 //! which re-arms the AFD poll on `WouldBlock` (on Windows readiness returns
 //! only after an operation through mio would block).
 
+use std::cell::Cell;
 use std::io;
 use std::os::windows::io::RawSocket;
 use std::ptr;
 
 use socket2::SockAddr;
 use windows_sys::Win32::Networking::WinSock::{
-  self as ws, MSG_PEEK, SOCKADDR, SOCKET, SOCKET_ERROR, WSABUF, WSAESHUTDOWN,
+  self as ws, MSG_PEEK, SOCKADDR, SOCKADDR_STORAGE, SOCKET, SOCKET_ERROR, SOL_SOCKET, SO_ERROR,
+  WSABUF, WSAEDESTADDRREQ, WSAEINVAL, WSAENOTCONN, WSAESHUTDOWN,
 };
 
 use crate::napi_raw::JsBytes;
@@ -153,4 +155,138 @@ pub fn send_to(raw: RawSocket, buf: JsBytes<'_>, to: &SockAddr) -> io::Result<us
       to.len(),
     )
   })
+}
+
+/// The last Winsock error as an `io::Error`.
+fn last_error() -> io::Error {
+  // SAFETY: reads this thread's last Winsock error.
+  io::Error::from_raw_os_error(unsafe { ws::WSAGetLastError() })
+}
+
+/// The pending `SO_ERROR` of a socket (`0`: none), without clearing it.
+fn so_error(raw: RawSocket) -> io::Result<i32> {
+  let mut value: i32 = 0;
+  let mut size = std::mem::size_of::<i32>() as i32;
+  // SAFETY: `value` and `size` are live locals of the sizes Winsock is told.
+  let r = unsafe {
+    ws::getsockopt(
+      socket(raw),
+      SOL_SOCKET,
+      SO_ERROR,
+      ptr::addr_of_mut!(value).cast(),
+      &mut size,
+    )
+  };
+  if r == SOCKET_ERROR {
+    Err(last_error())
+  } else {
+    Ok(value)
+  }
+}
+
+/// Clears `SO_ERROR`. Winsock lets a program set it (Unix does not, and
+/// needs not: reading it there clears it).
+fn clear_error(raw: RawSocket) -> io::Result<()> {
+  let zero: i32 = 0;
+  // SAFETY: `zero` is a live local of the size Winsock is told.
+  let r = unsafe {
+    ws::setsockopt(
+      socket(raw),
+      SOL_SOCKET,
+      SO_ERROR,
+      ptr::addr_of!(zero).cast(),
+      std::mem::size_of::<i32>() as i32,
+    )
+  };
+  if r == SOCKET_ERROR {
+    Err(last_error())
+  } else {
+    Ok(())
+  }
+}
+
+/// `take_error()` as it is on Unix: the pending `SO_ERROR`, reported once.
+/// Winsock documents `SO_ERROR` as cleared by reading it; Wine 8 never
+/// clears it (`scripts/cross/winsock-probe.c`), so it is also cleared
+/// explicitly and `reported` remembers the code already handed out.
+pub fn take_error(raw: RawSocket, reported: &Cell<Option<i32>>) -> io::Result<Option<io::Error>> {
+  match so_error(raw)? {
+    0 => Ok(None),
+    code if reported.get() == Some(code) => Ok(None),
+    code => {
+      // Best effort: Windows needs it not, Wine ignores it.
+      let _ = clear_error(raw);
+      reported.set(Some(code));
+      Ok(Some(io::Error::from_raw_os_error(code)))
+    }
+  }
+}
+
+/// A read's outcome on a stream socket, as on Unix: after a connect
+/// failed, the first read reports (and takes) the connect's error, and later
+/// reads are the end of the stream. Winsock reports `WSAENOTCONN` there
+/// (Wine: `0`), leaving the reason in `SO_ERROR`.
+fn connect_error_first(
+  raw: RawSocket,
+  reported: &Cell<Option<i32>>,
+  result: io::Result<usize>,
+) -> io::Result<usize> {
+  let suspect = match &result {
+    Ok(0) => true,
+    Err(e) => e.raw_os_error() == Some(WSAENOTCONN),
+    Ok(_) => false,
+  };
+  if !suspect {
+    return result;
+  }
+  match take_error(raw, reported) {
+    Ok(Some(pending)) => Err(pending),
+    _ if reported.get().is_some() => Ok(0),
+    _ => result,
+  }
+}
+
+/// `recv` on a stream socket (a `read`), see [`connect_error_first`].
+pub fn recv_stream(
+  raw: RawSocket,
+  buf: JsBytes<'_>,
+  reported: &Cell<Option<i32>>,
+) -> io::Result<usize> {
+  connect_error_first(raw, reported, recv(raw, buf, false))
+}
+
+/// `readv` on a stream socket, see [`connect_error_first`].
+pub fn readv_stream(
+  raw: RawSocket,
+  bufs: &[JsBytes<'_>],
+  reported: &Cell<Option<i32>>,
+) -> io::Result<usize> {
+  connect_error_first(raw, reported, readv(raw, bufs))
+}
+
+/// Whether the socket has a peer (`getpeername` succeeds).
+fn connected(raw: RawSocket) -> bool {
+  // SAFETY: zeroed bytes are a valid `SOCKADDR_STORAGE`.
+  let mut storage: SOCKADDR_STORAGE = unsafe { std::mem::zeroed() };
+  let mut size = std::mem::size_of::<SOCKADDR_STORAGE>() as i32;
+  // SAFETY: `storage` and `size` are live locals of the size Winsock is told.
+  let r = unsafe {
+    ws::getpeername(
+      socket(raw),
+      ptr::addr_of_mut!(storage).cast::<SOCKADDR>(),
+      &mut size,
+    )
+  };
+  r != SOCKET_ERROR
+}
+
+/// `send` on a datagram socket: an unconnected socket is `EDESTADDRREQ`, as
+/// on Unix (Winsock says `WSAENOTCONN`, Wine 8 `WSAEINVAL`).
+pub fn send_datagram(raw: RawSocket, buf: JsBytes<'_>) -> io::Result<usize> {
+  match send(raw, buf) {
+    Err(e) if matches!(e.raw_os_error(), Some(WSAENOTCONN | WSAEINVAL)) && !connected(raw) => {
+      Err(io::Error::from_raw_os_error(WSAEDESTADDRREQ))
+    }
+    other => other,
+  }
 }
