@@ -6,7 +6,7 @@
 // follows the same rules, on random addresses.
 import test from 'ava'
 import fc from 'fast-check'
-import { addressOfParts } from '../lib/net/addr.ts'
+import { addressOfParts, addressText } from '../lib/net/addr.ts'
 
 /** The binding's parts for an IPv6 address: [6, port, four 32-bit words, scope]. */
 function parts(groups: number[], scope = 0): Float64Array {
@@ -30,6 +30,20 @@ test('RFC 5952 by example: the longest zero run, the first on a tie, never a sin
   ]
   for (const [groups, text] of cases) t.is(addressOfParts(parts(groups)), text, groups.join(','))
   t.is(addressOfParts(parts([0xfe80, 0, 0, 0, 0, 0, 0, 1], 3)), 'fe80::1%3', 'a scope id')
+})
+
+test('the cache never answers for an address with another scope in the same slot', (t) => {
+  const groups = [0xfe80, 0, 0, 0, 0, 0, 0, 1]
+  // Scopes 3 and 1027 agree in the low ten bits: the same cache slot.
+  t.is(addressOfParts(parts(groups, 3)), 'fe80::1%3')
+  t.is(addressOfParts(parts(groups, 1027)), 'fe80::1%1027')
+  t.is(addressOfParts(parts(groups, 3)), 'fe80::1%3')
+})
+
+test('ports 0 and 65535 are in range in the object form; 65536 is not', (t) => {
+  t.is(addressText({ address: '127.0.0.1', port: 65535 }), '127.0.0.1:65535')
+  t.is(addressText({ address: '::1', port: 0 }), '[::1]:0')
+  t.throws(() => addressText({ address: '127.0.0.1', port: 65536 }), { code: 'ERR_SOCKET_BAD_PORT' })
 })
 
 test('random IPv6 addresses format as the URL parser does (twice: fresh and cached)', (t) => {
