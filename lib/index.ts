@@ -25,6 +25,7 @@ export type {
 export { IpSocket, Socket } from './net/socket'
 export { TcpListener } from './net/tcp-listener'
 export { TcpStream, type Shutdown } from './net/tcp-stream'
+export { DatagramBatch } from './net/datagram-batch'
 export { UdpSocket } from './net/udp-socket'
 export type { UnixAddress, UnixAddressInput, UnixRemoteInfo } from './net/unix-addr'
 export { UnixDatagram } from './net/unix-datagram'
