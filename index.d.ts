@@ -440,6 +440,14 @@ export declare function unixLocalAddr(handle: Handle): UnixAddress
 /** `peer_addr()` of a connected Unix socket. */
 export declare function unixPeerAddr(handle: Handle): UnixAddress
 
+/**
+ * `unixRecvFds(handle, buf, out, max)`: receives into `buf` with up to
+ * `max` descriptors, written to `out[1..]` with their count in `out[0]`:
+ * the bytes received (`0` at the end of a stream), or `null`. More
+ * descriptors than `max` is an error that closes them all.
+ */
+export declare function unixRecvFds(handle: Handle, buf: Uint8Array, out: Int32Array, max: number): number | null
+
 /** A received datagram's sender (one of `path`, `abstract`, `unnamed`) and size. */
 export interface UnixRemoteInfo {
   path?: string
@@ -448,6 +456,12 @@ export interface UnixRemoteInfo {
   /** Bytes received (a datagram longer than the buffer is truncated). */
   size: number
 }
+
+/**
+ * `unixSendFds(handle, buf, fds, count)`: sends `buf` with the first
+ * `count` descriptors of `fds` (`SCM_RIGHTS`): the bytes sent, or `null`.
+ */
+export declare function unixSendFds(handle: Handle, buf: Uint8Array, fds: Int32Array, count: number): number | null
 
 /** `UnixStream::connect(path)`. */
 export declare function unixStreamConnect(path: string): Handle
