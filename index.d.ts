@@ -86,6 +86,14 @@ export interface KeepaliveInfo {
   intervalMs?: number
 }
 
+/** The credentials of a Unix stream's peer, as of when it connected. */
+export interface PeerCred {
+  /** The peer's process id, where the OS reports it (Linux, macOS). */
+  pid?: number
+  uid: number
+  gid: number
+}
+
 /**
  * `pipe::new()`: `[sender, receiver]` handles. Closing the sender gives the
  * receiver a read-closed event, and the other way round.
@@ -471,6 +479,12 @@ export declare function unixStreamConnectAbstract(name: Uint8Array): Handle
 
 /** `UnixStream::pair()`: two connected streams. */
 export declare function unixStreamPair(): [Handle, Handle]
+
+/**
+ * `UnixStream.peerCred()`: the peer's process id (where reported), user
+ * and group ids.
+ */
+export declare function unixStreamPeerCred(handle: Handle): PeerCred
 
 /** Drops the waker. Returns `false` if it was already closed. */
 export declare function wakerClose(handle: Handle): boolean

@@ -948,6 +948,7 @@ module.exports.unixSendFds = nativeBinding.unixSendFds
 module.exports.unixStreamConnect = nativeBinding.unixStreamConnect
 module.exports.unixStreamConnectAbstract = nativeBinding.unixStreamConnectAbstract
 module.exports.unixStreamPair = nativeBinding.unixStreamPair
+module.exports.unixStreamPeerCred = nativeBinding.unixStreamPeerCred
 module.exports.wakerClose = nativeBinding.wakerClose
 module.exports.wakerNew = nativeBinding.wakerNew
 module.exports.wakerShare = nativeBinding.wakerShare

@@ -7,6 +7,16 @@ import { Socket } from './socket'
 import { checkShutdown, type Shutdown } from './tcp-stream'
 import { unixAddress, unixTarget, type UnixAddress, type UnixAddressInput } from './unix-addr'
 
+/** A Unix stream peer's credentials (`UnixStream.peerCred()`). */
+export interface PeerCred {
+  /** The peer's process id, where the OS reports it (Linux, macOS); else `undefined`. */
+  pid: number | undefined
+  /** The peer's effective user id. */
+  uid: number
+  /** The peer's effective group id. */
+  gid: number
+}
+
 /**
  * A non-blocking Unix domain stream socket, as mio's `UnixStream`. Reads and
  * writes behave like `TcpStream`'s: `null` when they would block, `0` at
@@ -77,6 +87,22 @@ export class UnixStream extends Socket {
   /** The peer's address. */
   peerAddr(): UnixAddress {
     return unixAddress(binding.unixPeerAddr(this[kHandle]))
+  }
+
+  /**
+   * The peer's credentials as of when it connected: `pid` where the OS
+   * reports it (Linux `SO_PEERCRED`, macOS `LOCAL_PEERPID`; `undefined` on
+   * the BSDs), `uid` and `gid` everywhere (`getpeereid` outside Linux).
+   *
+   * @example
+   * ```ts
+   * const [conn] = listener.accept()!
+   * if (conn.peerCred().uid !== process.getuid!()) conn.close() // same user only
+   * ```
+   */
+  peerCred(): PeerCred {
+    const cred = binding.unixStreamPeerCred(this[kHandle])
+    return { pid: cred.pid ?? undefined, uid: cred.uid, gid: cred.gid }
   }
 
   /** Shuts down the read half, the write half, or both. */
