@@ -376,7 +376,8 @@ pub fn send_batch(fd: RawFd, batch: &[Datagram<'_>]) -> io::Result<usize> {
   Ok(n)
 }
 
-/// An `int` socket option.
+/// An `int` socket option (used for the Linux-only UDP offload options).
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub fn set_int_option(
   fd: RawFd,
   level: libc::c_int,
@@ -397,6 +398,7 @@ pub fn set_int_option(
 }
 
 /// Reads an `int` socket option.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub fn int_option(fd: RawFd, level: libc::c_int, name: libc::c_int) -> io::Result<libc::c_int> {
   let mut value: libc::c_int = 0;
   let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
