@@ -178,13 +178,13 @@ export class UdpSocket extends IpSocket {
    */
   setGro(on: boolean): void {
     checkBoolean(on, 'on')
-    requireLinux('UDP_GRO')
+    if (!this.closed) requireLinux('UDP_GRO') // closed: ERR_SOCKET_CLOSED from the binding
     binding.udpSetGro(this[kHandle], on)
   }
 
   /** Reads `UDP_GRO` (Linux only). */
   gro(): boolean {
-    requireLinux('UDP_GRO')
+    if (!this.closed) requireLinux('UDP_GRO') // closed: ERR_SOCKET_CLOSED from the binding
     return binding.udpGro(this[kHandle])
   }
 
@@ -195,13 +195,13 @@ export class UdpSocket extends IpSocket {
    */
   setSegmentSize(size: number): void {
     checkInteger(size, 'size', 0, 65535)
-    requireLinux('UDP_SEGMENT')
+    if (!this.closed) requireLinux('UDP_SEGMENT') // closed: ERR_SOCKET_CLOSED from the binding
     binding.udpSetSegmentSize(this[kHandle], size)
   }
 
   /** Reads `UDP_SEGMENT` (Linux only). */
   segmentSize(): number {
-    requireLinux('UDP_SEGMENT')
+    if (!this.closed) requireLinux('UDP_SEGMENT') // closed: ERR_SOCKET_CLOSED from the binding
     return binding.udpSegmentSize(this[kHandle])
   }
 

@@ -324,11 +324,15 @@ fn offload<R>(handle: Handle, f: impl FnOnce(os::RawFd) -> std::io::Result<R>) -
   })
 }
 
+/// Elsewhere: a closed socket is still `ERR_SOCKET_CLOSED`, an open one the
+/// platform error.
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn offload<R>(_handle: Handle, _f: impl FnOnce(source::Raw) -> std::io::Result<R>) -> Result<R> {
-  Err(Error::unavailable(
-    "UDP segmentation and receive offload (UDP_SEGMENT, UDP_GRO) are only available on Linux",
-  ))
+fn offload<R>(handle: Handle, _f: impl FnOnce(source::Raw) -> std::io::Result<R>) -> Result<R> {
+  with_udp(handle, |_| {
+    Err(Error::unavailable(
+      "UDP segmentation and receive offload (UDP_SEGMENT, UDP_GRO) are only available on Linux",
+    ))
+  })
 }
 
 /// Sets `UDP_GRO`: received datagrams of a flow may arrive coalesced, with
