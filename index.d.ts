@@ -86,6 +86,14 @@ export interface KeepaliveInfo {
   intervalMs?: number
 }
 
+/** The credentials of a Unix stream's peer, as of when it connected. */
+export interface PeerCred {
+  /** The peer's process id, where the OS reports it (Linux, macOS). */
+  pid?: number
+  uid: number
+  gid: number
+}
+
 /**
  * `pipe::new()`: `[sender, receiver]` handles. Closing the sender gives the
  * receiver a read-closed event, and the other way round.
@@ -272,6 +280,13 @@ export declare function tcpStreamConnectWith(addr: string, options: SocketOption
 /** `TcpStream::peek(buf)`: like `read`, without consuming. */
 export declare function tcpStreamPeek(handle: Handle, buf: Uint8Array): number | null
 
+/**
+ * Writes the parts of IP socket address `addr` (`ip:port` text) into
+ * `out`, a `Float64Array` of at least 7: `[family, port, w0..w3, scope]`,
+ * as a batch record holds a peer.
+ */
+export declare function udpAddressParts(addr: string, out: Float64Array): void
+
 /** `UdpSocket::bind(addr)`. */
 export declare function udpBind(addr: string): Handle
 
@@ -282,6 +297,9 @@ export declare function udpBroadcast(handle: Handle): boolean
 
 /** `UdpSocket::connect(addr)`: sets the default peer for `send`/`recv`. */
 export declare function udpConnect(handle: Handle, addr: string): void
+
+/** Reads `UDP_GRO`. Linux only. */
+export declare function udpGro(handle: Handle): boolean
 
 /** `UdpSocket::join_multicast_v4(group, interface)`. */
 export declare function udpJoinMulticastV4(handle: Handle, group: string, interface: string): void
@@ -313,6 +331,13 @@ export declare function udpPeekFrom(handle: Handle, buf: Uint8Array): RemoteInfo
 /** `UdpSocket::recv(buf)` from the connected peer. */
 export declare function udpRecv(handle: Handle, buf: Uint8Array): number | null
 
+/**
+ * `udpRecvBatch(handle, buf, meta, start, count)`: receives up to `count`
+ * (at most 64) datagrams into records `start..` of `meta`; how many
+ * arrived, or `null` when none was waiting.
+ */
+export declare function udpRecvBatch(handle: Handle, buf: Uint8Array, meta: Float64Array, start: number, count: number): number | null
+
 /** `UdpSocket::recv_from(buf)`. */
 export declare function udpRecvFrom(handle: Handle, buf: Uint8Array): RemoteInfo | null
 
@@ -322,8 +347,18 @@ export declare function udpRecvFrom(handle: Handle, buf: Uint8Array): RemoteInfo
  */
 export declare function udpRecvFromParts(handle: Handle, buf: Uint8Array, from: Float64Array): number | null
 
+/** Reads `UDP_SEGMENT`. Linux only. */
+export declare function udpSegmentSize(handle: Handle): number
+
 /** `UdpSocket::send(buf)` to the connected peer. */
 export declare function udpSend(handle: Handle, buf: Uint8Array): number | null
+
+/**
+ * `udpSendBatch(handle, buf, meta, start, count)`: sends up to `count` (at
+ * most 64) datagrams described by records `start..` of `meta`; how many
+ * were sent, or `null` when the socket could take none.
+ */
+export declare function udpSendBatch(handle: Handle, buf: Uint8Array, meta: Float64Array, start: number, count: number): number | null
 
 /** `UdpSocket::send_to(buf, target)`. */
 export declare function udpSendTo(handle: Handle, buf: Uint8Array, target: string): number | null
@@ -337,11 +372,23 @@ export declare function udpSendToParts(handle: Handle, buf: Uint8Array, address:
 
 export declare function udpSetBroadcast(handle: Handle, on: boolean): void
 
+/**
+ * Sets `UDP_GRO`: received datagrams of a flow may arrive coalesced, with
+ * their segment size reported. Linux only.
+ */
+export declare function udpSetGro(handle: Handle, on: boolean): void
+
 export declare function udpSetMulticastLoopV4(handle: Handle, on: boolean): void
 
 export declare function udpSetMulticastLoopV6(handle: Handle, on: boolean): void
 
 export declare function udpSetMulticastTtlV4(handle: Handle, ttl: number): void
+
+/**
+ * Sets `UDP_SEGMENT`: every send is split into datagrams of `size` bytes
+ * by the kernel (0: off). Linux only.
+ */
+export declare function udpSetSegmentSize(handle: Handle, size: number): void
 
 /** A connection taken by `accept`: the stream's handle and its peer. */
 export interface UnixAccepted {
@@ -401,6 +448,14 @@ export declare function unixLocalAddr(handle: Handle): UnixAddress
 /** `peer_addr()` of a connected Unix socket. */
 export declare function unixPeerAddr(handle: Handle): UnixAddress
 
+/**
+ * `unixRecvFds(handle, buf, out, max)`: receives into `buf` with up to
+ * `max` descriptors, written to `out[1..]` with their count in `out[0]`:
+ * the bytes received (`0` at the end of a stream), or `null`. More
+ * descriptors than `max` is an error that closes them all.
+ */
+export declare function unixRecvFds(handle: Handle, buf: Uint8Array, out: Int32Array, max: number): number | null
+
 /** A received datagram's sender (one of `path`, `abstract`, `unnamed`) and size. */
 export interface UnixRemoteInfo {
   path?: string
@@ -410,6 +465,12 @@ export interface UnixRemoteInfo {
   size: number
 }
 
+/**
+ * `unixSendFds(handle, buf, fds, count)`: sends `buf` with the first
+ * `count` descriptors of `fds` (`SCM_RIGHTS`): the bytes sent, or `null`.
+ */
+export declare function unixSendFds(handle: Handle, buf: Uint8Array, fds: Int32Array, count: number): number | null
+
 /** `UnixStream::connect(path)`. */
 export declare function unixStreamConnect(path: string): Handle
 
@@ -418,6 +479,12 @@ export declare function unixStreamConnectAbstract(name: Uint8Array): Handle
 
 /** `UnixStream::pair()`: two connected streams. */
 export declare function unixStreamPair(): [Handle, Handle]
+
+/**
+ * `UnixStream.peerCred()`: the peer's process id (where reported), user
+ * and group ids.
+ */
+export declare function unixStreamPeerCred(handle: Handle): PeerCred
 
 /** Drops the waker. Returns `false` if it was already closed. */
 export declare function wakerClose(handle: Handle): boolean

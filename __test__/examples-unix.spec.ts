@@ -165,3 +165,36 @@ utest('child-process: the line count comes from argv', async (t) => {
     '< line 3 of 3: the quick brown fox',
   ])
 })
+
+utest('multiprocess-handoff: a supervisor hands each accepted connection to a worker process over a Unix socket; every client gets its echo', async (t) => {
+  const WORKERS = 2
+  const CLIENTS = 4
+  const server = new Example(t, 'multiprocess-handoff.ts', { env: { PORT: '0', WORKERS: String(WORKERS), MAX_CONNECTIONS: String(CLIENTS) } })
+  const { host, port } = await server.listening()
+  const payloads = Array.from({ length: CLIENTS }, (_, k) => randomBytes(50_000 + k))
+  const echoes: Array<Promise<Buffer>> = []
+  const ports: number[] = []
+  for (let k = 0; k < CLIENTS; k++) {
+    const socket = net.connect(port, host)
+    await once(socket, 'connect')
+    ports.push(socket.localPort!)
+    await server.waitFor(new RegExp(`^worker \\d+ \\(pid \\d+\\): serving 127\\.0\\.0\\.1:${socket.localPort} \\(fd \\d+\\)$`, 'm'))
+    echoes.push(collect(socket))
+    socket.end(payloads[k]!)
+  }
+  for (const [k, echo] of echoes.entries()) t.true((await echo).equals(payloads[k]!), `client ${k}: byte-exact echo`)
+  const { code, signal } = await server.exit()
+  t.is(signal, null)
+  t.is(code, 0, server.stderr)
+  t.is(server.stderr, '')
+  // Round-robin over separate processes: client k on worker k % WORKERS, each worker its own pid.
+  const pids = new Set<string>()
+  ports.forEach((localPort, k) => {
+    const [line] = server.lines(new RegExp(`^worker ${k % WORKERS} \\(pid (\\d+)\\): serving 127\\.0\\.0\\.1:${localPort} `))
+    t.truthy(line, `client ${k} on worker ${k % WORKERS}`)
+    pids.add(line!.match(/pid (\d+)/)![1]!)
+  })
+  t.is(pids.size, WORKERS, 'one process per worker')
+  t.false(pids.has(String(server.child.pid)), 'not the supervisor')
+  t.regex(server.stdout, new RegExp(`^Done: ${CLIENTS} connections; per worker: 2, 2; served by 2 of 2 worker processes$`, 'm'))
+})

@@ -3,7 +3,7 @@
 // mistake), and the process stays healthy: after each group, the same process
 // still creates a Poll and a listener, connects and exchanges bytes.
 import test, { type ExecutionContext } from 'ava'
-import { Events, Interest, Poll, Registry, Source, TcpListener, TcpStream, Token, UdpSocket, Waker } from 'node-mio'
+import { DatagramBatch, Events, Interest, Poll, Registry, Source, TcpListener, TcpStream, Token, UdpSocket, Waker } from 'node-mio'
 import { expectEvents } from './support/events.ts'
 import { ANY_LOCAL, ANY_LOCAL_V6, addrText } from './support/sockets.ts'
 import { sleep } from './support/workers.ts'
@@ -730,6 +730,12 @@ const UDP_METHODS = everyMethod<UdpSocket>({
   sendTo: (s) => s.sendTo(Buffer.from('x'), '127.0.0.1:9'),
   recvFrom: (s) => s.recvFrom(buf4()),
   peekFrom: (s) => s.peekFrom(buf4()),
+  recvBatch: (s) => s.recvBatch(new DatagramBatch(2, 8)),
+  sendBatch: (s) => s.sendBatch(new DatagramBatch(2, 8), 0, 1),
+  setGro: (s) => s.setGro(true),
+  gro: (s) => s.gro(),
+  setSegmentSize: (s) => s.setSegmentSize(1200),
+  segmentSize: (s) => s.segmentSize(),
   connect: (s) => s.connect('127.0.0.1:9'),
   send: (s) => s.send(Buffer.from('x')),
   recv: (s) => s.recv(buf4()),

@@ -11,7 +11,7 @@ const require = createRequire(join(root, 'package.json'))
 const PUBLIC = [
   'Event', 'Events', 'Interest', 'Poll', 'Registry', 'Token', 'Waker', 'SharedWaker', 'Watch',
   'TcpListener', 'TcpStream', 'UdpSocket', 'UnixListener', 'UnixStream', 'UnixDatagram',
-  'pipe', 'PipeSender', 'PipeReceiver', 'SourceFd', 'NamedPipe', 'Source', 'Socket', 'IpSocket',
+  'pipe', 'PipeSender', 'PipeReceiver', 'SourceFd', 'NamedPipe', 'Source', 'Socket', 'IpSocket', 'DatagramBatch',
 ]
 
 test('require and import load the same module, with every public export', async (t) => {

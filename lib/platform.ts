@@ -14,3 +14,8 @@ export const IS_UNIX = process.platform !== 'win32'
 export function requireUnix(what: string): void {
   if (!IS_UNIX) throw unavailable(what, 'Unix platforms (Linux, macOS, FreeBSD)')
 }
+
+/** Throws unless this is Linux. */
+export function requireLinux(what: string): void {
+  if (process.platform !== 'linux' && process.platform !== 'android') throw unavailable(what, 'Linux')
+}

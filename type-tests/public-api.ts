@@ -46,6 +46,7 @@ import {
 
 // Every runtime export, and nothing else.
 expectTypeOf<keyof typeof mio>().toEqualTypeOf<
+  | 'DatagramBatch'
   | 'Event'
   | 'Events'
   | 'hasErrorCode'

@@ -100,10 +100,13 @@ function formatV4(ip: number): string {
   return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`
 }
 
-/** The address text of `[family, port, w0, w1, w2, w3, scope]`. @internal */
-export function addressOfParts(parts: Float64Array): string {
-  if (parts[0] === 4) {
-    const ip = parts[2]!
+/**
+ * The address text of `[family, port, w0, w1, w2, w3, scope]` (starting at
+ * `parts[at]`). @internal
+ */
+export function addressOfParts(parts: Float64Array, at = 0): string {
+  if (parts[at] === 4) {
+    const ip = parts[at + 2]!
     let text = V4_TEXT.get(ip)
     if (text === undefined) {
       if (V4_TEXT.size >= 4096) V4_TEXT.clear()
@@ -112,21 +115,22 @@ export function addressOfParts(parts: Float64Array): string {
     }
     return text
   }
-  const slot = ((parts[2]! ^ parts[3]! ^ parts[4]! ^ parts[5]! ^ parts[6]!) >>> 0) % V6_SLOTS
-  const at = slot * 5
+  const w = at + 2
+  const slot = ((parts[w]! ^ parts[w + 1]! ^ parts[w + 2]! ^ parts[w + 3]! ^ parts[w + 4]!) >>> 0) % V6_SLOTS
+  const base = slot * 5
   const cached = v6Text[slot]
   if (
     cached !== undefined &&
-    v6Words[at] === parts[2] &&
-    v6Words[at + 1] === parts[3] &&
-    v6Words[at + 2] === parts[4] &&
-    v6Words[at + 3] === parts[5] &&
-    v6Words[at + 4] === parts[6]
+    v6Words[base] === parts[w] &&
+    v6Words[base + 1] === parts[w + 1] &&
+    v6Words[base + 2] === parts[w + 2] &&
+    v6Words[base + 3] === parts[w + 3] &&
+    v6Words[base + 4] === parts[w + 4]
   ) {
     return cached
   }
-  const text = formatV6(parts.subarray(2, 6), parts[6]!)
-  v6Words.set(parts.subarray(2, 7), at)
+  const text = formatV6(parts.subarray(w, w + 4), parts[w + 4]!)
+  v6Words.set(parts.subarray(w, w + 5), base)
   v6Text[slot] = text
   return text
 }

@@ -3,7 +3,9 @@ import { invalidArgType } from '../errors'
 import { badReadBuffer, checkBoolean, checkInteger, checkString, checkWriteBuffer, isUint8Array } from '../validate'
 import { checkFd, kConstruct, kHandle } from '../source'
 import { addressOfParts, addressText, checkPort, type RemoteInfo, type SocketAddress, type SocketAddressInput } from './addr'
+import { requireLinux } from '../platform'
 import { nativeOptions, type UdpBindOptions } from './options'
+import { batchStorage, NATIVE_BATCH, type DatagramBatch } from './datagram-batch'
 import { IpSocket } from './socket'
 
 /** Where `recvFrom(buf, into)` has the sender written: `[family, port, w0..w3, scope]`. */
@@ -95,6 +97,112 @@ export class UdpSocket extends IpSocket {
     into.port = PARTS[1]!
     into.size = size
     return into
+  }
+
+  /**
+   * Receives up to `batch.capacity` datagrams into `batch` with as few
+   * system calls as the platform allows (`recvmmsg`, 64 datagrams per call,
+   * on Linux and FreeBSD; one `recvmsg`/`recvfrom` per datagram elsewhere):
+   * how many arrived (also in `batch.length`), or `null` when none was
+   * waiting. Allocates nothing. Each datagram's size, sender, truncation and
+   * GRO segment size are in the batch's records.
+   *
+   * An error after the first datagram ends the batch early and is reported
+   * by the next call where the system keeps it (Linux does for
+   * `recvmmsg`).
+   *
+   * @example
+   * ```ts
+   * const batch = new DatagramBatch(64)
+   * for (let n; (n = socket.recvBatch(batch)) !== null; ) {
+   *   for (let i = 0; i < n; i++) handle(batch.buffer, batch.offset(i), batch.size(i), batch.address(i), batch.port(i))
+   * }
+   * ```
+   */
+  recvBatch(batch: DatagramBatch): number | null {
+    const { buffer, records, capacity } = batchStorage(batch)
+    const handle = this[kHandle]
+    let got = 0
+    while (got < capacity) {
+      const want = capacity - got < NATIVE_BATCH ? capacity - got : NATIVE_BATCH
+      let n: number | null
+      try {
+        n = binding.udpRecvBatch(handle, buffer, records, got, want)
+      } catch (error) {
+        if (got === 0) throw error
+        break
+      }
+      if (n === null) break
+      got += n
+      if (n < want) break
+    }
+    batch.length = got
+    return got === 0 ? null : got
+  }
+
+  /**
+   * Sends datagrams `start` to `start + count - 1` of `batch` (default: all
+   * `batch.length` of them), each to its target, with as few system calls
+   * as the platform allows (`sendmmsg` on Linux and FreeBSD): how many were
+   * sent, or `null` when the socket could take none. Fewer than `count`
+   * means the socket is full: send the rest (from `start + sent`) on the
+   * next writable event. Allocates nothing.
+   */
+  sendBatch(batch: DatagramBatch, start = 0, count?: number): number | null {
+    const { buffer, records, capacity } = batchStorage(batch)
+    checkInteger(start, 'start', 0, capacity)
+    const total = count ?? batch.length - start
+    checkInteger(total, 'count', 0, capacity - start)
+    const handle = this[kHandle]
+    let sent = 0
+    while (sent < total) {
+      const want = total - sent < NATIVE_BATCH ? total - sent : NATIVE_BATCH
+      let n: number | null
+      try {
+        n = binding.udpSendBatch(handle, buffer, records, start + sent, want)
+      } catch (error) {
+        if (sent === 0) throw error
+        break
+      }
+      if (n === null) break
+      sent += n
+      if (n < want) break
+    }
+    return sent === 0 && total > 0 ? null : sent
+  }
+
+  /**
+   * Sets `UDP_GRO` (Linux only, else `ERR_FEATURE_UNAVAILABLE_ON_PLATFORM`):
+   * the kernel may coalesce datagrams of one flow into one receive, reported
+   * with their segment size (`DatagramBatch.segmentSize`). Use 64 KiB slots.
+   */
+  setGro(on: boolean): void {
+    checkBoolean(on, 'on')
+    if (!this.closed) requireLinux('UDP_GRO') // closed: ERR_SOCKET_CLOSED from the binding
+    binding.udpSetGro(this[kHandle], on)
+  }
+
+  /** Reads `UDP_GRO` (Linux only). */
+  gro(): boolean {
+    if (!this.closed) requireLinux('UDP_GRO') // closed: ERR_SOCKET_CLOSED from the binding
+    return binding.udpGro(this[kHandle])
+  }
+
+  /**
+   * Sets `UDP_SEGMENT` (Linux only, else `ERR_FEATURE_UNAVAILABLE_ON_PLATFORM`):
+   * every send of more than `size` bytes leaves as datagrams of `size`
+   * bytes (UDP GSO), split by the kernel or the NIC. 0 turns it off.
+   */
+  setSegmentSize(size: number): void {
+    checkInteger(size, 'size', 0, 65535)
+    if (!this.closed) requireLinux('UDP_SEGMENT') // closed: ERR_SOCKET_CLOSED from the binding
+    binding.udpSetSegmentSize(this[kHandle], size)
+  }
+
+  /** Reads `UDP_SEGMENT` (Linux only). */
+  segmentSize(): number {
+    if (!this.closed) requireLinux('UDP_SEGMENT') // closed: ERR_SOCKET_CLOSED from the binding
+    return binding.udpSegmentSize(this[kHandle])
   }
 
   /** Like `recvFrom`, but leaves the datagram queued. */

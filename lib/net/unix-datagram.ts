@@ -1,7 +1,8 @@
 import binding from '../binding'
 import { badReadBuffer, checkString, checkWriteBuffer, isUint8Array } from '../validate'
 import { requireUnix } from '../platform'
-import { checkFd, kConstruct, kHandle } from '../source'
+import { checkFd, kConstruct, kHandle, type Source } from '../source'
+import { recvWithFds, sendWithFds, type FdsReceived } from './fds'
 import { Socket } from './socket'
 import { checkShutdown, type Shutdown } from './tcp-stream'
 import { unixAddress, unixTarget, type UnixAddress, type UnixAddressInput, type UnixRemoteInfo } from './unix-addr'
@@ -91,6 +92,37 @@ export class UnixDatagram extends Socket {
   /** Shuts down reading, writing, or both. */
   shutdown(how: Shutdown): void {
     binding.socketShutdown(this[kHandle], checkShutdown(how))
+  }
+
+  /**
+   * Sends the datagram with descriptors (`SCM_RIGHTS`) to the connected peer: numbers, or
+   * node-mio sources (their `fd`; the source stays open and yours). The
+   * receiver gets duplicates. At most 253 descriptors; `buf` must not be
+   * empty on a stream (the descriptors ride on its first byte). Returns the
+   * bytes sent, or `null` when it would block (nothing was sent then).
+   *
+   * @example
+   * ```ts
+   * const [conn] = listener.accept()!
+   * channel.sendWithFds(Buffer.from('c'), [conn]) // hand the connection to another process
+   * conn.close()
+   * ```
+   */
+  sendWithFds(buf: Uint8Array, fds: ReadonlyArray<number | Source>): number | null {
+    return sendWithFds(this[kHandle], buf, fds)
+  }
+
+  /**
+   * Receives into `buf` with up to `maxFds` (default 16, at most 253)
+   * descriptors: `{ size, fds }`, or `null` when nothing is waiting. The
+   * descriptors are close-on-exec and yours: adopt them (`TcpStream.fromFd`)
+   * or close them. More descriptors than `maxFds` throws
+   * `ERR_MIO_FDS_TRUNCATED` after closing every one of them (the bytes are
+   * consumed). Descriptors sent with bytes that a plain `read`/`recv`
+   * receives are closed by the kernel, never leaked.
+   */
+  recvWithFds(buf: Uint8Array, maxFds = 16): FdsReceived | null {
+    return recvWithFds(this[kHandle], buf, maxFds)
   }
 }
 

@@ -1,10 +1,21 @@
 import binding from '../binding'
 import { read, readv, write, writev } from '../io'
 import { requireUnix } from '../platform'
-import { checkFd, kConstruct, kHandle } from '../source'
+import { checkFd, kConstruct, kHandle, type Source } from '../source'
+import { recvWithFds, sendWithFds, type FdsReceived } from './fds'
 import { Socket } from './socket'
 import { checkShutdown, type Shutdown } from './tcp-stream'
 import { unixAddress, unixTarget, type UnixAddress, type UnixAddressInput } from './unix-addr'
+
+/** A Unix stream peer's credentials (`UnixStream.peerCred()`). */
+export interface PeerCred {
+  /** The peer's process id, where the OS reports it (Linux, macOS); else `undefined`. */
+  pid: number | undefined
+  /** The peer's effective user id. */
+  uid: number
+  /** The peer's effective group id. */
+  gid: number
+}
 
 /**
  * A non-blocking Unix domain stream socket, as mio's `UnixStream`. Reads and
@@ -78,8 +89,55 @@ export class UnixStream extends Socket {
     return unixAddress(binding.unixPeerAddr(this[kHandle]))
   }
 
+  /**
+   * The peer's credentials as of when it connected: `pid` where the OS
+   * reports it (Linux `SO_PEERCRED`, macOS `LOCAL_PEERPID`; `undefined` on
+   * the BSDs), `uid` and `gid` everywhere (`getpeereid` outside Linux).
+   *
+   * @example
+   * ```ts
+   * const [conn] = listener.accept()!
+   * if (conn.peerCred().uid !== process.getuid!()) conn.close() // same user only
+   * ```
+   */
+  peerCred(): PeerCred {
+    const cred = binding.unixStreamPeerCred(this[kHandle])
+    return { pid: cred.pid ?? undefined, uid: cred.uid, gid: cred.gid }
+  }
+
   /** Shuts down the read half, the write half, or both. */
   shutdown(how: Shutdown): void {
     binding.socketShutdown(this[kHandle], checkShutdown(how))
+  }
+
+  /**
+   * Sends the bytes (maybe short) with descriptors (`SCM_RIGHTS`) to the peer: numbers, or
+   * node-mio sources (their `fd`; the source stays open and yours). The
+   * receiver gets duplicates. At most 253 descriptors; `buf` must not be
+   * empty on a stream (the descriptors ride on its first byte). Returns the
+   * bytes sent, or `null` when it would block (nothing was sent then).
+   *
+   * @example
+   * ```ts
+   * const [conn] = listener.accept()!
+   * channel.sendWithFds(Buffer.from('c'), [conn]) // hand the connection to another process
+   * conn.close()
+   * ```
+   */
+  sendWithFds(buf: Uint8Array, fds: ReadonlyArray<number | Source>): number | null {
+    return sendWithFds(this[kHandle], buf, fds)
+  }
+
+  /**
+   * Receives into `buf` with up to `maxFds` (default 16, at most 253)
+   * descriptors: `{ size, fds }`, or `null` when nothing is waiting. The
+   * descriptors are close-on-exec and yours: adopt them (`TcpStream.fromFd`)
+   * or close them. More descriptors than `maxFds` throws
+   * `ERR_MIO_FDS_TRUNCATED` after closing every one of them (the bytes are
+   * consumed). Descriptors sent with bytes that a plain `read`/`recv`
+   * receives are closed by the kernel, never leaked.
+   */
+  recvWithFds(buf: Uint8Array, maxFds = 16): FdsReceived | null {
+    return recvWithFds(this[kHandle], buf, maxFds)
   }
 }

@@ -4,6 +4,7 @@ pub mod addr;
 pub mod options;
 pub mod tcp;
 pub mod udp;
+pub mod udp_batch;
 #[cfg(unix)]
 pub mod uds;
 

@@ -163,7 +163,7 @@ pub fn udp_send_to_parts(
 /// The sender's address as numbers in `from`: `[family (4 or 6), port,
 /// w0, w1, w2, w3, scope id]`, the address in 32-bit words, most significant
 /// first (IPv4: `w0` only).
-fn address_parts(from: SocketAddr) -> [f64; 7] {
+pub(crate) fn address_parts(from: SocketAddr) -> [f64; 7] {
   let mut out = [0.0; 7];
   match from {
     SocketAddr::V4(v4) => {
@@ -188,7 +188,7 @@ fn address_parts(from: SocketAddr) -> [f64; 7] {
 ///
 /// # Safety
 /// `from` must be a live value of `env`'s current scope.
-unsafe fn parts_out(env: sys::napi_env, from: sys::napi_value) -> Result<*mut f64> {
+pub(crate) unsafe fn parts_out(env: sys::napi_env, from: sys::napi_value) -> Result<*mut f64> {
   // SAFETY: the caller's contract.
   let info = unsafe { napi_raw::typed_array(env, from) }
     .filter(|info| info.kind == sys::TypedarrayType::float64_array && info.length >= 7)

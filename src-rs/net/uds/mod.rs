@@ -2,5 +2,6 @@
 
 pub mod addr;
 pub mod datagram;
+pub mod fds;
 pub mod listener;
 pub mod stream;

@@ -48,3 +48,83 @@ pub fn unix_stream_pair(env: Env) -> napi::Result<Vec<Handle>> {
     ])
   })
 }
+
+/// The credentials of a Unix stream's peer, as of when it connected.
+#[napi(object)]
+pub struct PeerCred {
+  /// The peer's process id, where the OS reports it (Linux, macOS).
+  pub pid: Option<i32>,
+  pub uid: u32,
+  pub gid: u32,
+}
+
+/// `SO_PEERCRED` on Linux.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn peer_cred_of(fd: std::os::fd::RawFd) -> std::io::Result<PeerCred> {
+  let mut cred = libc::ucred {
+    pid: 0,
+    uid: 0,
+    gid: 0,
+  };
+  let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+  // SAFETY: `cred` and `len` are live out-pointers of the right sizes.
+  let status = unsafe {
+    libc::getsockopt(
+      fd,
+      libc::SOL_SOCKET,
+      libc::SO_PEERCRED,
+      (&mut cred as *mut libc::ucred).cast(),
+      &mut len,
+    )
+  };
+  if status != 0 {
+    return Err(std::io::Error::last_os_error());
+  }
+  Ok(PeerCred {
+    pid: (cred.pid > 0).then_some(cred.pid),
+    uid: cred.uid,
+    gid: cred.gid,
+  })
+}
+
+/// `getpeereid` elsewhere, and `LOCAL_PEERPID` on Apple systems.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn peer_cred_of(fd: std::os::fd::RawFd) -> std::io::Result<PeerCred> {
+  let (mut uid, mut gid) = (0, 0);
+  // SAFETY: `uid` and `gid` are live out-pointers.
+  if unsafe { libc::getpeereid(fd, &mut uid, &mut gid) } != 0 {
+    return Err(std::io::Error::last_os_error());
+  }
+  #[cfg(any(target_os = "macos", target_os = "ios"))]
+  let pid = {
+    let mut pid: libc::pid_t = 0;
+    let mut len = std::mem::size_of::<libc::pid_t>() as libc::socklen_t;
+    // SAFETY: `pid` and `len` are live out-pointers of the right sizes.
+    let status = unsafe {
+      libc::getsockopt(
+        fd,
+        libc::SOL_LOCAL,
+        libc::LOCAL_PEERPID,
+        (&mut pid as *mut libc::pid_t).cast(),
+        &mut len,
+      )
+    };
+    (status == 0 && pid > 0).then_some(pid)
+  };
+  #[cfg(not(any(target_os = "macos", target_os = "ios")))]
+  let pid = None;
+  Ok(PeerCred { pid, uid, gid })
+}
+
+/// `UnixStream.peerCred()`: the peer's process id (where reported), user
+/// and group ids.
+#[napi]
+pub fn unix_stream_peer_cred(env: Env, handle: Handle) -> napi::Result<PeerCred> {
+  guard(&env, || {
+    use std::os::fd::AsRawFd;
+    source::with(handle, |io| match io {
+      Io::UnixStream(s) => peer_cred_of(s.as_raw_fd()).map_err(|e| Error::system(&e, "getsockopt")),
+      _ => Err(Error::wrong_kind("UnixStream")),
+    })
+  })
+}

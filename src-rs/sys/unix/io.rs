@@ -6,9 +6,9 @@
 
 use std::cell::Cell;
 use std::io;
-use std::os::fd::RawFd;
+pub use std::os::fd::RawFd;
 
-use socket2::SockAddr;
+use socket2::{SockAddr, SockAddrStorage};
 
 use crate::napi_raw::JsBytes;
 
@@ -164,4 +164,278 @@ pub fn readv_stream(
 /// `send` on a datagram socket: `EDESTADDRREQ` when unconnected, by itself.
 pub fn send_datagram(fd: RawFd, buf: JsBytes<'_>) -> io::Result<usize> {
   send(fd, buf)
+}
+
+pub use crate::sys::{Datagram, MAX_BATCH};
+
+/// Room for one `int` control message (`UDP_GRO`, `UDP_SEGMENT`).
+type Control = [u64; 4];
+
+/// A `msghdr` over one iovec, a name and a control buffer.
+///
+/// # Safety
+/// The pointers must stay valid while the kernel uses the header.
+unsafe fn header(
+  iov: *mut libc::iovec,
+  name: *mut libc::c_void,
+  name_len: libc::socklen_t,
+  control: *mut Control,
+  control_len: usize,
+) -> libc::msghdr {
+  // SAFETY: all-zero is a valid `msghdr` (null pointers, zero lengths), and
+  // leaves the padding some targets have zeroed.
+  let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+  msg.msg_iov = iov;
+  msg.msg_iovlen = 1 as _;
+  msg.msg_name = name;
+  msg.msg_namelen = name_len;
+  if control_len > 0 {
+    msg.msg_control = control.cast();
+    msg.msg_controllen = control_len as _;
+  }
+  msg
+}
+
+/// The GRO segment size a received message carries, 0 if none.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn gro_segment(msg: &libc::msghdr) -> u16 {
+  // SAFETY: `msg` is a header the kernel filled: its control pointer and
+  // length describe the control buffer, which the CMSG macros walk.
+  unsafe {
+    let mut cmsg = libc::CMSG_FIRSTHDR(msg);
+    while !cmsg.is_null() {
+      if (*cmsg).cmsg_level == libc::SOL_UDP && (*cmsg).cmsg_type == libc::UDP_GRO {
+        let size = libc::CMSG_DATA(cmsg).cast::<libc::c_int>().read_unaligned();
+        return size.clamp(0, i32::from(u16::MAX)) as u16;
+      }
+      cmsg = libc::CMSG_NXTHDR(msg, cmsg);
+    }
+  }
+  0
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn gro_segment(_msg: &libc::msghdr) -> u16 {
+  0
+}
+
+/// Writes a `UDP_SEGMENT` control message of `segment` into `control`,
+/// returning its length (0 when `segment` is 0).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn gso_control(control: &mut Control, segment: u16) -> usize {
+  if segment == 0 {
+    return 0;
+  }
+  // SAFETY: `control` holds `CMSG_SPACE(2)` bytes (32 >= 16 + 8), aligned
+  // for `cmsghdr`; a header over it is what `CMSG_FIRSTHDR` needs.
+  unsafe {
+    let space = libc::CMSG_SPACE(std::mem::size_of::<u16>() as _) as usize;
+    let mut msg: libc::msghdr = std::mem::zeroed();
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = space as _;
+    let cmsg = libc::CMSG_FIRSTHDR(&msg);
+    (*cmsg).cmsg_level = libc::SOL_UDP;
+    (*cmsg).cmsg_type = libc::UDP_SEGMENT;
+    (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<u16>() as _) as _;
+    libc::CMSG_DATA(cmsg).cast::<u16>().write_unaligned(segment);
+    space
+  }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn gso_control(_control: &mut Control, segment: u16) -> usize {
+  debug_assert_eq!(segment, 0, "the binding refuses segments here");
+  0
+}
+
+/// The per-datagram storage of a batch call.
+struct Slots {
+  iov: [libc::iovec; MAX_BATCH],
+  names: [SockAddrStorage; MAX_BATCH],
+  control: [Control; MAX_BATCH],
+}
+
+impl Slots {
+  fn new() -> Slots {
+    Slots {
+      iov: [libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+      }; MAX_BATCH],
+      names: std::array::from_fn(|_| SockAddrStorage::zeroed()),
+      control: [[0; 4]; MAX_BATCH],
+    }
+  }
+
+  /// The receive header of slot `i` for `datagram`.
+  fn receiving(&mut self, i: usize, datagram: &Datagram<'_>) -> libc::msghdr {
+    self.iov[i] = libc::iovec {
+      iov_base: datagram.buf.as_mut_ptr().cast(),
+      iov_len: datagram.buf.len(),
+    };
+    let name_len = self.names[i].size_of();
+    // SAFETY: every pointer is into `self`, which outlives the call.
+    unsafe {
+      let name: *mut libc::sockaddr_storage = self.names[i].view_as();
+      header(
+        &mut self.iov[i],
+        name.cast(),
+        name_len,
+        &mut self.control[i],
+        std::mem::size_of::<Control>(),
+      )
+    }
+  }
+
+  /// The send header of slot `i` for `datagram`.
+  fn sending(&mut self, i: usize, datagram: &Datagram<'_>) -> libc::msghdr {
+    self.iov[i] = libc::iovec {
+      iov_base: datagram.buf.as_mut_ptr().cast(),
+      iov_len: datagram.buf.len(),
+    };
+    let control_len = gso_control(&mut self.control[i], datagram.segment);
+    let (name, name_len) = match &datagram.peer {
+      Some(peer) => (peer.as_ptr().cast_mut().cast(), peer.len()),
+      None => (std::ptr::null_mut(), 0),
+    };
+    // SAFETY: every pointer is into `self` or `datagram`, which outlive the
+    // call; the kernel only reads a send's name.
+    unsafe {
+      header(
+        &mut self.iov[i],
+        name,
+        name_len,
+        &mut self.control[i],
+        control_len,
+      )
+    }
+  }
+
+  /// Reports slot `i`'s received message into `datagram`.
+  fn received(&self, i: usize, msg: &libc::msghdr, size: usize, datagram: &mut Datagram<'_>) {
+    datagram.size = size;
+    datagram.truncated = msg.msg_flags & libc::MSG_TRUNC != 0;
+    datagram.segment = gro_segment(msg);
+    // SAFETY: the kernel wrote `msg_namelen` bytes of an address into the
+    // slot's storage.
+    datagram.peer = Some(unsafe {
+      SockAddr::new(
+        std::ptr::read(&self.names[i]),
+        msg.msg_namelen.min(self.names[i].size_of()),
+      )
+    });
+  }
+}
+
+/// Receives up to `MAX_BATCH` datagrams into `batch` with one `recvmmsg(2)`:
+/// how many arrived (the rest of `batch` is untouched).
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+pub fn recv_batch(fd: RawFd, batch: &mut [Datagram<'_>]) -> io::Result<usize> {
+  let n = batch.len().min(MAX_BATCH);
+  let mut slots = Slots::new();
+  // SAFETY: all-zero is a valid `mmsghdr`.
+  let mut msgs: [libc::mmsghdr; MAX_BATCH] = unsafe { std::mem::zeroed() };
+  for (i, datagram) in batch[..n].iter().enumerate() {
+    msgs[i].msg_hdr = slots.receiving(i, datagram);
+  }
+  // SAFETY: `n` headers, each over a live buffer's writable bytes and the
+  // slots' storage, which outlive the call.
+  let got = unsafe { libc::recvmmsg(fd, msgs.as_mut_ptr(), n as _, 0, std::ptr::null_mut()) };
+  let got = count(got as isize)?;
+  for (i, datagram) in batch[..got].iter_mut().enumerate() {
+    slots.received(i, &msgs[i].msg_hdr, msgs[i].msg_len as usize, datagram);
+  }
+  Ok(got)
+}
+
+/// Sends up to `MAX_BATCH` datagrams of `batch` with one `sendmmsg(2)`: how
+/// many were sent.
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+pub fn send_batch(fd: RawFd, batch: &[Datagram<'_>]) -> io::Result<usize> {
+  let n = batch.len().min(MAX_BATCH);
+  let mut slots = Slots::new();
+  // SAFETY: all-zero is a valid `mmsghdr`.
+  let mut msgs: [libc::mmsghdr; MAX_BATCH] = unsafe { std::mem::zeroed() };
+  for (i, datagram) in batch[..n].iter().enumerate() {
+    msgs[i].msg_hdr = slots.sending(i, datagram);
+  }
+  // SAFETY: `n` headers over live buffers' readable bytes and addresses.
+  let sent = unsafe { libc::sendmmsg(fd, msgs.as_mut_ptr(), n as _, NOSIGNAL as _) };
+  count(sent as isize)
+}
+
+/// Receives up to `MAX_BATCH` datagrams into `batch`, one `recvmsg(2)` each
+/// (this system has no `recvmmsg`): how many arrived. Stops at the first
+/// would-block or error after the first datagram.
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+pub fn recv_batch(fd: RawFd, batch: &mut [Datagram<'_>]) -> io::Result<usize> {
+  let mut slots = Slots::new();
+  let n = batch.len().min(MAX_BATCH);
+  for (i, datagram) in batch[..n].iter_mut().enumerate() {
+    let mut msg = slots.receiving(i, datagram);
+    // SAFETY: one header over a live buffer and the slot's storage.
+    match count(unsafe { libc::recvmsg(fd, &mut msg, 0) }) {
+      Ok(size) => slots.received(i, &msg, size, datagram),
+      Err(e) if i == 0 => return Err(e),
+      Err(_) => return Ok(i),
+    }
+  }
+  Ok(n)
+}
+
+/// Sends up to `MAX_BATCH` datagrams of `batch`, one `sendmsg(2)` each: how
+/// many were sent. Stops at the first would-block or error after the first.
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+pub fn send_batch(fd: RawFd, batch: &[Datagram<'_>]) -> io::Result<usize> {
+  let mut slots = Slots::new();
+  let n = batch.len().min(MAX_BATCH);
+  for (i, datagram) in batch[..n].iter().enumerate() {
+    let msg = slots.sending(i, datagram);
+    // SAFETY: one header over a live buffer and address.
+    match count(unsafe { libc::sendmsg(fd, &msg, NOSIGNAL) }) {
+      Ok(_) => {}
+      Err(e) if i == 0 => return Err(e),
+      Err(_) => return Ok(i),
+    }
+  }
+  Ok(n)
+}
+
+/// An `int` socket option (used for the Linux-only UDP offload options).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub fn set_int_option(
+  fd: RawFd,
+  level: libc::c_int,
+  name: libc::c_int,
+  value: libc::c_int,
+) -> io::Result<()> {
+  // SAFETY: `value` is a live `int` of the given size.
+  let status = unsafe {
+    libc::setsockopt(
+      fd,
+      level,
+      name,
+      (&value as *const libc::c_int).cast(),
+      std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+    )
+  };
+  count(status as isize).map(drop)
+}
+
+/// Reads an `int` socket option.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub fn int_option(fd: RawFd, level: libc::c_int, name: libc::c_int) -> io::Result<libc::c_int> {
+  let mut value: libc::c_int = 0;
+  let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+  // SAFETY: `value` and `len` are live out-pointers of the right sizes.
+  let status = unsafe {
+    libc::getsockopt(
+      fd,
+      level,
+      name,
+      (&mut value as *mut libc::c_int).cast(),
+      &mut len,
+    )
+  };
+  count(status as isize).map(|_| value)
 }

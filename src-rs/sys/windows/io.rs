@@ -290,3 +290,43 @@ pub fn send_datagram(raw: RawSocket, buf: JsBytes<'_>) -> io::Result<usize> {
     other => other,
   }
 }
+
+pub use crate::sys::{Datagram, MAX_BATCH};
+
+/// Receives up to `MAX_BATCH` datagrams into `batch`, one `recvfrom` each
+/// (Windows has no `recvmmsg`): how many arrived. Stops at the first
+/// would-block or error after the first datagram. A datagram longer than its
+/// buffer is an error (`WSAEMSGSIZE`), as with `recvFrom`.
+pub fn recv_batch(raw: RawSocket, batch: &mut [Datagram<'_>]) -> io::Result<usize> {
+  let n = batch.len().min(MAX_BATCH);
+  for (i, datagram) in batch[..n].iter_mut().enumerate() {
+    match recv_from(raw, datagram.buf, false) {
+      Ok((size, from)) => {
+        datagram.size = size;
+        datagram.peer = Some(from);
+      }
+      Err(e) if i == 0 => return Err(e),
+      Err(_) => return Ok(i),
+    }
+  }
+  Ok(n)
+}
+
+/// Sends up to `MAX_BATCH` datagrams of `batch`, one `sendto` (or `send`)
+/// each: how many were sent. Stops at the first would-block or error after
+/// the first.
+pub fn send_batch(raw: RawSocket, batch: &[Datagram<'_>]) -> io::Result<usize> {
+  let n = batch.len().min(MAX_BATCH);
+  for (i, datagram) in batch[..n].iter().enumerate() {
+    let result = match &datagram.peer {
+      Some(to) => send_to(raw, datagram.buf, to),
+      None => send(raw, datagram.buf),
+    };
+    match result {
+      Ok(_) => {}
+      Err(e) if i == 0 => return Err(e),
+      Err(_) => return Ok(i),
+    }
+  }
+  Ok(n)
+}

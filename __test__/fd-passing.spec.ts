@@ -1,0 +1,146 @@
+// Descriptor passing (SCM_RIGHTS) over UnixStream and UnixDatagram:
+// round trips, close-on-exec, truncated control data, descriptors a plain
+// read did not ask for, hostile arguments, and a flat descriptor count.
+import test from 'ava'
+import { closeSync, openSync, writeSync } from 'node:fs'
+import { pipe, UnixDatagram, UnixStream, type FdsReceived } from 'node-mio'
+import * as binding from '../index.js'
+import { fdFlags, fdTarget, O_CLOEXEC, openFdCount } from './support/descriptors.ts'
+
+const UNIX = process.platform !== 'win32'
+const LINUX = process.platform === 'linux'
+
+/** Retries `step` until it gives a value (the peer is local: at once, or nearly). */
+function soon<T>(step: () => T | null): T {
+  for (let i = 0; i < 1000; i++) {
+    const value = step()
+    if (value !== null) return value
+  }
+  throw new Error('nothing arrived')
+}
+
+test('a stream carries bytes with descriptors; the received ones are close-on-exec duplicates', (t) => {
+  if (!UNIX) return t.pass('Unix only')
+  const [a, b] = UnixStream.pair()
+  const [tx, rx] = pipe()
+  t.is(a.sendWithFds(Buffer.from('fd!'), [tx, rx.fd]), 3)
+  const buf = Buffer.alloc(16)
+  const got = soon(() => b.recvWithFds(buf)) as FdsReceived
+  t.is(got.size, 3)
+  t.is(buf.subarray(0, 3).toString(), 'fd!')
+  t.is(got.fds.length, 2)
+  t.false(got.fds.includes(tx.fd), 'new numbers')
+  if (LINUX) {
+    t.is(fdTarget(got.fds[0]!), fdTarget(tx.fd), 'the same pipe')
+    for (const fd of got.fds) t.is(fdFlags(fd)! & O_CLOEXEC, O_CLOEXEC)
+  }
+  // The received write end works: bytes reach the original read end.
+  writeSync(got.fds[0]!, 'via dup')
+  const out = Buffer.alloc(16)
+  t.is(soon(() => rx.read(out)), 7)
+  for (const fd of got.fds) closeSync(fd)
+  for (const s of [a, b, tx, rx]) s.close()
+})
+
+test('a datagram pair carries descriptors too, and a receive without any gives []', (t) => {
+  if (!UNIX) return t.pass('Unix only')
+  const [a, b] = UnixDatagram.pair()
+  const fd = openSync('/dev/null', 'r')
+  t.is(a.sendWithFds(Buffer.from('x'), [fd]), 1)
+  t.is(a.sendWithFds(Buffer.from('plain'), []), 5)
+  const buf = Buffer.alloc(16)
+  const first = soon(() => b.recvWithFds(buf, 4))!
+  t.is(first.fds.length, 1)
+  if (LINUX) t.is(fdTarget(first.fds[0]!), '/dev/null')
+  closeSync(first.fds[0]!)
+  t.deepEqual(soon(() => b.recvWithFds(buf)), { size: 5, fds: [] })
+  t.is(b.recvWithFds(buf), null, 'nothing waiting: null')
+  closeSync(fd)
+  a.close()
+  b.close()
+})
+
+test('more descriptors than the receive asked for is ERR_MIO_FDS_TRUNCATED and leaks none', (t) => {
+  if (!UNIX) return t.pass('Unix only')
+  const [a, b] = UnixDatagram.pair()
+  const fd = openSync('/dev/null', 'r')
+  const before = openFdCount()
+  a.sendWithFds(Buffer.from('x'), [fd, fd, fd])
+  const error = t.throws(() => soon(() => b.recvWithFds(Buffer.alloc(4), 1))) as Error & { code?: string }
+  t.is(error.code, 'ERR_MIO_FDS_TRUNCATED')
+  if (before !== null) t.is(openFdCount(), before, 'every received descriptor was closed')
+  closeSync(fd)
+  a.close()
+  b.close()
+})
+
+test('descriptors sent with bytes that a plain read takes are closed, not leaked', (t) => {
+  if (!UNIX) return t.pass('Unix only')
+  const [a, b] = UnixStream.pair()
+  const fd = openSync('/dev/null', 'r')
+  const before = openFdCount()
+  for (let i = 0; i < 100; i++) a.sendWithFds(Buffer.from('y'), [fd])
+  const buf = Buffer.alloc(256)
+  let read = 0
+  while (read < 100) read += soon(() => b.read(buf))
+  if (before !== null) t.is(openFdCount(), before)
+  else t.pass('no /proc/self/fd here')
+  closeSync(fd)
+  a.close()
+  b.close()
+})
+
+test('descriptor counts stay flat over 10,000 passes', (t) => {
+  if (!UNIX) return t.pass('Unix only')
+  const [a, b] = UnixStream.pair()
+  const fd = openSync('/dev/null', 'r')
+  const buf = Buffer.alloc(8)
+  const pass = () => {
+    soon(() => a.sendWithFds(Buffer.from('z'), [fd, fd]))
+    const got = soon(() => b.recvWithFds(buf, 2))
+    for (const received of got.fds) closeSync(received)
+  }
+  for (let i = 0; i < 100; i++) pass()
+  const before = openFdCount()
+  for (let i = 0; i < 10_000; i++) pass()
+  if (before !== null) t.is(openFdCount(), before)
+  else t.pass('no /proc/self/fd here')
+  closeSync(fd)
+  a.close()
+  b.close()
+})
+
+test('hostile arguments: too many, negative, closed, wrong types, a too-small output', (t) => {
+  if (!UNIX) return t.pass('Unix only')
+  const [a, b] = UnixStream.pair()
+  const buf = Buffer.from('x')
+  t.throws(() => a.sendWithFds(buf, Array.from({ length: 254 }, () => 0)), { instanceOf: RangeError })
+  t.throws(() => a.sendWithFds(buf, [-1]), { instanceOf: RangeError })
+  t.throws(() => a.sendWithFds(buf, [1.5]), { instanceOf: RangeError })
+  t.throws(() => a.sendWithFds(buf, ['3' as never]), { instanceOf: TypeError })
+  t.throws(() => a.sendWithFds(buf, [{ fd: 3 } as never]), { instanceOf: TypeError })
+  t.throws(() => a.sendWithFds(buf, 3 as never), { instanceOf: TypeError })
+  t.throws(() => a.sendWithFds('x' as never, []), { instanceOf: TypeError })
+  const [c, d] = UnixStream.pair()
+  d.close()
+  t.throws(() => a.sendWithFds(buf, [d]), { code: 'ERR_SOCKET_CLOSED' }, 'a closed source')
+  const closed = openSync('/dev/null', 'r')
+  closeSync(closed)
+  t.throws(() => a.sendWithFds(buf, [closed]), { code: 'EBADF' }, 'a closed descriptor')
+  t.throws(() => b.recvWithFds(Buffer.alloc(4), 254), { instanceOf: RangeError })
+  t.throws(() => b.recvWithFds(Buffer.alloc(0)), { instanceOf: RangeError })
+  // The raw binding checks again.
+  const handle = binding.unixStreamPair()
+  t.teardown(() => handle.forEach((h) => binding.sourceClose(h)))
+  t.throws(() => binding.unixSendFds(handle[0]!, buf, new Int32Array(2), 3), { instanceOf: RangeError })
+  t.throws(() => binding.unixSendFds(handle[0]!, buf, new Int32Array([-5]), 1), { instanceOf: RangeError })
+  t.throws(() => binding.unixSendFds(handle[0]!, buf, new Float64Array(1) as never, 1), { instanceOf: TypeError })
+  t.throws(() => binding.unixSendFds(handle[0]!, buf, new Int32Array(new SharedArrayBuffer(8)), 1), { instanceOf: TypeError })
+  t.throws(() => binding.unixSendFds(handle[0]!, buf, new Int32Array(300), 254), { instanceOf: RangeError })
+  t.throws(() => binding.unixRecvFds(handle[1]!, Buffer.alloc(4), new Int32Array(2), 2), { instanceOf: RangeError }, 'out too small')
+  t.is(binding.unixRecvFds(handle[1]!, Buffer.alloc(4), new Int32Array(3), 2), null)
+  const udp = binding.udpBind('127.0.0.1:0')
+  t.teardown(() => binding.sourceClose(udp))
+  t.throws(() => binding.unixSendFds(udp, buf, new Int32Array(1), 0), { instanceOf: TypeError }, 'not a Unix socket')
+  for (const s of [a, b, c]) s.close()
+})

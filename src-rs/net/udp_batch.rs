@@ -1,0 +1,413 @@
+//! Batched datagrams: `udpRecvBatch`/`udpSendBatch` move many datagrams per
+//! call (`recvmmsg`/`sendmmsg` on Linux and FreeBSD, a loop elsewhere)
+//! between a socket and caller-owned storage, allocating nothing.
+//!
+//! The storage is a `Uint8Array` of datagram bytes and a `Float64Array` of
+//! records, `STRIDE` numbers per datagram (see `lib/net/datagram-batch.ts`):
+//!
+//! | field | receive | send |
+//! | --- | --- | --- |
+//! | `OFFSET` | in: where the slot starts in the bytes | in: where the datagram starts |
+//! | `CAPACITY` | in: the slot's room | - |
+//! | `SIZE` | out: bytes received | in: bytes to send |
+//! | `FAMILY`, `PORT`, `WORDS`, `SCOPE` | out: the sender | in: the target (family 0: the connected peer) |
+//! | `SEGMENT` | out: GRO segment size (0: none) | in: GSO segment size (0: none) |
+//! | `FLAGS` | out: `TRUNCATED` | - |
+//!
+//! Memory safety (see `napi_raw.rs`): the numbers are read first (running no
+//! JavaScript), then the records' and the bytes' memory; every record is
+//! read and checked before the system call, results are written after it,
+//! all through raw pointers (the two arrays may share memory).
+
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+
+use napi::bindgen_prelude::Unknown;
+use napi::{sys, Env, JsValue};
+use napi_derive::napi;
+use socket2::SockAddr;
+
+use crate::boundary::guard;
+use crate::error::{Error, Result};
+use crate::handle::Handle;
+use crate::napi_raw::{self, JsBytes};
+use crate::source::{self, Kind};
+use crate::stream::{arg_bytes, nonblocking, on_descriptor};
+use crate::sys::io::{self as os, Datagram, MAX_BATCH};
+
+/// Numbers per datagram record.
+pub const STRIDE: usize = 12;
+const OFFSET: usize = 0;
+const CAPACITY: usize = 1;
+const SIZE: usize = 2;
+const FAMILY: usize = 3;
+const PORT: usize = 4;
+const WORDS: usize = 5;
+const SCOPE: usize = 9;
+const SEGMENT: usize = 10;
+const FLAGS: usize = 11;
+/// `FLAGS`: the datagram was longer than its slot.
+const TRUNCATED: f64 = 1.0;
+
+/// The records of a call: `Float64Array` memory, read and written through
+/// raw pointers only.
+struct Records {
+  data: *mut f64,
+  first: usize,
+}
+
+impl Records {
+  /// Takes `meta`'s memory for records `start..start + count`.
+  ///
+  /// # Safety
+  /// `meta` must be a live value of `env`'s current scope, and no JavaScript
+  /// may run while the result is used.
+  unsafe fn take(
+    env: sys::napi_env,
+    meta: sys::napi_value,
+    start: u32,
+    count: u32,
+  ) -> Result<Records> {
+    // SAFETY: the caller's contract.
+    let info = unsafe { napi_raw::typed_array(env, meta) }
+      .filter(|info| info.kind == sys::TypedarrayType::float64_array)
+      .ok_or_else(|| Error::invalid_type("meta must be a Float64Array"))?;
+    // SAFETY: as above; written memory must be this thread's alone.
+    if unsafe { napi_raw::is_shared(env, info.buffer) } {
+      return Err(Error::invalid_type(
+        "meta must not be backed by a SharedArrayBuffer",
+      ));
+    }
+    let end = (start as usize + count as usize) * STRIDE;
+    if end > info.length {
+      return Err(Error::out_of_range(format!(
+        "records {start} to {} do not fit in meta ({} records)",
+        start as usize + count as usize,
+        info.length / STRIDE
+      )));
+    }
+    Ok(Records {
+      data: info.data.cast(),
+      first: start as usize,
+    })
+  }
+
+  fn at(&self, record: usize, field: usize) -> *mut f64 {
+    // SAFETY: `take` checked that every record of the call lies inside the
+    // array, and callers stay within `count` records and `STRIDE` fields.
+    unsafe { self.data.add((self.first + record) * STRIDE + field) }
+  }
+
+  fn get(&self, record: usize, field: usize) -> f64 {
+    // SAFETY: see `at`; no alignment is assumed.
+    unsafe { self.at(record, field).read_unaligned() }
+  }
+
+  fn set(&self, record: usize, field: usize, value: f64) {
+    // SAFETY: see `at`; the memory is a plain ArrayBuffer of this thread.
+    unsafe { self.at(record, field).write_unaligned(value) }
+  }
+
+  /// An integer field from 0 to `max`, or a `RangeError`.
+  fn integer(&self, record: usize, field: usize, name: &str, max: f64) -> Result<f64> {
+    let value = self.get(record, field);
+    if value >= 0.0 && value <= max && value.fract() == 0.0 {
+      Ok(value)
+    } else {
+      Err(Error::out_of_range(format!(
+        "datagram {}: {name} must be an integer from 0 to {max}, got {value}",
+        self.first + record
+      )))
+    }
+  }
+
+  /// The bytes of record `record`: `OFFSET` and the field `length`.
+  fn window<'call>(
+    &self,
+    buf: JsBytes<'call>,
+    record: usize,
+    length: usize,
+    name: &str,
+  ) -> Result<JsBytes<'call>> {
+    let max = buf.len() as f64;
+    let offset = self.integer(record, OFFSET, "offset", max)?;
+    let size = self.integer(record, length, name, max - offset)?;
+    buf.window(offset, size)
+  }
+
+  /// Record `record`'s peer, `None` for family 0.
+  fn peer(&self, record: usize) -> Result<Option<SocketAddr>> {
+    let family = self.get(record, FAMILY);
+    let port = self.integer(record, PORT, "port", 65535.0)? as u16;
+    let word = |i: usize| -> Result<u32> {
+      Ok(self.integer(record, WORDS + i, "address word", f64::from(u32::MAX))? as u32)
+    };
+    match family {
+      0.0 => Ok(None),
+      4.0 => Ok(Some(SocketAddr::V4(SocketAddrV4::new(
+        Ipv4Addr::from(word(0)?),
+        port,
+      )))),
+      6.0 => {
+        let mut bits = 0u128;
+        for i in 0..4 {
+          bits = (bits << 32) | u128::from(word(i)?);
+        }
+        let scope = self.integer(record, SCOPE, "scope", f64::from(u32::MAX))? as u32;
+        Ok(Some(SocketAddr::V6(SocketAddrV6::new(
+          Ipv6Addr::from(bits),
+          port,
+          0,
+          scope,
+        ))))
+      }
+      _ => Err(Error::out_of_range(format!(
+        "datagram {}: family must be 4, 6 or 0 (the connected peer), got {family}",
+        self.first + record
+      ))),
+    }
+  }
+
+  /// Writes a received datagram's report into record `record`.
+  fn report(&self, record: usize, datagram: &Datagram<'_>) {
+    self.set(record, SIZE, datagram.size as f64);
+    self.set(record, SEGMENT, f64::from(datagram.segment));
+    self.set(
+      record,
+      FLAGS,
+      if datagram.truncated { TRUNCATED } else { 0.0 },
+    );
+    let from = datagram
+      .peer
+      .as_ref()
+      .and_then(SockAddr::as_socket)
+      .unwrap_or_else(|| SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)));
+    for (i, value) in super::udp::address_parts(from).into_iter().enumerate() {
+      // `address_parts` is [family, port, w0..w3, scope], as FAMILY.. here.
+      self.set(record, FAMILY + i, value);
+    }
+  }
+}
+
+/// Up to `MAX_BATCH` datagrams, the first `count` from `slot`, the rest
+/// empty.
+fn datagrams<'call>(
+  count: usize,
+  mut slot: impl FnMut(usize) -> Result<Datagram<'call>>,
+) -> Result<[Datagram<'call>; MAX_BATCH]> {
+  let mut out: [Datagram<'call>; MAX_BATCH] =
+    std::array::from_fn(|_| Datagram::new(JsBytes::EMPTY, None, 0));
+  for (i, entry) in out.iter_mut().enumerate().take(count) {
+    *entry = slot(i)?;
+  }
+  Ok(out)
+}
+
+/// The system calls a batch makes here, for error reports.
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+const SYSCALLS: (&str, &str) = ("recvmmsg", "sendmmsg");
+#[cfg(all(
+  unix,
+  not(any(target_os = "linux", target_os = "android", target_os = "freebsd"))
+))]
+const SYSCALLS: (&str, &str) = ("recvmsg", "sendmsg");
+#[cfg(windows)]
+const SYSCALLS: (&str, &str) = ("recvfrom", "sendto");
+
+fn with_udp<R>(handle: Handle, f: impl FnOnce(&source::Io) -> Result<R>) -> Result<R> {
+  source::with_kind(handle, |kind| kind == Kind::UdpSocket, "UdpSocket", f)
+}
+
+/// `udpRecvBatch(handle, buf, meta, start, count)`: receives up to `count`
+/// (at most 64) datagrams into records `start..` of `meta`; how many
+/// arrived, or `null` when none was waiting.
+#[napi(
+  ts_args_type = "handle: Handle, buf: Uint8Array, meta: Float64Array, start: number, count: number"
+)]
+pub fn udp_recv_batch(
+  env: Env,
+  handle: Handle,
+  buf: Unknown,
+  meta: Unknown,
+  start: u32,
+  count: u32,
+) -> napi::Result<Option<u32>> {
+  guard(&env, || {
+    let count = (count as usize).min(MAX_BATCH);
+    // SAFETY: this call's arguments; taking them runs no JavaScript, and
+    // none runs until this call returns.
+    let (records, buf) = unsafe {
+      (
+        Records::take(env.raw(), meta.raw(), start, count as u32)?,
+        arg_bytes(env.raw(), buf.raw(), "buffer")?,
+      )
+    };
+    let mut batch = datagrams(count, |i| {
+      let window = records.window(buf, i, CAPACITY, "capacity")?;
+      if window.is_empty() {
+        return Err(Error::out_of_range(format!(
+          "datagram {}: capacity must be at least 1",
+          start as usize + i
+        )));
+      }
+      Ok(Datagram::new(window, None, 0))
+    })?;
+    if count == 0 {
+      return Ok(Some(0));
+    }
+    let got = with_udp(handle, |io| {
+      nonblocking(SYSCALLS.0, || {
+        on_descriptor(io, |raw| os::recv_batch(raw, &mut batch[..count]))
+      })
+    })?;
+    Ok(got.map(|got| {
+      for (i, datagram) in batch.iter().take(got).enumerate() {
+        records.report(i, datagram);
+      }
+      got as u32
+    }))
+  })
+}
+
+/// `udpSendBatch(handle, buf, meta, start, count)`: sends up to `count` (at
+/// most 64) datagrams described by records `start..` of `meta`; how many
+/// were sent, or `null` when the socket could take none.
+#[napi(
+  ts_args_type = "handle: Handle, buf: Uint8Array, meta: Float64Array, start: number, count: number"
+)]
+pub fn udp_send_batch(
+  env: Env,
+  handle: Handle,
+  buf: Unknown,
+  meta: Unknown,
+  start: u32,
+  count: u32,
+) -> napi::Result<Option<u32>> {
+  guard(&env, || {
+    let count = (count as usize).min(MAX_BATCH);
+    // SAFETY: as in `udp_recv_batch`.
+    let (records, buf) = unsafe {
+      (
+        Records::take(env.raw(), meta.raw(), start, count as u32)?,
+        arg_bytes(env.raw(), buf.raw(), "buffer")?,
+      )
+    };
+    let batch = datagrams(count, |i| {
+      let window = records.window(buf, i, SIZE, "size")?;
+      let peer = records.peer(i)?.map(SockAddr::from);
+      let segment = records.integer(i, SEGMENT, "segment size", f64::from(u16::MAX))? as u16;
+      if segment != 0 && !cfg!(any(target_os = "linux", target_os = "android")) {
+        return Err(Error::unavailable(
+          "UDP segmentation offload (a segment size) is only available on Linux",
+        ));
+      }
+      Ok(Datagram::new(window, peer, segment))
+    })?;
+    if count == 0 {
+      return Ok(Some(0));
+    }
+    let sent = with_udp(handle, |io| {
+      nonblocking(SYSCALLS.1, || {
+        on_descriptor(io, |raw| os::send_batch(raw, &batch[..count]))
+      })
+    })?;
+    Ok(sent.map(|n| n as u32))
+  })
+}
+
+/// Runs `f` on the descriptor of the UDP socket behind `handle`, Linux only
+/// (UDP segmentation and receive offload).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn offload<R>(handle: Handle, f: impl FnOnce(os::RawFd) -> std::io::Result<R>) -> Result<R> {
+  with_udp(handle, |io| {
+    let raw = io.raw().ok_or_else(|| Error::wrong_kind("UdpSocket"))?;
+    f(raw).map_err(|e| Error::system(&e, "setsockopt"))
+  })
+}
+
+/// Elsewhere: a closed socket is still `ERR_SOCKET_CLOSED`, an open one the
+/// platform error.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn offload<R>(handle: Handle, _f: impl FnOnce(source::Raw) -> std::io::Result<R>) -> Result<R> {
+  with_udp(handle, |_| {
+    Err(Error::unavailable(
+      "UDP segmentation and receive offload (UDP_SEGMENT, UDP_GRO) are only available on Linux",
+    ))
+  })
+}
+
+/// Sets `UDP_GRO`: received datagrams of a flow may arrive coalesced, with
+/// their segment size reported. Linux only.
+#[napi]
+pub fn udp_set_gro(env: Env, handle: Handle, on: bool) -> napi::Result<()> {
+  guard(&env, || {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    return offload(handle, |fd| {
+      os::set_int_option(fd, libc::SOL_UDP, libc::UDP_GRO, i32::from(on))
+    });
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    offload(handle, |_| Ok(on).map(drop))
+  })
+}
+
+/// Reads `UDP_GRO`. Linux only.
+#[napi]
+pub fn udp_gro(env: Env, handle: Handle) -> napi::Result<bool> {
+  guard(&env, || {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    return offload(handle, |fd| {
+      os::int_option(fd, libc::SOL_UDP, libc::UDP_GRO).map(|v| v != 0)
+    });
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    offload(handle, |_| Ok(false))
+  })
+}
+
+/// Sets `UDP_SEGMENT`: every send is split into datagrams of `size` bytes
+/// by the kernel (0: off). Linux only.
+#[napi]
+pub fn udp_set_segment_size(env: Env, handle: Handle, size: u32) -> napi::Result<()> {
+  guard(&env, || {
+    if size > u32::from(u16::MAX) {
+      return Err(Error::out_of_range(format!(
+        "size must be an integer from 0 to 65535, got {size}"
+      )));
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    return offload(handle, |fd| {
+      os::set_int_option(fd, libc::SOL_UDP, libc::UDP_SEGMENT, size as i32)
+    });
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    offload(handle, |_| Ok(size).map(drop))
+  })
+}
+
+/// Reads `UDP_SEGMENT`. Linux only.
+#[napi]
+pub fn udp_segment_size(env: Env, handle: Handle) -> napi::Result<u32> {
+  guard(&env, || {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    return offload(handle, |fd| {
+      os::int_option(fd, libc::SOL_UDP, libc::UDP_SEGMENT).map(|v| v.max(0) as u32)
+    });
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    offload(handle, |_| Ok(0))
+  })
+}
+
+/// Writes the parts of IP socket address `addr` (`ip:port` text) into
+/// `out`, a `Float64Array` of at least 7: `[family, port, w0..w3, scope]`,
+/// as a batch record holds a peer.
+#[napi(ts_args_type = "addr: string, out: Float64Array")]
+pub fn udp_address_parts(env: Env, addr: String, out: Unknown) -> napi::Result<()> {
+  guard(&env, || {
+    let addr = crate::net::addr::parse(&addr)?;
+    // SAFETY: `out` is this call's argument; no JavaScript runs until this
+    // call returns.
+    let parts = unsafe { super::udp::parts_out(env.raw(), out.raw()) }?;
+    for (i, value) in super::udp::address_parts(addr).into_iter().enumerate() {
+      // SAFETY: `parts` has at least 7 elements of a plain ArrayBuffer.
+      unsafe { parts.add(i).write_unaligned(value) };
+    }
+    Ok(())
+  })
+}

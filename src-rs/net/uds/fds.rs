@@ -1,0 +1,296 @@
+//! Descriptor passing (`SCM_RIGHTS`) over `UnixStream` and `UnixDatagram`:
+//! bytes and descriptors in one `sendmsg`/`recvmsg`.
+//!
+//! Received descriptors are close-on-exec (`MSG_CMSG_CLOEXEC`, or `fcntl`
+//! right after the receive where the flag does not exist). A receive whose
+//! control data did not fit (`MSG_CTRUNC`) closes every descriptor it did
+//! get and is an error: nothing leaks. A plain `read`/`recv` passes no
+//! control buffer, so the kernel closes descriptors sent with those bytes.
+
+use std::os::fd::RawFd;
+
+use napi::bindgen_prelude::Unknown;
+use napi::{sys, Env, JsValue};
+use napi_derive::napi;
+
+use crate::boundary::guard;
+use crate::error::{Class, Error, Result};
+use crate::handle::Handle;
+use crate::napi_raw;
+use crate::source::{self, Io};
+use crate::stream::{arg_bytes, nonblocking, readable, MAX_CHUNK};
+
+/// The most descriptors one message carries (Linux's `SCM_MAX_FD`).
+pub const MAX_FDS: usize = 253;
+
+/// Control buffer room for `MAX_FDS` descriptors, aligned for `cmsghdr`.
+type Control = [u64; (MAX_FDS * 4 + 64) / 8];
+
+#[cfg(any(
+  target_os = "linux",
+  target_os = "android",
+  target_os = "freebsd",
+  target_os = "dragonfly",
+  target_os = "netbsd",
+  target_os = "openbsd"
+))]
+const CLOEXEC: libc::c_int = libc::MSG_CMSG_CLOEXEC;
+#[cfg(not(any(
+  target_os = "linux",
+  target_os = "android",
+  target_os = "freebsd",
+  target_os = "dragonfly",
+  target_os = "netbsd",
+  target_os = "openbsd"
+)))]
+const CLOEXEC: libc::c_int = 0;
+
+#[cfg(any(
+  target_os = "linux",
+  target_os = "android",
+  target_os = "freebsd",
+  target_os = "dragonfly",
+  target_os = "netbsd",
+  target_os = "openbsd"
+))]
+const NOSIGNAL: libc::c_int = libc::MSG_NOSIGNAL;
+#[cfg(not(any(
+  target_os = "linux",
+  target_os = "android",
+  target_os = "freebsd",
+  target_os = "dragonfly",
+  target_os = "netbsd",
+  target_os = "openbsd"
+)))]
+const NOSIGNAL: libc::c_int = 0;
+
+/// The descriptor of a `UnixStream` or `UnixDatagram`.
+fn with_unix<R>(handle: Handle, f: impl FnOnce(RawFd) -> Result<R>) -> Result<R> {
+  use std::os::fd::AsRawFd;
+  source::with(handle, |io| match io {
+    Io::UnixStream(s) => f(s.as_raw_fd()),
+    Io::UnixDatagram(s) => f(s.as_raw_fd()),
+    _ => Err(Error::wrong_kind("UnixStream or UnixDatagram")),
+  })
+}
+
+/// An `Int32Array` of a plain `ArrayBuffer`: its first element and length.
+///
+/// # Safety
+/// `value` must be a live value of `env`'s current scope.
+unsafe fn int32s(
+  env: sys::napi_env,
+  value: sys::napi_value,
+  name: &str,
+) -> Result<(*mut i32, usize)> {
+  // SAFETY: the caller's contract.
+  let info = unsafe { napi_raw::typed_array(env, value) }
+    .filter(|info| info.kind == sys::TypedarrayType::int32_array)
+    .ok_or_else(|| Error::invalid_type(format!("{name} must be an Int32Array")))?;
+  // SAFETY: as above.
+  if unsafe { napi_raw::is_shared(env, info.buffer) } {
+    return Err(Error::invalid_type(format!(
+      "{name} must not be backed by a SharedArrayBuffer"
+    )));
+  }
+  Ok((info.data.cast(), info.length))
+}
+
+/// `unixSendFds(handle, buf, fds, count)`: sends `buf` with the first
+/// `count` descriptors of `fds` (`SCM_RIGHTS`): the bytes sent, or `null`.
+#[napi(ts_args_type = "handle: Handle, buf: Uint8Array, fds: Int32Array, count: number")]
+pub fn unix_send_fds(
+  env: Env,
+  handle: Handle,
+  buf: Unknown,
+  fds: Unknown,
+  count: u32,
+) -> napi::Result<Option<u32>> {
+  guard(&env, || {
+    let count = count as usize;
+    if count > MAX_FDS {
+      return Err(Error::out_of_range(format!(
+        "at most {MAX_FDS} descriptors go in one message, got {count}"
+      )));
+    }
+    // SAFETY: this call's arguments; no JavaScript runs until it returns.
+    let (data, length) = unsafe { int32s(env.raw(), fds.raw(), "fds") }?;
+    if count > length {
+      return Err(Error::out_of_range(format!(
+        "count ({count}) is more than fds holds ({length})"
+      )));
+    }
+    let mut list = [0 as RawFd; MAX_FDS];
+    for (i, slot) in list.iter_mut().enumerate().take(count) {
+      // SAFETY: `i < count <= length` elements of a plain ArrayBuffer.
+      let fd = unsafe { data.add(i).read_unaligned() };
+      if fd < 0 {
+        return Err(Error::out_of_range(format!(
+          "fds[{i}] must be a descriptor (0 or more), got {fd}"
+        )));
+      }
+      *slot = fd;
+    }
+    // SAFETY: as above, taken last.
+    let buf = unsafe { arg_bytes(env.raw(), buf.raw(), "buffer") }?.prefix(MAX_CHUNK);
+    let mut control: Control = [0; (MAX_FDS * 4 + 64) / 8];
+    with_unix(handle, |fd| {
+      nonblocking("sendmsg", || {
+        let mut iov = libc::iovec {
+          iov_base: buf.as_mut_ptr().cast(),
+          iov_len: buf.len(),
+        };
+        // SAFETY: all-zero is a valid `msghdr`; every pointer set below is
+        // live through the call, and the control message is built inside
+        // `control` by the CMSG macros over a header that describes it.
+        let sent = unsafe {
+          let mut msg: libc::msghdr = std::mem::zeroed();
+          msg.msg_iov = &mut iov;
+          msg.msg_iovlen = 1 as _;
+          if count > 0 {
+            let bytes = (count * std::mem::size_of::<RawFd>()) as libc::c_uint;
+            msg.msg_control = control.as_mut_ptr().cast();
+            msg.msg_controllen = libc::CMSG_SPACE(bytes) as _;
+            let cmsg = libc::CMSG_FIRSTHDR(&msg);
+            (*cmsg).cmsg_level = libc::SOL_SOCKET;
+            (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(bytes) as _;
+            std::ptr::copy_nonoverlapping(
+              list.as_ptr(),
+              libc::CMSG_DATA(cmsg).cast::<RawFd>(),
+              count,
+            );
+          }
+          libc::sendmsg(fd, &msg, NOSIGNAL)
+        };
+        if sent < 0 {
+          Err(std::io::Error::last_os_error())
+        } else {
+          Ok(sent as u32)
+        }
+      })
+    })
+  })
+}
+
+/// Closes descriptors this process received and will not hand out.
+fn close_all(fds: &[RawFd]) {
+  for &fd in fds {
+    // SAFETY: `fd` was just received by this process and is owned by no one
+    // else.
+    unsafe { libc::close(fd) };
+  }
+}
+
+/// `unixRecvFds(handle, buf, out, max)`: receives into `buf` with up to
+/// `max` descriptors, written to `out[1..]` with their count in `out[0]`:
+/// the bytes received (`0` at the end of a stream), or `null`. More
+/// descriptors than `max` is an error that closes them all.
+#[napi(ts_args_type = "handle: Handle, buf: Uint8Array, out: Int32Array, max: number")]
+pub fn unix_recv_fds(
+  env: Env,
+  handle: Handle,
+  buf: Unknown,
+  out: Unknown,
+  max: u32,
+) -> napi::Result<Option<u32>> {
+  guard(&env, || {
+    let max = max as usize;
+    if max > MAX_FDS {
+      return Err(Error::out_of_range(format!(
+        "at most {MAX_FDS} descriptors come in one message, got {max}"
+      )));
+    }
+    // SAFETY: this call's arguments; no JavaScript runs until it returns.
+    let (out, length) = unsafe { int32s(env.raw(), out.raw(), "out") }?;
+    if length < max + 1 {
+      return Err(Error::out_of_range(format!(
+        "out must hold {} elements (a count and {max} descriptors), it holds {length}",
+        max + 1
+      )));
+    }
+    // SAFETY: as above, taken last.
+    let buf = readable(unsafe { arg_bytes(env.raw(), buf.raw(), "buffer") }?)?;
+    let mut control: Control = [0; (MAX_FDS * 4 + 64) / 8];
+    let mut got = [0 as RawFd; MAX_FDS];
+    let received = with_unix(handle, |fd| {
+      nonblocking("recvmsg", || {
+        let mut iov = libc::iovec {
+          iov_base: buf.as_mut_ptr().cast(),
+          iov_len: buf.len(),
+        };
+        // SAFETY: all-zero is a valid `msghdr`; the pointers are live
+        // through the call; the CMSG macros walk what the kernel wrote.
+        unsafe {
+          let mut msg: libc::msghdr = std::mem::zeroed();
+          msg.msg_iov = &mut iov;
+          msg.msg_iovlen = 1 as _;
+          if max > 0 {
+            msg.msg_control = control.as_mut_ptr().cast();
+            msg.msg_controllen =
+              libc::CMSG_SPACE((max * std::mem::size_of::<RawFd>()) as libc::c_uint) as _;
+          }
+          let n = libc::recvmsg(fd, &mut msg, CLOEXEC);
+          if n < 0 {
+            return Err(std::io::Error::last_os_error());
+          }
+          let mut count = 0usize;
+          let mut overflow = false;
+          if max > 0 {
+            let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+            while !cmsg.is_null() {
+              if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
+                let data = libc::CMSG_DATA(cmsg);
+                let bytes = (*cmsg).cmsg_len as usize - (data as usize - cmsg as usize);
+                for i in 0..bytes / std::mem::size_of::<RawFd>() {
+                  let fd = data.cast::<RawFd>().add(i).read_unaligned();
+                  if count < MAX_FDS {
+                    got[count] = fd;
+                    count += 1;
+                  } else {
+                    overflow = true;
+                    libc::close(fd);
+                  }
+                }
+              }
+              cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+            }
+          }
+          Ok((
+            n as usize,
+            count,
+            overflow || msg.msg_flags & libc::MSG_CTRUNC != 0,
+          ))
+        }
+      })
+    })?;
+    let Some((size, count, truncated)) = received else {
+      return Ok(None);
+    };
+    if truncated || count > max {
+      close_all(&got[..count]);
+      return Err(Error::Coded {
+        class: Class::Error,
+        code: "ERR_MIO_FDS_TRUNCATED",
+        message: format!(
+          "more descriptors arrived than the receive asked for (at most {max}): all were closed; {size} bytes were received"
+        ),
+      });
+    }
+    if CLOEXEC == 0 {
+      for &fd in &got[..count] {
+        // SAFETY: a descriptor this process just received.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+      }
+    }
+    // SAFETY: `out` holds at least `max + 1 > count` elements of a plain
+    // ArrayBuffer, live (no JavaScript ran since it was taken).
+    unsafe {
+      out.write_unaligned(count as i32);
+      for (i, &fd) in got[..count].iter().enumerate() {
+        out.add(1 + i).write_unaligned(fd);
+      }
+    }
+    Ok(Some(size.min(MAX_CHUNK) as u32))
+  })
+}
