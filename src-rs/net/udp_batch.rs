@@ -345,7 +345,10 @@ pub fn udp_set_gro(env: Env, handle: Handle, on: bool) -> napi::Result<()> {
       os::set_int_option(fd, libc::SOL_UDP, libc::UDP_GRO, i32::from(on))
     });
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    offload(handle, |_| Ok(on).map(drop))
+    offload(handle, |_| {
+      let _ = on;
+      Ok(())
+    })
   })
 }
 
@@ -377,7 +380,10 @@ pub fn udp_set_segment_size(env: Env, handle: Handle, size: u32) -> napi::Result
       os::set_int_option(fd, libc::SOL_UDP, libc::UDP_SEGMENT, size as i32)
     });
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    offload(handle, |_| Ok(size).map(drop))
+    offload(handle, |_| {
+      let _ = size;
+      Ok(())
+    })
   })
 }
 
