@@ -10,12 +10,17 @@
 // crate is unreachable from the unit tests.
 #![cfg_attr(test, allow(dead_code, unused_imports))]
 
+mod backend;
+// With mio's poll(2) selector there is no uv watch, the only libuv callback:
+// the helpers for JavaScript called from libuv have no user then.
+#[cfg_attr(mio_unsupported_force_poll_poll, allow(dead_code))]
 mod boundary;
 mod error;
 mod events;
 mod fast_call;
 mod handle;
 mod interest;
+#[cfg_attr(mio_unsupported_force_poll_poll, allow(dead_code))]
 mod napi_raw;
 mod net;
 mod poll;
