@@ -47,6 +47,46 @@ const expected = (backend) => ({
   waker: backend.cfgs.includes('mio_unsupported_force_waker_pipe') ? 'pipe' : undefined,
 })
 
+// What mio's poll(2) selector does differently, found by running the suite
+// with it. These specs assert epoll's behaviour (the default on Linux);
+// with `poll` their failures are counted as known differences, not
+// failures, and the README's "Alternative backends" lists them. Each:
+// [spec › title prefix, why].
+const POLL_DIFFERENCES = [
+  // mio emulates edge triggering: an event removes that interest until an
+  // operation on the source returns WouldBlock. epoll reports each new
+  // arrival; poll(2) reports nothing more until the source was drained.
+  ['watch-thread › pollAsync: resolves with the events that arrived', 'a second datagram after a partial read: no new event until WouldBlock'],
+  ['watch-thread › watch: after an uncaught exception in the callback (handled) later batches', 'the callback threw before draining: no new event until WouldBlock'],
+  ['alloc › poll(events, 0) and for...of over a few events a million times', 'an always-writable socket is reported once, not on every poll'],
+  // SourceFd has no WouldBlock hook: after an event its interest stays
+  // removed until reregister(), and poll(2) checks no descriptor up front.
+  ['source-fd › readiness_is_reregistered_after_would_block (SourceFd)', 'a SourceFd is not re-armed by WouldBlock: reregister() after each event'],
+  ['source-fd › a FIFO: readable and writable events', 'a SourceFd is not re-armed by WouldBlock'],
+  ['source-fd › a closed or invalid descriptor gives EBADF', 'poll(2) accepts any number at register(); a bad one is never ready'],
+  ['source-fd › poll_erroneous_registration (SourceFd)', 'poll(2) accepts a regular file (always ready) where epoll says EPERM'],
+  ['user-contracts › SourceFd: registering a regular file is EPERM', 'poll(2) accepts a regular file (always ready)'],
+  // After POLLHUP or POLLERR mio drops the descriptor from its set by itself.
+  ['options › linger 0 (option): close() resets the connection', 'after a reset (POLLHUP/POLLERR) the socket is no longer registered: reregister() is ENOENT'],
+  ['options › linger 0 (setter, on the accepted end)', 'after a reset the socket is no longer registered: reregister() is ENOENT'],
+  // mio keeps a registration record in each source (registered_io_source.rs),
+  // like its Windows backend: a source registered with a Poll that closed
+  // is AlreadyExists elsewhere until deregistered (the `cross` branch's
+  // 8a36ffc deregisters first on Windows, which covers this too).
+  ['hostile › closed Poll: poll, registry and Waker throw ERR_MIO_CLOSED', 'a source registered with a closed Poll is EEXIST elsewhere'],
+  // Fewer descriptors: a Registry clone and the thread watch share the
+  // selector (an Arc) instead of dup'ing an epoll descriptor.
+  ['alloc › a Poll the program forgot, with its Waker, cloned Registry and socket', 'no descriptor per Registry clone'],
+  ['alloc › a source outlives its forgotten Poll and registers with another one', 'no descriptor per Registry clone'],
+  ['watch-thread › thread watch: 200 start/stop cycles', 'the watch thread holds no extra selector descriptor'],
+]
+
+/** The known difference a failing ava test line is, if any. */
+function knownDifference(backend, line) {
+  if (!backend.cfgs.includes('mio_unsupported_force_poll_poll')) return null
+  return POLL_DIFFERENCES.find(([title]) => line.includes(`✘ [fail]: ${title}`)) ?? null
+}
+
 const results = []
 for (const backend of chosen) {
   const result = { name: backend.name, passed: 0, failed: 0, skipped: 0, notes: [] }
@@ -114,15 +154,19 @@ for (const backend of chosen) {
     count(/(\d+) uncaught exceptions?/) +
     count(/(\d+) unhandled rejections?/) +
     count(/(\d+) tests? remained pending/)
-  result.failed += failed
+  const known = ava.out.split('\n').filter((line) => knownDifference(backend, line) !== null)
+  result.failed += failed - known.length
+  result.differs = known.length
   if (!ava.ok && failed === 0) result.failed += 1
   result.skipped += count(/(\d+) tests? skipped/) + count(/(\d+) tests? todo/)
   result.known = count(/(\d+) known failures?/)
+  for (const line of known) console.log(`known difference: ${line.trim()}`)
 }
 
 console.log('\n# backends')
 for (const r of results) {
   const known = r.known ? `, ${r.known} known failure${r.known === 1 ? '' : 's'}` : ''
-  console.log(`${r.name}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped${known}${r.notes.length ? ` (${r.notes.join('; ')})` : ''}`)
+  const differs = r.differs ? `, ${r.differs} known difference${r.differs === 1 ? '' : 's'} (failed as the README says)` : ''
+  console.log(`${r.name}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped${known}${differs}${r.notes.length ? ` (${r.notes.join('; ')})` : ''}`)
 }
 process.exit(results.every((r) => r.failed === 0) ? 0 : 1)
