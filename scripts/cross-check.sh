@@ -9,7 +9,9 @@
 # dependencies are vendored together with std's, so it runs offline after the
 # first `cargo vendor`.
 #
-# Usage: scripts/cross-check.sh [target[+backend] ...]   (logs in $WORK/logs)
+# Usage: [STEPS=clippy] scripts/cross-check.sh [target[+backend] ...]
+# (logs in $WORK/logs; STEPS picks among lib, tests and clippy, which alone
+# covers the other two: check --all-targets with clippy's lints)
 # A `+backend` suffix (poll, waker-pipe, poll+waker-pipe, as NODE_MIO_BACKEND
 # in scripts/build.mjs) checks the target with mio's cfg flags for that
 # backend, e.g. x86_64-unknown-freebsd+poll (kqueue platforms then get the
@@ -68,7 +70,7 @@ for spec in "${targets[@]}"; do
   # Each backend in its own target folder (other cfgs rebuild everything),
   # outside the copied sources, so a second run reuses the built std.
   dir=$WORK/target${backend:+-${backend//+/-}}
-  for step in lib tests clippy; do
+  for step in ${STEPS:-lib tests clippy}; do
     case $step in
       lib) args=(check -Zbuild-std=std,panic_abort --target-dir "$dir") ;;
       tests) args=(check --tests -Zbuild-std=std,test,panic_abort --target-dir "$dir") ;;
