@@ -15,6 +15,20 @@ export interface Accepted {
   address: SocketAddress
 }
 
+/** The implementations this build of node-mio runs. */
+export interface Backend {
+  /**
+   * The selector: `'epoll'`, `'kqueue'`, `'iocp'`, `'event-ports'` or
+   * `'poll'` (`poll(2)`).
+   */
+  selector: 'epoll' | 'kqueue' | 'iocp' | 'event-ports' | 'poll'
+  /**
+   * The waker: `'eventfd'`, `'kqueue'` (`EVFILT_USER`), `'iocp'`,
+   * `'event-ports'` (`port_send`) or `'pipe'`.
+   */
+  waker: 'eventfd' | 'kqueue' | 'iocp' | 'event-ports' | 'pipe'
+}
+
 export declare const EVENT_AIO: number
 
 export declare const EVENT_ERROR: number
@@ -85,6 +99,9 @@ export interface KeepaliveInfo {
   /** Time between probes, where the OS reports it. */
   intervalMs?: number
 }
+
+/** The selector and waker this build of node-mio runs (see `backend.rs`). */
+export declare function mioBackend(): Backend
 
 /** The credentials of a Unix stream's peer, as of when it connected. */
 export interface PeerCred {
@@ -511,7 +528,8 @@ export declare function wakerWakeShared(id: number): boolean
 
 /**
  * The drivers that run here, best first: `['uv', 'thread']` with Node's
- * libuv on Unix, else `['thread']`.
+ * libuv on Unix, else `['thread']` (Windows, a `poll(2)` selector, no
+ * libuv).
  */
 export declare function watchDrivers(): Array<string>
 

@@ -854,6 +854,7 @@ module.exports.INTEREST_LIO = nativeBinding.INTEREST_LIO
 module.exports.INTEREST_PRIORITY = nativeBinding.INTEREST_PRIORITY
 module.exports.INTEREST_READABLE = nativeBinding.INTEREST_READABLE
 module.exports.INTEREST_WRITABLE = nativeBinding.INTEREST_WRITABLE
+module.exports.mioBackend = nativeBinding.mioBackend
 module.exports.pipeNew = nativeBinding.pipeNew
 module.exports.pollClose = nativeBinding.pollClose
 module.exports.pollNew = nativeBinding.pollNew

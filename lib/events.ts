@@ -71,17 +71,17 @@ export class Event {
     return (this.#data[this.#at + 1]! & WRITE_CLOSED) !== 0
   }
 
-  /** Priority (out-of-band) data is readable: Linux only. */
+  /** Priority (out-of-band) data is readable: Linux and Android (with epoll or `poll(2)`). */
   isPriority(): boolean {
     return (this.#data[this.#at + 1]! & PRIORITY) !== 0
   }
 
-  /** An AIO operation completed: FreeBSD and macOS only. */
+  /** An AIO operation completed: FreeBSD, DragonFly BSD and macOS, with kqueue. */
   isAio(): boolean {
     return (this.#data[this.#at + 1]! & AIO) !== 0
   }
 
-  /** An LIO operation completed: FreeBSD only. */
+  /** An LIO operation completed: FreeBSD, with kqueue. */
   isLio(): boolean {
     return (this.#data[this.#at + 1]! & LIO) !== 0
   }

@@ -4,6 +4,7 @@
  * socket such as {@link TcpListener}.
  * @packageDocumentation
  */
+export { backend, type Backend } from './backend'
 export { Event, Events } from './events'
 export { Interest } from './interest'
 export { Poll } from './poll'

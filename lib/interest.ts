@@ -16,9 +16,19 @@ let sealed = false
 /**
  * The readiness a registration asks for, as mio's `Interest`. Never empty.
  *
- * `READABLE` and `WRITABLE` exist everywhere. `PRIORITY` exists on Linux,
- * `AIO` on FreeBSD and macOS, `LIO` on FreeBSD; elsewhere they are
- * `undefined`. Values are interned: combining two interests never allocates,
+ * `READABLE` and `WRITABLE` exist everywhere. The others exist where mio
+ * has them, and are `undefined` elsewhere:
+ *
+ * | member | platforms |
+ * | --- | --- |
+ * | `PRIORITY` | Linux, Android (epoll's `EPOLLPRI`, `poll(2)`'s `POLLPRI`) |
+ * | `AIO` | FreeBSD, DragonFly BSD, macOS (kqueue's `EVFILT_AIO`) |
+ * | `LIO` | FreeBSD (kqueue's `EVFILT_LIO`) |
+ *
+ * None of them exists on NetBSD, OpenBSD, illumos or Windows. A build with
+ * mio's `poll(2)` selector (`NODE_MIO_BACKEND=poll`) keeps the members but
+ * cannot watch AIO or LIO: `poll(2)` has no such events, so a registration
+ * asking only for them never fires. Values are interned: combining two interests never allocates,
  * and equal interests are the same object (`===` works).
  *
  * @example
@@ -34,9 +44,9 @@ export class Interest {
   static readonly READABLE: Interest
   /** Writable readiness. */
   static readonly WRITABLE: Interest
-  /** Priority (out-of-band) readiness: Linux only, `undefined` elsewhere. */
+  /** Priority (out-of-band) readiness: Linux and Android, `undefined` elsewhere. */
   static readonly PRIORITY: Interest | undefined
-  /** AIO completion: FreeBSD and macOS only, `undefined` elsewhere. */
+  /** AIO completion: FreeBSD, DragonFly BSD and macOS, `undefined` elsewhere. */
   static readonly AIO: Interest | undefined
   /** LIO completion: FreeBSD only, `undefined` elsewhere. */
   static readonly LIO: Interest | undefined

@@ -8,15 +8,33 @@ import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { addonOf, backendOf } from './backends.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const only = process.argv[2] // 'native' | 'ts' | undefined (both)
 const bin = (name) => join(root, 'node_modules', '.bin', process.platform === 'win32' ? `${name}.cmd` : name)
-const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' })
+const run = (cmd, args, env = {}) =>
+  execFileSync(cmd, args, { cwd: root, stdio: 'inherit', shell: process.platform === 'win32', env: { ...process.env, ...env } })
 
+// NODE_MIO_BACKEND=poll|waker-pipe|poll+waker-pipe builds the addon with
+// mio's secondary selector and/or waker instead (scripts/backends.mjs): in
+// target/backends/<name>/, leaving the default addon and its cargo cache
+// alone; it prints how to load the result.
 if (only !== 'ts') {
   const profile = process.env.NODE_MIO_DEBUG ? [] : ['--release']
-  run(bin('napi'), ['build', '--platform', ...profile, '--no-const-enum'])
+  const backend = backendOf(process.env.NODE_MIO_BACKEND)
+  if (backend === null) {
+    run(bin('napi'), ['build', '--platform', ...profile, '--no-const-enum'])
+  } else {
+    // Same binding, so no index.js; the .d.ts it writes lands in the folder too.
+    const dir = backend.dir
+    run(bin('napi'), ['build', '--platform', ...profile, '--no-const-enum', '--no-js', '--target-dir', dir, '--output-dir', dir], {
+      RUSTFLAGS: backend.rustflags,
+    })
+    const addon = addonOf(backend)
+    console.log(`\nnode-mio with mio's ${backend.name} backend (${backend.cfgs.join(', ')}): ${addon}`)
+    console.log(`Load it with NAPI_RS_NATIVE_LIBRARY_PATH=${addon}, or copy it over the package's own mio.<platform>.node.`)
+  }
 }
 
 if (only !== 'native') {

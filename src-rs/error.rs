@@ -106,6 +106,8 @@ impl Error {
   }
 
   /// Adds what the program can do about a system error to its message.
+  /// (Only the epoll `EPERM` of `source.rs` uses it.)
+  #[cfg(any(target_os = "linux", target_os = "android"))]
   pub fn hint(mut self, hint: &str) -> Error {
     if let Error::System(e) = &mut self {
       e.message.push_str(" (");

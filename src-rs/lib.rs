@@ -6,16 +6,25 @@
 //! them back into mio's classes.
 #![deny(clippy::all)]
 #![deny(clippy::undocumented_unsafe_blocks)]
+// Clippy 1.96 with -Zbuild-std (scripts/cross-check.sh) sees std's
+// `thread_local!` expansion as this crate's code and asks for `const` on
+// initializers that already are `const { ... }`.
+#![allow(clippy::missing_const_for_thread_local)]
 // Under `cargo test` the `#[napi]` exports are not generated, so most of the
 // crate is unreachable from the unit tests.
 #![cfg_attr(test, allow(dead_code, unused_imports))]
 
+mod backend;
+// With mio's poll(2) selector there is no uv watch, the only libuv callback:
+// the helpers for JavaScript called from libuv have no user then.
+#[cfg_attr(mio_unsupported_force_poll_poll, allow(dead_code))]
 mod boundary;
 mod error;
 mod events;
 mod fast_call;
 mod handle;
 mod interest;
+#[cfg_attr(mio_unsupported_force_poll_poll, allow(dead_code))]
 mod napi_raw;
 mod net;
 mod poll;

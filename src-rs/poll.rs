@@ -58,7 +58,8 @@ impl PollCore {
   }
 
   /// The selector's descriptor (epoll or kqueue), while the `Poll` is open.
-  #[cfg(unix)]
+  /// mio's `poll(2)` selector has none.
+  #[cfg(all(unix, not(mio_unsupported_force_poll_poll)))]
   pub fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
     use std::os::fd::AsRawFd;
     self

@@ -437,7 +437,7 @@ pub fn registration(
 /// `EPERM` (mio's `register` of a regular file or a directory).
 fn registration_error(e: &io::Error, syscall: &'static str) -> Error {
   let error = Error::system(e, syscall);
-  #[cfg(target_os = "linux")]
+  #[cfg(any(target_os = "linux", target_os = "android"))]
   if e.raw_os_error() == Some(libc::EPERM) {
     return error.hint(
       "epoll cannot watch regular files or directories: they are always ready, so read them without a Poll",

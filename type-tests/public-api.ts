@@ -5,6 +5,7 @@
 import { expectTypeOf } from 'expect-type'
 import * as mio from 'node-mio'
 import {
+  backend,
   Event,
   Events,
   Interest,
@@ -28,6 +29,7 @@ import {
   UnixStream,
   Waker,
   Watch,
+  type Backend,
   type BufferOptions,
   type ConnectOptions,
   type IpSocketOptions,
@@ -46,6 +48,7 @@ import {
 
 // Every runtime export, and nothing else.
 expectTypeOf<keyof typeof mio>().toEqualTypeOf<
+  | 'backend'
   | 'DatagramBatch'
   | 'Event'
   | 'Events'
@@ -75,6 +78,12 @@ expectTypeOf<keyof typeof mio>().toEqualTypeOf<
 >()
 
 declare const buf: Uint8Array
+
+// backend(): mio's selector and waker in this build.
+expectTypeOf(backend()).toEqualTypeOf<Backend>()
+expectTypeOf<Backend['selector']>().toEqualTypeOf<'epoll' | 'kqueue' | 'iocp' | 'event-ports' | 'poll'>()
+// @ts-expect-error the backend is fixed at build time
+backend().selector = 'poll'
 declare const stream: TcpStream
 
 // Poll, Events, Event.

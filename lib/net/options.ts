@@ -7,7 +7,10 @@ import { addressText, type SocketAddressInput } from './addr'
 export interface KeepaliveOptions {
   /** Idle time before the first probe: 1 s to 32767 s, rounded up to whole seconds. */
   idle?: number
-  /** Time between probes: 1 s to 32767 s, rounded up to whole seconds. */
+  /**
+   * Time between probes: 1 s to 32767 s, rounded up to whole seconds. Not on
+   * OpenBSD (no `TCP_KEEPINTVL`): `ERR_FEATURE_UNAVAILABLE_ON_PLATFORM`.
+   */
   interval?: number
 }
 

@@ -124,12 +124,20 @@ fn keepalive(idle_ms: Option<f64>, interval_ms: Option<f64>) -> Result<TcpKeepal
     params = params.with_time(seconds(idle, "keepalive idle time", 1, KEEPALIVE_MAX_SECS)?);
   }
   if let Some(interval) = interval_ms {
-    params = params.with_interval(seconds(
-      interval,
-      "keepalive interval",
-      1,
-      KEEPALIVE_MAX_SECS,
-    )?);
+    let interval = seconds(interval, "keepalive interval", 1, KEEPALIVE_MAX_SECS)?;
+    // OpenBSD has no per-socket keepalive interval (no TCP_KEEPINTVL, and
+    // socket2 no `with_interval` there): the system's sysctl applies.
+    #[cfg(target_os = "openbsd")]
+    {
+      let _ = interval;
+      return Err(Error::unavailable(
+        "a keepalive interval is not available on OpenBSD (no TCP_KEEPINTVL): the sysctl net.inet.tcp.keepintvl applies",
+      ));
+    }
+    #[cfg(not(target_os = "openbsd"))]
+    {
+      params = params.with_interval(interval);
+    }
   }
   Ok(params)
 }

@@ -9,7 +9,9 @@
 //! - `thread` (`thread.rs`, everywhere): a thread borrows the `mio::Poll`,
 //!   blocks in it, and queues each batch for JavaScript, which is signalled
 //!   through a threadsafe function. For Windows (IOCP has no pollable
-//!   descriptor), the `poll(2)` selector, and runtimes whose libuv cannot
+//!   descriptor), mio's `poll(2)` selector (a build with
+//!   `mio_unsupported_force_poll_poll`: `watchDrivers()` is then only
+//!   `['thread']`), and runtimes whose libuv cannot
 //!   watch a descriptor (Bun, Deno).
 //!
 //! The contract is the same in both: one watch per `Poll`; while it runs,
@@ -19,9 +21,12 @@
 //! but did not deliver before it stopped stay with the `Poll`
 //! (`PollCore::pending`) and come first from the next poll or watch.
 
-#[cfg(unix)]
+// The selector must be a descriptor: not IOCP, nor mio's `poll(2)` selector
+// (`mio_unsupported_force_poll_poll`, see `backend.rs`), whose `Poll` has no
+// `AsRawFd`.
+#[cfg(all(unix, not(mio_unsupported_force_poll_poll)))]
 pub mod uv;
-#[cfg(not(unix))]
+#[cfg(not(all(unix, not(mio_unsupported_force_poll_poll))))]
 pub mod uv {
   //! No `uv` driver where the selector has no pollable descriptor.
   use crate::error::{Error, Result};
@@ -37,9 +42,10 @@ pub mod uv {
     _: crate::handle::Handle,
     _: napi::bindgen_prelude::Function<(), ()>,
   ) -> Result<Watch> {
-    Err(Error::unavailable(
-      "the uv watch driver needs a pollable selector (epoll or kqueue)",
-    ))
+    Err(Error::unavailable(format!(
+      "the uv watch driver needs a pollable selector (epoll or kqueue); this build's is {}",
+      crate::backend::SELECTOR
+    )))
   }
 
   impl Watch {
@@ -81,7 +87,8 @@ thread_local! {
 }
 
 /// The drivers that run here, best first: `['uv', 'thread']` with Node's
-/// libuv on Unix, else `['thread']`.
+/// libuv on Unix, else `['thread']` (Windows, a `poll(2)` selector, no
+/// libuv).
 #[napi]
 pub fn watch_drivers(env: Env) -> napi::Result<Vec<&'static str>> {
   guard(&env, || {

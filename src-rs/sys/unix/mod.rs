@@ -3,6 +3,8 @@
 
 mod errno;
 pub mod io;
+// Only the uv watch driver uses libuv, and it needs a pollable selector.
+#[cfg(not(mio_unsupported_force_poll_poll))]
 pub mod uv;
 
 pub use errno::*;
