@@ -77,7 +77,7 @@ test.before('pack both packages and install them as a user would', () => {
   // The root package, packed from a copy without dist/: prepack must build it.
   const src = join(tmp, 'src')
   mkdirSync(src)
-  for (const entry of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'index.js', 'index.d.ts', 'tsconfig.json', 'lib', 'scripts/build.mjs']) {
+  for (const entry of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'index.js', 'index.d.ts', 'tsconfig.json', 'lib', 'scripts/build.mjs', 'scripts/backends.mjs']) {
     cpSync(join(root, entry), join(src, entry), { recursive: true })
   }
   symlinkSync(join(root, 'node_modules'), join(src, 'node_modules'), 'junction')
