@@ -19,6 +19,7 @@ use crate::handle::Handle;
 use crate::napi_raw;
 use crate::source::{self, Io};
 use crate::stream::{arg_bytes, nonblocking, readable, MAX_CHUNK};
+use crate::sys::io::NOSIGNAL;
 
 /// The most descriptors one message carries (Linux's `SCM_MAX_FD`).
 pub const MAX_FDS: usize = 253;
@@ -44,25 +45,6 @@ const CLOEXEC: libc::c_int = libc::MSG_CMSG_CLOEXEC;
   target_os = "openbsd"
 )))]
 const CLOEXEC: libc::c_int = 0;
-
-#[cfg(any(
-  target_os = "linux",
-  target_os = "android",
-  target_os = "freebsd",
-  target_os = "dragonfly",
-  target_os = "netbsd",
-  target_os = "openbsd"
-))]
-const NOSIGNAL: libc::c_int = libc::MSG_NOSIGNAL;
-#[cfg(not(any(
-  target_os = "linux",
-  target_os = "android",
-  target_os = "freebsd",
-  target_os = "dragonfly",
-  target_os = "netbsd",
-  target_os = "openbsd"
-)))]
-const NOSIGNAL: libc::c_int = 0;
 
 /// The descriptor of a `UnixStream` or `UnixDatagram`.
 fn with_unix<R>(handle: Handle, f: impl FnOnce(RawFd) -> Result<R>) -> Result<R> {

@@ -26,7 +26,7 @@ use crate::napi_raw::JsBytes;
   target_os = "haiku",
   target_os = "nto"
 ))]
-const NOSIGNAL: libc::c_int = libc::MSG_NOSIGNAL;
+pub const NOSIGNAL: libc::c_int = libc::MSG_NOSIGNAL;
 #[cfg(not(any(
   target_os = "linux",
   target_os = "android",
@@ -39,7 +39,7 @@ const NOSIGNAL: libc::c_int = libc::MSG_NOSIGNAL;
   target_os = "haiku",
   target_os = "nto"
 )))]
-const NOSIGNAL: libc::c_int = 0;
+pub const NOSIGNAL: libc::c_int = 0;
 
 /// The most buffers one vectored call takes (`IOV_MAX` is at least 1024
 /// everywhere mio runs; the binding passes at most 64).
