@@ -41,7 +41,7 @@ function loadAs(simulate: string): { status: number | null; stderr: string } {
 test('every napi target has the platform key of its npm/ package', (t) => {
   t.deepEqual(
     pkg.napi.targets.map(platformKeyOfTarget).sort(),
-    ['darwin-arm64', 'darwin-x64', 'freebsd-x64', 'linux-arm64-gnu', 'linux-arm64-musl', 'linux-x64-gnu', 'linux-x64-musl', 'win32-arm64-msvc', 'win32-x64-msvc'],
+    ['android-arm64', 'darwin-arm64', 'darwin-x64', 'freebsd-x64', 'linux-arm64-gnu', 'linux-arm64-musl', 'linux-x64-gnu', 'linux-x64-musl', 'win32-arm64-msvc', 'win32-x64-msvc'],
   )
   t.is(platformKey('linux', 'arm64', true), 'linux-arm64-musl')
   t.is(platformKey('win32', 'x64', false), 'win32-x64-msvc')
@@ -58,6 +58,15 @@ test('no prebuilt binary: names the platform, the supported ones and how to buil
   t.is(error.cause, loaderError)
   // Windows on x86 (ia32) is not built either
   t.is((explainLoadFailure(loaderError, context({ platform: 'win32', arch: 'ia32' })) as Error & { code: string }).code, 'ERR_NODE_MIO_UNSUPPORTED_PLATFORM')
+})
+
+test('Android: arm64 has a binary package, 32-bit arm has none', (t) => {
+  const arm64 = explainLoadFailure(loaderError, context({ platform: 'android', arch: 'arm64' })) as Error & { code: string }
+  t.is(arm64.code, 'ERR_NODE_MIO_BINARY_MISSING')
+  t.true(arm64.message.includes(`npm install node-mio-android-arm64@${pkg.version}`))
+  const arm = explainLoadFailure(loaderError, context({ platform: 'android', arch: 'arm' })) as Error & { code: string }
+  t.is(arm.code, 'ERR_NODE_MIO_UNSUPPORTED_PLATFORM')
+  t.true(arm.message.includes('android-arm64'))
 })
 
 test('platform package missing: names the package and the command that installs it', (t) => {

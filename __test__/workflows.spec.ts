@@ -34,6 +34,15 @@ test('every napi target is built and uploaded as bindings-<target>', (t) => {
   t.regex(job('build'), /--use-napi-cross/)
 })
 
+test('Android arm64 is built on Linux with the runner NDK, as napi build expects', (t) => {
+  // napi build links an Android target with $ANDROID_NDK_LATEST_HOME's clang,
+  // which GitHub's Ubuntu runners preinstall; no runner runs Android, so the
+  // binary has no test job (README: platform table).
+  t.regex(job('build'), /- host: ubuntu-latest\n\s+target: aarch64-linux-android\n\s+build: \$NAPI_BUILD --target aarch64-linux-android\n/)
+  t.true(pkg.napi.targets.includes('aarch64-linux-android'))
+  t.notRegex(job('build'), /aarch64-linux-android --(use-napi-cross|cross-compile)/)
+})
+
 test('the test jobs use the downloaded artifact and never Rust', (t) => {
   for (const name of TEST_JOBS) {
     const text = job(name)
@@ -62,7 +71,7 @@ test('publish needs every test and runs only for a version', (t) => {
   t.regex(pkg.scripts.prepublishOnly ?? '', /^napi prepublish/)
 })
 
-test('the publish steps take the downloaded artifacts of all nine targets (napi artifacts, prepublish --dry-run)', async (t) => {
+test('the publish steps take the downloaded artifacts of every target (napi artifacts, prepublish --dry-run)', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'node-mio-publish-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   for (const entry of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'index.js', 'index.d.ts', 'npm']) cpSync(join(root, entry), join(dir, entry), { recursive: true })

@@ -44,6 +44,8 @@ export function platformKeyOfTarget(target: string): string {
   if (target.includes('apple-darwin')) return `darwin-${arch}`
   if (target.includes('windows-msvc')) return `win32-${arch}-msvc`
   if (target.includes('freebsd')) return `freebsd-${arch}`
+  if (target.endsWith('-androideabi')) return 'android-arm-eabi'
+  if (target.endsWith('-android')) return `android-${arch}`
   if (os === 'linux') return `linux-${arch}-${abi}`
   return target
 }
