@@ -30,7 +30,7 @@
 // packages and registering qemu in binfmt_misc need root. Not part of
 // `npm test`: it is far too slow.
 import { spawn, spawnSync } from 'node:child_process'
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs'
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -332,6 +332,7 @@ function ensureWine() {
   sh('wine', ['winecfg', '-v', 'win10'], { env: wineEnv(), log: join(logs, 'wine-prefix.log') })
   // Wine 8 has no bcryptprimitives.dll, which Rust's std (1.78+) imports
   // for ProcessPrng: a stub forwarding to BCryptGenRandom.
+  mkdirSync(stubs, { recursive: true })
   const c = join(stubs, 'bcryptprimitives.c')
   writeFileSync(
     c,
@@ -358,6 +359,11 @@ function winsockProbe() {
   closeSync(fd)
   say(`Winsock under this Wine, without node-mio (${log}):`)
   for (const line of readFileSync(log, 'utf8').trim().split('\n')) console.log(`    ${line}`)
+  // node:net without node-mio: a peer's data queued at its end() or close()
+  const node = PLATFORMS['win32-x64'].nodeBin(ensureNpm(PLATFORMS['win32-x64'].nodePackage('22')))
+  const loss = sh('wine', [node, winPath(join(root, 'scripts', 'cross', 'close-loss.cjs'))], { env: wineEnv(), log })
+  say('node:net under this Wine, without node-mio (close-loss.cjs):')
+  for (const line of loss.out.trim().split('\n')) console.log(`    ${line}`)
 }
 
 const BINFMT = '/proc/sys/fs/binfmt_misc'
@@ -444,6 +450,12 @@ function tapCounts(out) {
   return { passed, failed, skipped: Number.isNaN(skipped) ? 0 : skipped }
 }
 
+/** This machine's `npm-cli.js`. */
+function hostNpmCli() {
+  const npm = sh('sh', ['-c', 'command -v npm']).out.trim()
+  return join(dirname(realpathSync(npm)), 'npm-cli.js')
+}
+
 /** The whole ava suite with one Node of `platform`, the built addon in place. */
 async function avaRun(platform, major, built) {
   const p = PLATFORMS[platform]
@@ -452,7 +464,9 @@ async function avaRun(platform, major, built) {
   const log = join(logs, `ava.${platform}.node${major}.log`)
   say(`ava with ${runtime} (log: ${log}; several minutes)`)
   const [cmd, args] = p.command(node, [p.path(join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs')), '--tap', ...opts.files])
-  const env = { ...p.env(), FORCE_COLOR: '0', NODE_MIO_TESTING_ADDON: built.testing ? p.path(built.testing) : '' }
+  // npm's CLI is JavaScript: install.spec runs this machine's with the
+  // platform's Node (Node's Windows package from npm has no npm).
+  const env = { ...p.env(), FORCE_COLOR: '0', NODE_MIO_TESTING_ADDON: built.testing ? p.path(built.testing) : '', npm_execpath: p.path(hostNpmCli()) }
   const r = await long(`ava ${runtime}`, cmd, args, { env, log, timeoutMs: 60 * 60_000 })
   const counts = tapCounts(r.out)
   say(`  ${runtime}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped (${r.seconds} s)`)
@@ -460,9 +474,21 @@ async function avaRun(platform, major, built) {
   return { runtime, ...counts }
 }
 
+/** The TypeScript wrapper (dist/), rebuilt once per run so the specs test this tree's lib/. */
+let distBuilt = false
+function ensureDist() {
+  if (distBuilt) return true
+  say('building the TypeScript wrapper (npm run build:ts)')
+  const r = sh('npm', ['run', 'build:ts'], { log: join(logs, 'build-ts.log') })
+  if (!r.ok) return say(`npm run build:ts failed (log: ${join(logs, 'build-ts.log')})`), false
+  distBuilt = true
+  return true
+}
+
 /** Puts the built addon where index.js looks for it. */
 function install(platform, built) {
   const p = PLATFORMS[platform]
+  if (!ensureDist()) throw new Error('the TypeScript wrapper did not build')
   copyFileSync(built.addon, join(root, p.addonName))
   ensureEsbuild(p.esbuild)
 }
