@@ -9,7 +9,7 @@
 // install: the platform package missing, the other C library.
 import test from 'ava'
 import { execFile, execFileSync, spawnSync } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { detectMusl, platformKey, platformKeyOfTarget } from '../lib/load-error.ts'
@@ -35,10 +35,32 @@ function npmCli(): string {
 // PATH for everything a user runs: a folder with only `node` and `sh` (npm
 // runs scripts with it), plus the system's folders that hold neither cargo
 // nor rustc.
+// (Windows: a copy of node.exe, since a symlink needs a privilege there; npm
+// runs scripts with cmd.exe.)
 const bin = join(tmp, 'bin')
 mkdirSync(bin)
-symlinkSync(process.execPath, join(bin, process.platform === 'win32' ? 'node.exe' : 'node'))
-if (process.platform !== 'win32') symlinkSync('/bin/sh', join(bin, 'sh'))
+if (process.platform === 'win32') copyFileSync(process.execPath, join(bin, 'node.exe'))
+else {
+  symlinkSync(process.execPath, join(bin, 'node'))
+  symlinkSync('/bin/sh', join(bin, 'sh'))
+}
+
+/**
+ * Puts packages of this checkout's node_modules into `dir`/node_modules: a
+ * junction each, or a copy where the file system makes none (Wine).
+ */
+function provide(dir: string, names: string[]): void {
+  for (const name of names) {
+    const from = join(root, 'node_modules', name)
+    const to = join(dir, 'node_modules', name)
+    mkdirSync(dirname(to), { recursive: true })
+    try {
+      symlinkSync(from, to, 'junction')
+    } catch {
+      cpSync(from, to, { recursive: true })
+    }
+  }
+}
 const noRust = (dir: string) => !['cargo', 'rustc', 'cargo.exe', 'rustc.exe'].some((tool) => existsSync(join(dir, tool)))
 const PATH = [bin, ...(process.env.PATH ?? '').split(delimiter).filter((dir) => dir && noRust(dir))].join(delimiter)
 const env = (extra: Record<string, string> = {}) => {
@@ -80,7 +102,8 @@ test.before('pack both packages and install them as a user would', () => {
   for (const entry of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'index.js', 'index.d.ts', 'tsconfig.json', 'lib', 'scripts/build.mjs', 'scripts/backends.mjs']) {
     cpSync(join(root, entry), join(src, entry), { recursive: true })
   }
-  symlinkSync(join(root, 'node_modules'), join(src, 'node_modules'), 'junction')
+  // What prepack (scripts/build.mjs ts) runs: tsc, with Node's types.
+  provide(src, ['typescript', '@types/node', 'undici-types'])
   const packs = join(tmp, 'packs')
   mkdirSync(packs)
   rootPack = (JSON.parse(npm(src, ['pack', '--json', '--pack-destination', packs])) as Packed[])[0]!
@@ -172,9 +195,8 @@ for (const [resolution, module] of [
 ] as const) {
   test(`a strict TypeScript consumer compiles with moduleResolution ${resolution}`, async (t) => {
     const dir = join(app, `ts-${resolution}`)
-    mkdirSync(join(dir, 'node_modules', '@types'), { recursive: true })
     // The consumer's own dev dependency, not node-mio's: Node's types.
-    symlinkSync(join(root, 'node_modules', '@types', 'node'), join(dir, 'node_modules', '@types', 'node'), 'junction')
+    provide(dir, ['@types/node', 'undici-types'])
     writeFileSync(join(dir, 'cjs.ts'), CONSUMER)
     writeFileSync(join(dir, 'esm.mts'), CONSUMER)
     writeFileSync(

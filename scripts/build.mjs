@@ -12,9 +12,12 @@ import { addonOf, backendOf } from './backends.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const only = process.argv[2] // 'native' | 'ts' | undefined (both)
-const bin = (name) => join(root, 'node_modules', '.bin', process.platform === 'win32' ? `${name}.cmd` : name)
-const run = (cmd, args, env = {}) =>
-  execFileSync(cmd, args, { cwd: root, stdio: 'inherit', shell: process.platform === 'win32', env: { ...process.env, ...env } })
+// The tools' own scripts, run with this Node: no shell and no `.bin` shim
+// (npm writes `.cmd` shims on Windows only, so a node_modules installed on
+// another OS works too).
+const TOOLS = { napi: '@napi-rs/cli/dist/cli.js', tsc: 'typescript/bin/tsc' }
+const run = (tool, args, env = {}) =>
+  execFileSync(process.execPath, [join(root, 'node_modules', TOOLS[tool]), ...args], { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } })
 
 // NODE_MIO_BACKEND=poll|waker-pipe|poll+waker-pipe builds the addon with
 // mio's secondary selector and/or waker instead (scripts/backends.mjs): in
@@ -24,11 +27,11 @@ if (only !== 'ts') {
   const profile = process.env.NODE_MIO_DEBUG ? [] : ['--release']
   const backend = backendOf(process.env.NODE_MIO_BACKEND)
   if (backend === null) {
-    run(bin('napi'), ['build', '--platform', ...profile, '--no-const-enum'])
+    run('napi', ['build', '--platform', ...profile, '--no-const-enum'])
   } else {
     // Same binding, so no index.js; the .d.ts it writes lands in the folder too.
     const dir = backend.dir
-    run(bin('napi'), ['build', '--platform', ...profile, '--no-const-enum', '--no-js', '--target-dir', dir, '--output-dir', dir], {
+    run('napi', ['build', '--platform', ...profile, '--no-const-enum', '--no-js', '--target-dir', dir, '--output-dir', dir], {
       RUSTFLAGS: backend.rustflags,
     })
     const addon = addonOf(backend)
@@ -38,7 +41,7 @@ if (only !== 'ts') {
 }
 
 if (only !== 'native') {
-  run(bin('tsc'), ['-p', 'tsconfig.json'])
+  run('tsc', ['-p', 'tsconfig.json'])
   // ESM entry points over the CommonJS build: one module instance either way.
   writeFileSync(join(root, 'dist', 'index.mjs'), "export * from './index.js'\n")
   writeFileSync(join(root, 'dist', 'index.d.mts'), "export * from './index.js'\n")

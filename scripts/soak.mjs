@@ -17,11 +17,11 @@ import dgram from 'node:dgram'
 import { readdirSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const { Events, Interest, Poll, TcpListener, TcpStream, Token, UdpSocket, UnixStream } = await import(join(root, 'dist', 'index.js'))
+const { Events, Interest, Poll, TcpListener, TcpStream, Token, UdpSocket, UnixStream } = await import(pathToFileURL(join(root, 'dist', 'index.js')).href)
 
 const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, json: { type: 'string' }, quiet: { type: 'boolean', default: false } } })
 const minutes = Number(values.minutes)
