@@ -226,14 +226,8 @@ pub fn stream_writev(env: Env, handle: Handle, bufs: Unknown) -> napi::Result<Op
     source::with_kind(handle, Kind::writes, "writable stream", |io| {
       #[cfg(windows)]
       if let Io::NamedPipe(pipe) = io {
-        // As `Write::write_vectored`'s default: the first non-empty buffer.
-        let first = bufs
-          .iter()
-          .find(|b| !b.is_empty())
-          .copied()
-          .unwrap_or(JsBytes::EMPTY);
         return nonblocking("writev", || {
-          first.send_with(|slice| io::Write::write(&mut &*pipe, slice))
+          crate::windows::named_pipe::write_vectored(pipe, bufs)
         })
         .map(counted);
       }
@@ -269,8 +263,12 @@ pub fn stream_readv(env: Env, handle: Handle, bufs: Unknown) -> napi::Result<Opt
       if !io.kind().reads() {
         return Err(Error::wrong_kind("readable stream"));
       }
-      if io.kind() == Kind::NamedPipe {
-        return Err(Error::wrong_kind("readable stream with a descriptor"));
+      #[cfg(windows)]
+      if let Io::NamedPipe(pipe) = io {
+        return nonblocking("readv", || {
+          crate::windows::named_pipe::read_vectored(pipe, bufs)
+        })
+        .map(counted);
       }
       nonblocking("readv", || {
         on_descriptor(io, |raw| os::readv_stream(raw, bufs, reported))

@@ -1,6 +1,6 @@
 import binding from '../binding'
 import { checkString } from '../validate'
-import { read, write, writev } from '../io'
+import { read, readv, write, writev } from '../io'
 import { unavailable } from '../errors'
 import type { SystemError } from '../system-error'
 import { kConstruct, kHandle, Source } from '../source'
@@ -79,9 +79,22 @@ export class NamedPipe extends Source {
     return write(this[kHandle], buf, offset, length)
   }
 
-  /** Writes up to 64 buffers: the total taken, or `null`. */
+  /**
+   * Writes up to 64 buffers as one message (mio's `write_vectored`): the
+   * total taken, or `null` when it would block. mio copies them into its own
+   * write buffer, so the pipe takes all of them or none.
+   */
   writev(bufs: readonly Uint8Array[]): number | null {
     windows()
     return writev(this[kHandle], bufs)
+  }
+
+  /**
+   * Reads into up to 64 buffers in order (mio's `read_vectored`): the
+   * count, `0` at the end, or `null` when nothing is ready.
+   */
+  readv(bufs: readonly Uint8Array[]): number | null {
+    windows()
+    return readv(this[kHandle], bufs)
   }
 }

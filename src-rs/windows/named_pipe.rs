@@ -1,9 +1,10 @@
 //! `NamedPipe` (Windows): mio's server end (`new`, `connect`, `disconnect`)
 //! and a client end opened for overlapped I/O, as mio's tests open it. Reads
-//! and writes are the shared stream calls (`net/io.rs`).
+//! and writes are the shared stream calls (`stream.rs`), which call
+//! [`read_vectored`] and [`write_vectored`] here for a pipe.
 
 use std::fs::OpenOptions;
-use std::io::ErrorKind;
+use std::io::{self, ErrorKind};
 use std::os::windows::fs::OpenOptionsExt;
 use std::os::windows::io::{FromRawHandle, IntoRawHandle};
 
@@ -13,6 +14,7 @@ use napi_derive::napi;
 use crate::boundary::guard;
 use crate::error::{Error, Result};
 use crate::handle::Handle;
+use crate::napi_raw::JsBytes;
 use crate::source::{self, Io};
 
 /// `FILE_FLAG_OVERLAPPED`: mio drives every pipe handle with overlapped I/O.
@@ -97,4 +99,41 @@ pub fn named_pipe_take_error(
       .map(|e| crate::net::error_object(env, &Error::system(&e, "ConnectNamedPipe")))
       .transpose()
   })
+}
+
+/// `Write::write_vectored` for a pipe. mio copies what it is given into its
+/// own write buffer, so the buffers are gathered first, each through
+/// `send_with` (which reads memory other threads share atomically); the pipe
+/// takes all of it or would block.
+pub fn write_vectored(pipe: &mio::windows::NamedPipe, bufs: &[JsBytes<'_>]) -> io::Result<usize> {
+  let mut gathered = Vec::with_capacity(bufs.iter().map(JsBytes::len).sum());
+  for buf in bufs {
+    buf.send_with(|slice| {
+      gathered.extend_from_slice(slice);
+      Ok(slice.len())
+    })?;
+  }
+  io::Write::write(&mut &*pipe, &gathered)
+}
+
+/// `Read::read_vectored` for a pipe: mio reads from its own buffer as much
+/// as the buffers hold together, which lands in a private buffer first and
+/// is then scattered over them in order, each through `fill_with`.
+pub fn read_vectored(pipe: &mio::windows::NamedPipe, bufs: &[JsBytes<'_>]) -> io::Result<usize> {
+  let mut private = vec![0u8; bufs.iter().map(JsBytes::len).sum()];
+  let read = io::Read::read(&mut &*pipe, &mut private)?;
+  let mut rest = private.get(..read).unwrap_or_default();
+  for buf in bufs {
+    if rest.is_empty() {
+      break;
+    }
+    let (head, tail) = rest.split_at(rest.len().min(buf.len()));
+    buf.fill_with(|slice| {
+      let n = head.len().min(slice.len());
+      slice[..n].copy_from_slice(&head[..n]);
+      Ok(n)
+    })?;
+    rest = tail;
+  }
+  Ok(read)
 }
