@@ -12,7 +12,7 @@ use std::ptr;
 use socket2::SockAddr;
 use windows_sys::Win32::Networking::WinSock::{
   self as ws, MSG_PEEK, SOCKADDR, SOCKADDR_STORAGE, SOCKET, SOCKET_ERROR, SOL_SOCKET, SO_ERROR,
-  WSABUF, WSAEDESTADDRREQ, WSAEINVAL, WSAENOTCONN, WSAESHUTDOWN,
+  WSABUF, WSAEDESTADDRREQ, WSAEINVAL, WSAEMSGSIZE, WSAENOTCONN, WSAESHUTDOWN,
 };
 
 use crate::napi_raw::JsBytes;
@@ -42,6 +42,16 @@ fn received(n: i32) -> io::Result<usize> {
   }
 }
 
+/// A received datagram longer than `buf`: Winsock fills `buf` with its first
+/// part and fails with `WSAEMSGSIZE`, where Unix returns the part. Here it is
+/// the part on every OS; the flag says whether it was cut.
+fn truncating(result: io::Result<usize>, buf: &JsBytes<'_>) -> io::Result<(usize, bool)> {
+  match result {
+    Err(e) if e.raw_os_error() == Some(WSAEMSGSIZE) => Ok((len(buf) as usize, true)),
+    other => other.map(|n| (n, false)),
+  }
+}
+
 fn sent(n: i32) -> io::Result<usize> {
   if n == SOCKET_ERROR {
     // SAFETY: reads this thread's last Winsock error.
@@ -53,12 +63,14 @@ fn sent(n: i32) -> io::Result<usize> {
   }
 }
 
-/// `recv` into `buf` (`MSG_PEEK` when `peek`).
+/// `recv` into `buf` (`MSG_PEEK` when `peek`); a datagram longer than `buf`
+/// is cut to it, as on Unix.
 pub fn recv(raw: RawSocket, buf: JsBytes<'_>, peek: bool) -> io::Result<usize> {
   let flags = if peek { MSG_PEEK } else { 0 };
   // SAFETY: `buf` is `len` writable bytes (its contract); Winsock writes at
   // most that many.
-  received(unsafe { ws::recv(socket(raw), buf.as_mut_ptr(), len(&buf), flags) })
+  let result = received(unsafe { ws::recv(socket(raw), buf.as_mut_ptr(), len(&buf), flags) });
+  truncating(result, &buf).map(|(n, _)| n)
 }
 
 /// `send` from `buf`.
@@ -123,21 +135,33 @@ pub fn writev(raw: RawSocket, bufs: &[JsBytes<'_>]) -> io::Result<usize> {
   sent(status).map(|_| n as usize)
 }
 
-/// `recvfrom` into `buf`: the size and the sender.
+/// `recvfrom` into `buf`: the size and the sender; a datagram longer than
+/// `buf` is cut to it, as on Unix.
 pub fn recv_from(raw: RawSocket, buf: JsBytes<'_>, peek: bool) -> io::Result<(usize, SockAddr)> {
+  recv_from_flagged(raw, buf, peek).map(|((n, _), from)| (n, from))
+}
+
+/// `recv_from`, and whether the datagram was cut. Winsock fills the sender's
+/// address before it reports `WSAEMSGSIZE`.
+fn recv_from_flagged(
+  raw: RawSocket,
+  buf: JsBytes<'_>,
+  peek: bool,
+) -> io::Result<((usize, bool), SockAddr)> {
   let flags = if peek { MSG_PEEK } else { 0 };
   // SAFETY: `try_init` hands a zeroed address storage and its length, which
   // `recvfrom` fills; `buf` is as in `recv`.
   unsafe {
     SockAddr::try_init(|storage, addr_len| {
-      received(ws::recvfrom(
+      let result = received(ws::recvfrom(
         socket(raw),
         buf.as_mut_ptr(),
         len(&buf),
         flags,
         storage.cast::<SOCKADDR>(),
         addr_len,
-      ))
+      ));
+      truncating(result, &buf)
     })
   }
 }
@@ -296,13 +320,14 @@ pub use crate::sys::{Datagram, MAX_BATCH};
 /// Receives up to `MAX_BATCH` datagrams into `batch`, one `recvfrom` each
 /// (Windows has no `recvmmsg`): how many arrived. Stops at the first
 /// would-block or error after the first datagram. A datagram longer than its
-/// buffer is an error (`WSAEMSGSIZE`), as with `recvFrom`.
+/// buffer is cut to it and flagged, as `MSG_TRUNC` on Unix.
 pub fn recv_batch(raw: RawSocket, batch: &mut [Datagram<'_>]) -> io::Result<usize> {
   let n = batch.len().min(MAX_BATCH);
   for (i, datagram) in batch[..n].iter_mut().enumerate() {
-    match recv_from(raw, datagram.buf, false) {
-      Ok((size, from)) => {
+    match recv_from_flagged(raw, datagram.buf, false) {
+      Ok(((size, truncated), from)) => {
         datagram.size = size;
+        datagram.truncated = truncated;
         datagram.peer = Some(from);
       }
       Err(e) if i == 0 => return Err(e),
