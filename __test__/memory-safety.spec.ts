@@ -9,6 +9,7 @@
 // so a crash is reported as the signal it died of, not as a lost ava worker.
 import test from 'ava'
 import { type ChildResult, runNode } from './support/processes.ts'
+import { underQemu } from './support/platform.ts'
 
 const unix = process.platform !== 'win32'
 
@@ -59,8 +60,12 @@ function canaries(size, count = 64) {
 const clean = (list) => list.every((b) => b.every((x) => x === 0))
 `
 
+// How long a child may take: one loops 2^21 times (seconds natively; qemu's
+// emulation is one to two orders of magnitude slower).
+const CHILD_PATIENCE = underQemu ? 600_000 : 60_000
+
 async function child(code: string): Promise<ChildResult & { lines: Record<string, string> }> {
-  const result = await runNode(PRELUDE + code, { patience: 60_000 })
+  const result = await runNode(PRELUDE + code, { patience: CHILD_PATIENCE })
   const lines: Record<string, string> = {}
   for (const line of result.stdout.split('\n')) {
     const at = line.indexOf('=')
@@ -363,6 +368,7 @@ test('errors: Error.prepareStackTrace that calls into node-mio runs after the ca
 // ---- 4. Closed handles
 
 test('a closed Registry never names another Poll, however often its slot is reused (2^21 + 1 times)', async (t) => {
+  t.timeout(CHILD_PATIENCE + 10_000)
   const result = await child(`
     // The raw binding, as any code in the process can reach it: the wrapper
     // forgets closed handles, but a program can keep the numbers.

@@ -1,13 +1,13 @@
 // Waiting in tests: bounded waits, deferred promises, turns of the event loop.
 import { setTimeout as delay } from 'node:timers/promises'
-import { underWine } from './platform.ts'
+import { underQemu, underWine } from './platform.ts'
 
 /**
  * How long a test waits for what it expects before failing (a guard against
  * a hang, not a measurement). Wine runs every socket call through its server
- * process: longer there.
+ * process, and qemu-user emulates every instruction: longer there.
  */
-export const PATIENCE = underWine ? 90_000 : 20_000
+export const PATIENCE = underWine || underQemu ? 90_000 : 20_000
 
 /** Rejects after `patience` ms, naming what did not happen (`what` is read then). */
 export function guard<T>(promise: Promise<T>, what: string | (() => string), patience = PATIENCE): Promise<T> {

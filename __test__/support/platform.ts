@@ -1,4 +1,5 @@
 // The platform a spec runs on, where it changes what a test can expect.
+import { readFileSync } from 'node:fs'
 
 /**
  * Whether this is Windows emulated by Wine (which sets WINECONFIGDIR and
@@ -7,3 +8,18 @@
  * Winsock program without node-mio (scripts/cross/winsock-probe.c).
  */
 export const underWine = process.platform === 'win32' && process.env.WINECONFIGDIR !== undefined && process.env.WINELOADER !== undefined
+
+/**
+ * Whether this is another CPU emulated by qemu-user: an arm64 (or other
+ * non-x86) Node whose /proc/cpuinfo describes an x86 host (qemu-user passes
+ * the host's through). Everything runs many times slower there, so waits
+ * are longer; nothing else changes.
+ */
+export const underQemu = ((): boolean => {
+  if (process.platform !== 'linux' || process.arch === 'x64' || process.arch === 'ia32') return false
+  try {
+    return /^vendor_id\s*:\s*(GenuineIntel|AuthenticAMD)/m.test(readFileSync('/proc/cpuinfo', 'utf8'))
+  } catch {
+    return false
+  }
+})()
