@@ -26,8 +26,14 @@ const ID2 = Token(1)
  * to `address`, waiting on `barrier` after each connection is made before it
  * is dropped. `ready()` is called once the first connection is established.
  */
+/**
+ * mio's `start_connections`, returning once the first connection is made
+ * (the kernel completes it on the listen backlog): a worker takes far longer
+ * to start than a std thread (seconds under qemu), and the events are
+ * expected within mio's 1.5 s of the connection, not of the worker's start.
+ */
 function startConnections(address: SocketAddress, nConnections: number, barrier: Barrier): Peer {
-  return new Peer(
+  const peer = new Peer(
     `
     ${BARRIER_WAIT}
     const net = require('node:net')
@@ -45,6 +51,8 @@ function startConnections(address: SocketAddress, nConnections: number, barrier:
     `,
     { host: address.address, port: address.port, n: nConnections, barrier: barrier.buffer },
   )
+  peer.waitReady()
+  return peer
 }
 
 /** mio's `assert_would_block`: the call returned `null`. */

@@ -1,6 +1,7 @@
 // Peers in worker threads, as mio's tests use std threads: a peer keeps
 // running while this thread blocks in `poll()`.
 import { Worker } from 'node:worker_threads'
+import { PATIENCE } from './async.ts'
 
 /** Blocks this thread for `ms` (a peer in another thread keeps running). */
 export function sleep(ms: number): void {
@@ -29,14 +30,14 @@ export class Peer {
     this.#exited = new Promise((resolve) => this.#worker.once('exit', resolve))
   }
 
-  /** Waits up to 10 s for the worker to call `ready()`. */
+  /** Waits (up to `PATIENCE`) for the worker to call `ready()`. */
   waitReady(): void {
-    if (Atomics.wait(this.#shared, 0, 0, 10_000) === 'timed-out' && Atomics.load(this.#shared, 0) === 0) {
+    if (Atomics.wait(this.#shared, 0, 0, PATIENCE) === 'timed-out' && Atomics.load(this.#shared, 0) === 0) {
       throw new Error('peer thread did not become ready')
     }
   }
 
-  /** The value the worker passed to `ready()`, waiting up to 10 s for it. */
+  /** The value the worker passed to `ready()`, waiting for it as `waitReady`. */
   get value(): number {
     this.waitReady()
     return Atomics.load(this.#shared, 1)
