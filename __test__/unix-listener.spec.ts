@@ -226,11 +226,12 @@ async function smokeTest(t: ExecutionContext, newListener: (path: string) => Uni
 
 /**
  * mio's `open_connections`: a thread connects `n` times; each connection
- * waits at the barrier, then is dropped. `value` is ready once the first
- * connection is made.
+ * waits at the barrier, then is dropped. Returns once the first connection
+ * is made (as tcp-listener.spec's `startConnections`: the events are
+ * expected within mio's 1.5 s of the connection, not of the worker's start).
  */
 function openConnections(path: string, n: number, barrier: Barrier): Peer {
-  return new Peer(
+  const peer = new Peer(
     `${BARRIER_WAIT}
     const net = require('node:net')
     for (let i = 0; i < data.n; i++) {
@@ -244,4 +245,6 @@ function openConnections(path: string, n: number, barrier: Barrier): Peer {
     `,
     { path, n, barrier: barrier.buffer },
   )
+  peer.waitReady()
+  return peer
 }

@@ -16,7 +16,8 @@ export function sleep(ms: number): void {
  */
 export class Peer {
   readonly #worker: Worker
-  readonly #shared = new Int32Array(new SharedArrayBuffer(8))
+  // [ready, value, started]
+  readonly #shared = new Int32Array(new SharedArrayBuffer(12))
   readonly #exited: Promise<number>
 
   constructor(source: string, workerData: unknown = null) {
@@ -24,10 +25,16 @@ export class Peer {
       const { workerData } = require('node:worker_threads')
       const shared = new Int32Array(workerData.shared)
       const ready = (value) => { Atomics.store(shared, 1, value); Atomics.store(shared, 0, 1); Atomics.notify(shared, 0) }
+      Atomics.store(shared, 2, 1)
+      Atomics.notify(shared, 2)
       ;(async (data) => { ${source} })(workerData.data).catch((e) => { console.error(e); process.exit(1) })
     `
     this.#worker = new Worker(code, { eval: true, workerData: { shared: this.#shared.buffer, data: workerData } })
     this.#exited = new Promise((resolve) => this.#worker.once('exit', resolve))
+    // Returns once the worker runs: a std thread in mio's tests starts at
+    // once, a worker boots Node first (seconds under qemu), and the tests
+    // time what the peer does, not that.
+    Atomics.wait(this.#shared, 2, 0, PATIENCE)
   }
 
   /** Waits (up to `PATIENCE`) for the worker to call `ready()`. */
