@@ -1,7 +1,7 @@
 //! `Poll`: the selector (epoll, kqueue, IOCP) and the `poll` call.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -35,6 +35,12 @@ pub struct PollCore {
   /// as `(token, bits)` pairs: their readiness is consumed (edge-triggered),
   /// so the next poll or watch returns them first.
   pending: RefCell<VecDeque<f64>>,
+  /// How many sources (and the `Waker`) are registered under each token.
+  /// Events polled earlier and delivered later (a polling thread's queue,
+  /// `pending`) are delivered only for a token that is registered now: a
+  /// source reregistered under another token or deregistered meanwhile
+  /// gets none of them, as the OS would give none after the change.
+  tokens: RefCell<HashMap<usize, u32>>,
 }
 
 impl PollCore {
@@ -99,6 +105,33 @@ impl PollCore {
     self.thread_registry.borrow_mut().take();
   }
 
+  /// A source (or the `Waker`) is now registered under `token`.
+  pub fn token_added(&self, token: mio::Token) {
+    if let Ok(mut tokens) = self.tokens.try_borrow_mut() {
+      *tokens.entry(token.0).or_insert(0) += 1;
+    }
+  }
+
+  /// A source registered under `token` no longer is.
+  pub fn token_removed(&self, token: mio::Token) {
+    if let Ok(mut tokens) = self.tokens.try_borrow_mut() {
+      if let Some(count) = tokens.get_mut(&token.0) {
+        *count -= 1;
+        if *count == 0 {
+          tokens.remove(&token.0);
+        }
+      }
+    }
+  }
+
+  /// Whether a queued event's token (as JavaScript has it) is registered.
+  pub fn has_token(&self, token: f64) -> bool {
+    self
+      .tokens
+      .try_borrow()
+      .map_or(true, |tokens| tokens.contains_key(&(token as usize)))
+  }
+
   pub fn add_clone(&self) {
     self.clones.set(self.clones.get() + 1);
   }
@@ -132,6 +165,7 @@ pub fn poll_new(env: Env) -> napi::Result<Handle> {
       watch: Cell::new(None),
       thread_registry: RefCell::new(None),
       pending: RefCell::new(VecDeque::new()),
+      tokens: RefCell::new(HashMap::new()),
     };
     Ok(POLLS.with_borrow_mut(|polls| polls.insert(Rc::new(core))))
   })
@@ -192,17 +226,36 @@ pub fn poll_now(core: &PollCore, out: &mut [f64]) -> Result<u32> {
   poll_mio(core, out, Some(Duration::ZERO), None)
 }
 
-/// Moves events a stopped watch left into `out`; how many.
+/// Moves events a stopped watch left into `out`, those of tokens still
+/// registered; how many.
 pub fn take_pending(core: &PollCore, out: &mut [f64]) -> u32 {
   let Ok(mut pending) = core.pending.try_borrow_mut() else {
     return 0;
   };
-  let stride = EVENT_STRIDE as usize;
-  let count = (pending.len() / stride).min(out.len() / stride);
-  for (slot, value) in out.iter_mut().zip(pending.drain(..count * stride)) {
-    *slot = value;
+  take_registered(core, &mut pending, out)
+}
+
+/// Moves queued `(token, bits)` events into `out` until it is full or the
+/// queue is empty, dropping those whose token is no longer registered (see
+/// `PollCore::tokens`); how many it moved.
+pub fn take_registered(core: &PollCore, queue: &mut VecDeque<f64>, out: &mut [f64]) -> u32 {
+  let mut count = 0;
+  for slot in out.chunks_exact_mut(EVENT_STRIDE as usize) {
+    let event = loop {
+      match (queue.pop_front(), queue.pop_front()) {
+        (Some(token), Some(bits)) if core.has_token(token) => break Some((token, bits)),
+        (Some(_), Some(_)) => continue,
+        _ => break None,
+      }
+    };
+    let Some((token, bits)) = event else { break };
+    if let [slot_token, slot_bits] = slot {
+      *slot_token = token;
+      *slot_bits = bits;
+      count += 1;
+    }
   }
-  count as u32
+  count
 }
 
 /// Keeps events a stopped watch took and did not deliver (see `pending`).

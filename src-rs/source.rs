@@ -265,6 +265,8 @@ impl Io {
 pub struct SourceEntry {
   pub io: Io,
   registered: Option<Weak<PollCore>>,
+  /// The token it is registered under (with `registered`).
+  token: Option<mio::Token>,
   /// Where a connecting stream connects to, for the error `takeError` gives.
   target: Option<std::net::SocketAddr>,
   /// The `SO_ERROR` code `takeError()` or a read already reported, so it is
@@ -288,6 +290,7 @@ pub fn insert_connecting(io: Io, target: Option<std::net::SocketAddr>) -> Handle
     sources.insert(SourceEntry {
       io,
       registered: None,
+      token: None,
       target,
       reported_error: Cell::new(None),
     })
@@ -393,6 +396,8 @@ pub fn registration(
         ))
       }
       (Op::Register(token, interest), None) => {
+        // (A closed Poll's tokens no longer matter.)
+        entry.token = None;
         let stale = entry.registered.take().is_some();
         if stale {
           // Registered with a Poll that has closed since. The OS forgot the
@@ -415,16 +420,28 @@ pub fn registration(
         }
         if result.is_ok() {
           entry.registered = Some(Rc::downgrade(core));
+          entry.token = Some(token);
+          core.token_added(token);
         }
         result
       }
       (Op::Reregister(token, interest), Some(true)) => {
-        registry.reregister(entry.io.as_source(), token, interest)
+        let result = registry.reregister(entry.io.as_source(), token, interest);
+        if result.is_ok() {
+          if let Some(old) = entry.token.replace(token) {
+            core.token_removed(old);
+          }
+          core.token_added(token);
+        }
+        result
       }
       (Op::Deregister, Some(true)) => {
         let result = registry.deregister(entry.io.as_source());
         if result.is_ok() {
           entry.registered = None;
+          if let Some(old) = entry.token.take() {
+            core.token_removed(old);
+          }
         }
         result
       }
@@ -454,6 +471,9 @@ pub fn take(handle: Handle) -> Option<Io> {
   // Closing a descriptor removes it from epoll and kqueue, but a borrowed
   // one (`SourceFd`) or one handed on stays open: deregister explicitly.
   if let Some(core) = entry.registered.take().and_then(|poll| poll.upgrade()) {
+    if let Some(token) = entry.token.take() {
+      core.token_removed(token);
+    }
     core.with_registry(|registry| {
       if let Some(registry) = registry {
         // Best effort: the source is going away either way.

@@ -68,6 +68,7 @@ pub fn waker_new(env: Env, registry: Handle, token: f64) -> napi::Result<Handle>
       }
       let waker = mio::Waker::new(registry, token).map_err(|e| Error::system(&e, "waker"))?;
       core.has_waker.set(true);
+      core.token_added(token);
       Ok(waker)
     })?;
     Ok(WAKERS.with_borrow_mut(|wakers| {

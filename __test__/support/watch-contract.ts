@@ -11,10 +11,12 @@
 // callbacks; a second watch (or pollAsync) on a watched Poll is EEXIST and
 // poll() on it is EBUSY; events a watch took and did not deliver stay with
 // the Poll for the next poll or watch; an exception from the callback is an
-// uncaught exception; a ref'd watch keeps the process alive. A batch polled
-// before a deregistration or close may still arrive after it (mio allows
-// stale events): every test provokes one readiness edge at a time, after the
-// previous batch was handled, so no stale batch changes what it asserts.
+// uncaught exception; a ref'd watch keeps the process alive. An event polled
+// before a deregistration, a close or a reregistration under another token
+// is not delivered after it (only tokens registered at delivery pass); one
+// for a token still registered may be stale, as mio allows: every test
+// provokes one readiness edge at a time, after the previous batch was
+// handled, so no stale batch changes what it asserts.
 //
 // What must be seen from outside a process (an uncaught exception, whether
 // the process stays alive, which thread pool is used) runs in a child process
@@ -633,6 +635,42 @@ export function watchContract(mode: WatchMode): void {
       second.stop()
       t.deepEqual([...first, ...seen].sort((x, y) => x - y), [0, 1, 2, 3, 4, 7], 'each socket and the wake, once')
     }
+  })
+
+  modeTest('watch: events polled before a deregister, close or reregister under another token are not delivered after it', async (t) => {
+    const poll = new Poll()
+    const events = new Events(8)
+    const waker = new Waker(poll.registry, Token(9))
+    t.teardown(() => {
+      waker.close()
+      poll.close()
+    })
+    const seen: Token[] = []
+    let batch = deferred()
+    poll.watch(events, (b) => {
+      seen.push(...tokensOf(b))
+      if (seen.includes(Token(9))) batch.resolve()
+    })
+    // Each round: a source becomes writable at once (the thread, if any,
+    // polls and queues its event during the sleep), its registration changes
+    // in the same turn, then a wake marks the end of what may arrive.
+    const round = async (change: (socket: UdpSocket) => void, expect: Token[]) => {
+      seen.length = 0
+      batch = deferred()
+      const socket = UdpSocket.bind('127.0.0.1:0')
+      poll.registry.register(socket, Token(1), Interest.WRITABLE)
+      sleep(100)
+      change(socket)
+      await delay(100)
+      waker.wake()
+      await guard(batch.promise, 'the wake')
+      t.deepEqual([...new Set(seen)].sort(), [...expect, Token(9)].sort())
+      if (!socket.closed) socket.close()
+    }
+    await round((socket) => poll.registry.deregister(socket), [])
+    await round((socket) => socket.close(), [])
+    // reregister() re-arms: the writable edge comes again, under the new token only
+    await round((socket) => poll.registry.reregister(socket, Token(3), Interest.WRITABLE), [Token(3)])
   })
 
   modeTest('watch: closing the Poll (from outside, or inside the callback) with events pending: no further callback', async (t) => {

@@ -195,7 +195,7 @@ fn take(handle: Handle, out: &mut [f64]) -> Result<u32> {
     }
     match &entry.driver {
       Driver::Uv(_) => poll::poll_now(&core, out),
-      Driver::Thread(watch) => Ok(watch.take(out)),
+      Driver::Thread(watch) => Ok(watch.take(&core, out)),
     }
   })
 }

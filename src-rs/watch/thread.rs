@@ -33,7 +33,7 @@ use napi::{sys, Env, Status};
 
 use crate::boundary;
 use crate::error::{Error, Result};
-use crate::events::{self, EVENT_STRIDE};
+use crate::events;
 use crate::handle::Handle;
 use crate::napi_raw;
 use crate::poll::{self, PollCore};
@@ -207,15 +207,10 @@ impl Watch {
     unsafe { napi_raw::add_cleanup_hook(self.env, on_env_teardown, id.to_bits() as *mut _) };
   }
 
-  /// Moves up to `out.len() / 2` queued events into `out`; how many.
-  pub fn take(&self, out: &mut [f64]) -> u32 {
-    let mut queued = lock(&self.queue);
-    let stride = EVENT_STRIDE as usize;
-    let count = (queued.len() / stride).min(out.len() / stride);
-    for (slot, value) in out.iter_mut().zip(queued.drain(..count * stride)) {
-      *slot = value;
-    }
-    count as u32
+  /// Moves up to `out.len() / 2` queued events into `out`, those of tokens
+  /// `core` still has registered (see `PollCore::tokens`); how many.
+  pub fn take(&self, core: &PollCore, out: &mut [f64]) -> u32 {
+    poll::take_registered(core, &mut lock(&self.queue), out)
   }
 
   /// Tells the thread to stop, wakes it and waits for it: its `Poll`.
