@@ -5,9 +5,9 @@
 // workflow; this checks what it is for.
 import test from 'ava'
 import { execFile } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { delimiter, join } from 'node:path'
 import { promisify } from 'node:util'
 import { platformKeyOfTarget } from '../lib/load-error.ts'
 
@@ -81,7 +81,20 @@ test('the publish steps take the downloaded artifacts of every target (napi arti
     mkdirSync(join(dir, 'artifacts', `bindings-${target}`), { recursive: true })
     cpSync(join(root, 'LICENSE'), join(dir, 'artifacts', `bindings-${target}`, `mio.${platformKeyOfTarget(target)}.node`))
   }
-  const napi = (args: string[]) => promisify(execFile)(process.execPath, [join(root, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.js'), ...args], { cwd: dir, env: { ...process.env, DEBUG: '' } })
+  // prepublish runs `npm pack` through the shell: when the runner named its
+  // npm CLI (npm_execpath, as npm run does), that one, first on PATH (a
+  // Windows Node from npm's registry, as under Wine, ships without npm).
+  const env: NodeJS.ProcessEnv = { ...process.env, DEBUG: '' }
+  const cli = process.env.npm_execpath
+  if (cli?.endsWith('.js')) {
+    const shims = join(dir, 'shims')
+    mkdirSync(shims)
+    if (process.platform === 'win32') writeFileSync(join(shims, 'npm.cmd'), `@"${process.execPath}" "${cli}" %*\r\n`)
+    else writeFileSync(join(shims, 'npm'), `#!/bin/sh\nexec "${process.execPath}" "${cli}" "$@"\n`, { mode: 0o755 })
+    const key = Object.keys(env).find((name) => name.toUpperCase() === 'PATH') ?? 'PATH' // Windows: Path
+    env[key] = `${shims}${delimiter}${env[key] ?? ''}`
+  }
+  const napi = (args: string[]) => promisify(execFile)(process.execPath, [join(root, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.js'), ...args], { cwd: dir, env })
   await napi(['artifacts'])
   for (const target of pkg.napi.targets) {
     const key = platformKeyOfTarget(target)
