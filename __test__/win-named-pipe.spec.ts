@@ -2,7 +2,7 @@
 // mio's NamedPipe::new, NamedPipe.open the overlapped client its tests open).
 // Windows only: elsewhere NamedPipe throws ERR_FEATURE_UNAVAILABLE_ON_PLATFORM
 // (package.spec asserts that), so these skip.
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 import { Events, Interest, NamedPipe, Poll, Token } from 'node-mio'
 import { expectEvents } from './support/events.ts'
 
@@ -195,24 +195,22 @@ function readAll(poll: Poll, events: Events, s: NamedPipe, chunk: number, expect
   return Buffer.concat(parts)
 }
 
-windows('read_message_larger_than_internal_buffer: 8192 bytes through a 4000-byte buffer', (t) => {
+/** A message written whole by the client and read back by the server `chunk` bytes at a time. */
+function readsBack(t: ExecutionContext, expected: Buffer, chunk: number, waitMs: number): void {
   const { poll, events, server: s, client: c } = setup()
   poll.poll(events, null)
-  const expected = Buffer.alloc(8192, 0x5)
-  t.is(c.write(expected), 8192)
+  t.is(c.write(expected), expected.length)
   expectEvents(t, poll, events, [{ token: Token(0), readiness: ['readable'] }])
-  t.deepEqual(readAll(poll, events, s, 4000, expected, 1000), expected)
+  t.deepEqual(readAll(poll, events, s, chunk, expected, waitMs), expected)
   closeAll(s, c, poll)
+}
+
+windows('read_message_larger_than_internal_buffer: 8192 bytes through a 4000-byte buffer', (t) => {
+  readsBack(t, Buffer.alloc(8192, 0x5), 4000, 1000)
 })
 
 windows('read_with_small_buffer_provided: 10000 bytes through a 128-byte buffer', (t) => {
-  const { poll, events, server: s, client: c } = setup()
-  poll.poll(events, null)
-  const expected = Buffer.alloc(10000, 1)
-  t.is(c.write(expected), 10000)
-  expectEvents(t, poll, events, [{ token: Token(0), readiness: ['readable'] }])
-  t.deepEqual(readAll(poll, events, s, 128, expected, 100), expected)
-  closeAll(s, c, poll)
+  readsBack(t, Buffer.alloc(10000, 1), 128, 100)
 })
 
 windows('write_vectored_then_read_vectored: writev gathers, readv scatters', (t) => {
