@@ -6,6 +6,7 @@ import { closeSync, openSync, writeSync } from 'node:fs'
 import { pipe, UnixDatagram, UnixStream, type FdsReceived } from 'node-mio'
 import * as binding from '../index.js'
 import { fdFlags, fdTarget, O_CLOEXEC, openFdCount } from './support/descriptors.ts'
+import { underQemu } from './support/platform.ts'
 
 const UNIX = process.platform !== 'win32'
 const LINUX = process.platform === 'linux'
@@ -68,7 +69,11 @@ test('more descriptors than the receive asked for is ERR_MIO_FDS_TRUNCATED and l
   a.sendWithFds(Buffer.from('x'), [fd, fd, fd])
   const error = t.throws(() => soon(() => b.recvWithFds(Buffer.alloc(4), 1))) as Error & { code?: string }
   t.is(error.code, 'ERR_MIO_FDS_TRUNCATED')
-  if (before !== null) t.is(openFdCount(), before, 'every received descriptor was closed')
+  // Under qemu-user the count is qemu's: it receives into a control buffer
+  // twice the program's (linux-user's do_sendrecvmsg_locked), so the kernel
+  // installs descriptors that qemu then cuts from the message and never
+  // closes. node-mio closes every one it is given.
+  if (before !== null && !underQemu) t.is(openFdCount(), before, 'every received descriptor was closed')
   closeSync(fd)
   a.close()
   b.close()
