@@ -285,14 +285,16 @@ function inspect(file, format, allowed) {
     exportsNapi = /\]\s+napi_register_module_v1$/m.test(out)
     exported = [...out.matchAll(/^\s+\[\s*\d+\]\s+\S+$/gm)].length
   } else if (format === 'elf') {
-    imports = [...sh(`${LLVM}/llvm-readelf`, ['-d', file]).out.matchAll(/\(NEEDED\)\s+Shared library: \[(.+)\]/g)].map((m) => m[1])
-    const syms = sh(`${LLVM}/llvm-nm`, ['-D', '--defined-only', file]).out.split('\n').filter(Boolean)
+    // GNU binutils read an ELF file of any architecture (and come with gcc,
+    // so the arm64 group needs no LLVM).
+    imports = [...sh('readelf', ['-d', file]).out.matchAll(/\(NEEDED\)\s+Shared library: \[(.+)\]/g)].map((m) => m[1])
+    const syms = sh('nm', ['-D', '--defined-only', file]).out.split('\n').filter(Boolean)
     exportsNapi = syms.some((l) => l.endsWith(' T napi_register_module_v1'))
     exported = syms.filter((l) => / [TDB] /.test(l)).length
     // A musl link against stand-in libraries records no DT_NEEDED: say what
     // it leaves for the dynamic linker instead.
     if (imports.length === 0) {
-      const undefinedSyms = sh(`${LLVM}/llvm-nm`, ['-D', '--undefined-only', file]).out.split('\n').filter(Boolean)
+      const undefinedSyms = sh('nm', ['-D', '--undefined-only', file]).out.split('\n').filter(Boolean)
       say(`  ${file.split('/').pop()}: no DT_NEEDED (stand-in libc); ${undefinedSyms.length} undefined symbols for libc/libgcc_s, e.g. ${undefinedSyms.slice(0, 4).map((l) => l.trim().split(' ').pop()).join(', ')}`)
     }
   } else {
