@@ -65,8 +65,10 @@ const noRust = (dir: string) => !['cargo', 'rustc', 'cargo.exe', 'rustc.exe'].so
 const PATH = [bin, ...(process.env.PATH ?? '').split(delimiter).filter((dir) => dir && noRust(dir))].join(delimiter)
 const env = (extra: Record<string, string> = {}) => {
   const e: Record<string, string | undefined> = { ...process.env, PATH, NODE_OPTIONS: '', ...extra }
-  // npm_* variables of the outer `npm test` would configure the inner npm
+  // npm_* variables of the outer `npm test` would configure the inner npm;
+  // a user's install names no binary (`npm run test:backends` does)
   for (const name of Object.keys(e)) if (name.startsWith('npm_')) delete e[name]
+  delete e.NAPI_RS_NATIVE_LIBRARY_PATH
   return e
 }
 
