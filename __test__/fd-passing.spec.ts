@@ -3,9 +3,10 @@
 // read did not ask for, hostile arguments, and a flat descriptor count.
 import test from 'ava'
 import { closeSync, openSync, writeSync } from 'node:fs'
-import { pipe, UnixDatagram, UnixStream, type FdsReceived } from 'node-mio'
+import { Events, Interest, pipe, Poll, Token, UnixDatagram, UnixStream, type FdsReceived } from 'node-mio'
 import * as binding from '../index.js'
 import { fdFlags, fdTarget, O_CLOEXEC, openFdCount } from './support/descriptors.ts'
+import { expectEvents } from './support/events.ts'
 import { underQemu } from './support/platform.ts'
 
 const UNIX = process.platform !== 'win32'
@@ -56,6 +57,26 @@ test('a datagram pair carries descriptors too, and a receive without any gives [
   closeSync(first.fds[0]!)
   t.deepEqual(soon(() => b.recvWithFds(buf)), { size: 5, fds: [] })
   t.is(b.recvWithFds(buf), null, 'nothing waiting: null')
+  closeSync(fd)
+  a.close()
+  b.close()
+})
+
+test('a receive drained to null re-arms readiness: each later message is a new event (every selector)', (t) => {
+  if (!UNIX) return t.pass('Unix only')
+  // mio's poll(2) selector reports a source again only after an operation
+  // through mio returned would-block: recvWithFds must be one of those.
+  const [a, b] = UnixStream.pair()
+  using poll = new Poll()
+  const events = new Events(4)
+  poll.registry.register(b, Token(7), Interest.READABLE)
+  const fd = openSync('/dev/null', 'r')
+  const buf = Buffer.alloc(8)
+  for (let round = 0; round < 3; round++) {
+    a.sendWithFds(Buffer.from('m'), [fd])
+    expectEvents(t, poll, events, [{ token: Token(7), readiness: ['readable'] }])
+    for (let got; (got = b.recvWithFds(buf, 1)) !== null; ) for (const received of got.fds) closeSync(received)
+  }
   closeSync(fd)
   a.close()
   b.close()

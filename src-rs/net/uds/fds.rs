@@ -18,7 +18,7 @@ use crate::error::{Class, Error, Result};
 use crate::handle::Handle;
 use crate::napi_raw;
 use crate::source::{self, Io};
-use crate::stream::{arg_bytes, nonblocking, readable, MAX_CHUNK};
+use crate::stream::{arg_bytes, nonblocking, on_descriptor, readable, MAX_CHUNK};
 use crate::sys::io::NOSIGNAL;
 
 /// The most descriptors one message carries (Linux's `SCM_MAX_FD`).
@@ -46,12 +46,17 @@ const CLOEXEC: libc::c_int = libc::MSG_CMSG_CLOEXEC;
 )))]
 const CLOEXEC: libc::c_int = 0;
 
-/// The descriptor of a `UnixStream` or `UnixDatagram`.
-fn with_unix<R>(handle: Handle, f: impl FnOnce(RawFd) -> Result<R>) -> Result<R> {
-  use std::os::fd::AsRawFd;
+/// Runs a system call `op` on the descriptor of a `UnixStream` or
+/// `UnixDatagram`, as `nonblocking` does: `None` when it would block.
+fn with_unix<R>(
+  handle: Handle,
+  syscall: &'static str,
+  mut op: impl FnMut(RawFd) -> std::io::Result<R>,
+) -> Result<Option<R>> {
   source::with(handle, |io| match io {
-    Io::UnixStream(s) => f(s.as_raw_fd()),
-    Io::UnixDatagram(s) => f(s.as_raw_fd()),
+    // Through mio's `try_io` (`on_descriptor`): a would-block re-arms the
+    // source's readiness where the selector needs that (the poll(2) one).
+    Io::UnixStream(_) | Io::UnixDatagram(_) => nonblocking(syscall, || on_descriptor(io, &mut op)),
     _ => Err(Error::wrong_kind("UnixStream or UnixDatagram")),
   })
 }
@@ -116,41 +121,39 @@ pub fn unix_send_fds(
     // SAFETY: as above, taken last.
     let buf = unsafe { arg_bytes(env.raw(), buf.raw(), "buffer") }?.prefix(MAX_CHUNK);
     let mut control: Control = [0; (MAX_FDS * 4 + 64) / 8];
-    with_unix(handle, |fd| {
-      nonblocking("sendmsg", || {
-        let mut iov = libc::iovec {
-          iov_base: buf.as_mut_ptr().cast(),
-          iov_len: buf.len(),
-        };
-        // SAFETY: all-zero is a valid `msghdr`; every pointer set below is
-        // live through the call, and the control message is built inside
-        // `control` by the CMSG macros over a header that describes it.
-        let sent = unsafe {
-          let mut msg: libc::msghdr = std::mem::zeroed();
-          msg.msg_iov = &mut iov;
-          msg.msg_iovlen = 1 as _;
-          if count > 0 {
-            let bytes = (count * std::mem::size_of::<RawFd>()) as libc::c_uint;
-            msg.msg_control = control.as_mut_ptr().cast();
-            msg.msg_controllen = libc::CMSG_SPACE(bytes) as _;
-            let cmsg = libc::CMSG_FIRSTHDR(&msg);
-            (*cmsg).cmsg_level = libc::SOL_SOCKET;
-            (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-            (*cmsg).cmsg_len = libc::CMSG_LEN(bytes) as _;
-            std::ptr::copy_nonoverlapping(
-              list.as_ptr(),
-              libc::CMSG_DATA(cmsg).cast::<RawFd>(),
-              count,
-            );
-          }
-          libc::sendmsg(fd, &msg, NOSIGNAL)
-        };
-        if sent < 0 {
-          Err(std::io::Error::last_os_error())
-        } else {
-          Ok(sent as u32)
+    with_unix(handle, "sendmsg", |fd| {
+      let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+      };
+      // SAFETY: all-zero is a valid `msghdr`; every pointer set below is
+      // live through the call, and the control message is built inside
+      // `control` by the CMSG macros over a header that describes it.
+      let sent = unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1 as _;
+        if count > 0 {
+          let bytes = (count * std::mem::size_of::<RawFd>()) as libc::c_uint;
+          msg.msg_control = control.as_mut_ptr().cast();
+          msg.msg_controllen = libc::CMSG_SPACE(bytes) as _;
+          let cmsg = libc::CMSG_FIRSTHDR(&msg);
+          (*cmsg).cmsg_level = libc::SOL_SOCKET;
+          (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+          (*cmsg).cmsg_len = libc::CMSG_LEN(bytes) as _;
+          std::ptr::copy_nonoverlapping(
+            list.as_ptr(),
+            libc::CMSG_DATA(cmsg).cast::<RawFd>(),
+            count,
+          );
         }
-      })
+        libc::sendmsg(fd, &msg, NOSIGNAL)
+      };
+      if sent < 0 {
+        Err(std::io::Error::last_os_error())
+      } else {
+        Ok(sent as u32)
+      }
     })
   })
 }
@@ -195,56 +198,54 @@ pub fn unix_recv_fds(
     let buf = readable(unsafe { arg_bytes(env.raw(), buf.raw(), "buffer") }?)?;
     let mut control: Control = [0; (MAX_FDS * 4 + 64) / 8];
     let mut got = [0 as RawFd; MAX_FDS];
-    let received = with_unix(handle, |fd| {
-      nonblocking("recvmsg", || {
-        let mut iov = libc::iovec {
-          iov_base: buf.as_mut_ptr().cast(),
-          iov_len: buf.len(),
-        };
-        // SAFETY: all-zero is a valid `msghdr`; the pointers are live
-        // through the call; the CMSG macros walk what the kernel wrote.
-        unsafe {
-          let mut msg: libc::msghdr = std::mem::zeroed();
-          msg.msg_iov = &mut iov;
-          msg.msg_iovlen = 1 as _;
-          if max > 0 {
-            msg.msg_control = control.as_mut_ptr().cast();
-            msg.msg_controllen =
-              libc::CMSG_SPACE((max * std::mem::size_of::<RawFd>()) as libc::c_uint) as _;
-          }
-          let n = libc::recvmsg(fd, &mut msg, CLOEXEC);
-          if n < 0 {
-            return Err(std::io::Error::last_os_error());
-          }
-          let mut count = 0usize;
-          let mut overflow = false;
-          if max > 0 {
-            let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
-            while !cmsg.is_null() {
-              if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
-                let data = libc::CMSG_DATA(cmsg);
-                let bytes = (*cmsg).cmsg_len as usize - (data as usize - cmsg as usize);
-                for i in 0..bytes / std::mem::size_of::<RawFd>() {
-                  let fd = data.cast::<RawFd>().add(i).read_unaligned();
-                  if count < MAX_FDS {
-                    got[count] = fd;
-                    count += 1;
-                  } else {
-                    overflow = true;
-                    libc::close(fd);
-                  }
+    let received = with_unix(handle, "recvmsg", |fd| {
+      let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+      };
+      // SAFETY: all-zero is a valid `msghdr`; the pointers are live
+      // through the call; the CMSG macros walk what the kernel wrote.
+      unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1 as _;
+        if max > 0 {
+          msg.msg_control = control.as_mut_ptr().cast();
+          msg.msg_controllen =
+            libc::CMSG_SPACE((max * std::mem::size_of::<RawFd>()) as libc::c_uint) as _;
+        }
+        let n = libc::recvmsg(fd, &mut msg, CLOEXEC);
+        if n < 0 {
+          return Err(std::io::Error::last_os_error());
+        }
+        let mut count = 0usize;
+        let mut overflow = false;
+        if max > 0 {
+          let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+          while !cmsg.is_null() {
+            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
+              let data = libc::CMSG_DATA(cmsg);
+              let bytes = (*cmsg).cmsg_len as usize - (data as usize - cmsg as usize);
+              for i in 0..bytes / std::mem::size_of::<RawFd>() {
+                let fd = data.cast::<RawFd>().add(i).read_unaligned();
+                if count < MAX_FDS {
+                  got[count] = fd;
+                  count += 1;
+                } else {
+                  overflow = true;
+                  libc::close(fd);
                 }
               }
-              cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
             }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
           }
-          Ok((
-            n as usize,
-            count,
-            overflow || msg.msg_flags & libc::MSG_CTRUNC != 0,
-          ))
         }
-      })
+        Ok((
+          n as usize,
+          count,
+          overflow || msg.msg_flags & libc::MSG_CTRUNC != 0,
+        ))
+      }
     })?;
     let Some((size, count, truncated)) = received else {
       return Ok(None);
