@@ -33,6 +33,8 @@ interface Connection {
   peer: string
   pending: Buffer[]
   echoed: number
+  /** Registered for writable too: only while `pending` waits for room. */
+  writing: boolean
 }
 const connections = new Map<Token, Connection>()
 let nextToken = SERVER + 1
@@ -85,9 +87,9 @@ function accept(): void {
     const [stream, peer] = accepted
     const token = Token(nextToken++)
     const name = `${peer.family === 'IPv6' ? `[${peer.address}]` : peer.address}:${peer.port}`
-    connections.set(token, { stream, peer: name, pending: [], echoed: 0 })
-    // Writable too: when the send buffer was full, the event says there is room again.
-    poll.registry.register(stream, token, Interest.READABLE.add(Interest.WRITABLE))
+    connections.set(token, { stream, peer: name, pending: [], echoed: 0, writing: false })
+    // Readable only: writable interest is added while output waits (below).
+    poll.registry.register(stream, token, Interest.READABLE)
     console.log(`Accepted connection from ${name}`)
   }
 }
@@ -114,6 +116,14 @@ function serve(event: Event): void {
       connection.echoed += written
       if (written === head.length) connection.pending.shift()
       else connection.pending[0] = head.subarray(written)
+    }
+    // Writable interest only while output waits for room: an idle socket is
+    // always writable, and mio's poll(2) backend would report it again after
+    // every read that would block.
+    const writing = connection.pending.length > 0
+    if (writing !== connection.writing) {
+      poll.registry.reregister(connection.stream, event.token, writing ? Interest.READABLE.add(Interest.WRITABLE) : Interest.READABLE)
+      connection.writing = writing
     }
   } catch (error) {
     console.log(`Connection ${connection.peer} failed: ${(error as Error).message}`)
