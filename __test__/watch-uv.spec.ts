@@ -2,17 +2,18 @@
 // and FreeBSD): the Poll's epoll/kqueue descriptor is watched on this
 // thread's loop, with no thread. The watch contract runs here in this mode.
 import test from 'ava'
-import { Events, Poll } from 'node-mio'
+import { backend, Events, Poll } from 'node-mio'
 import * as raw from '../index.js'
 import { watchContract } from './support/watch-contract.ts'
 
 watchContract('uv')
 
-// Windows has no uv driver (its IOCP has no descriptor for libuv): there the
-// contract above is skipped and runs with the thread driver in
-// watch-thread.spec.ts. What Windows lacks, asserted:
+// Windows has no uv driver (its IOCP has no descriptor for libuv), nor has
+// mio's poll(2) selector (a NODE_MIO_BACKEND=poll build): there the contract
+// above is skipped and runs with the thread driver in watch-thread.spec.ts.
+// What those lack, asserted:
 test('the uv driver exists where the selector has a descriptor; elsewhere it is ERR_FEATURE_UNAVAILABLE_ON_PLATFORM and watches use the thread', (t) => {
-  const supported = process.platform !== 'win32'
+  const supported = backend().selector === 'epoll' || backend().selector === 'kqueue'
   const poll = new Poll()
   try {
     const watch = poll.watch(new Events(4), () => {})

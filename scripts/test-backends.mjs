@@ -56,8 +56,6 @@ const POLL_DIFFERENCES = [
   // mio emulates edge triggering: an event removes that interest until an
   // operation on the source returns WouldBlock. epoll reports each new
   // arrival; poll(2) reports nothing more until the source was drained.
-  ['watch-thread › pollAsync: resolves with the events that arrived', 'a second datagram after a partial read: no new event until WouldBlock'],
-  ['watch-thread › watch: after an uncaught exception in the callback (handled) later batches', 'the callback threw before draining: no new event until WouldBlock'],
   ['alloc › poll(events, 0) and for...of over a few events a million times', 'an always-writable socket is reported once, not on every poll'],
   // SourceFd has no WouldBlock hook: after an event its interest stays
   // removed until reregister(), and poll(2) checks no descriptor up front.
@@ -69,11 +67,6 @@ const POLL_DIFFERENCES = [
   // After POLLHUP or POLLERR mio drops the descriptor from its set by itself.
   ['options › linger 0 (option): close() resets the connection', 'after a reset (POLLHUP/POLLERR) the socket is no longer registered: reregister() is ENOENT'],
   ['options › linger 0 (setter, on the accepted end)', 'after a reset the socket is no longer registered: reregister() is ENOENT'],
-  // mio keeps a registration record in each source (registered_io_source.rs),
-  // like its Windows backend: a source registered with a Poll that closed
-  // is AlreadyExists elsewhere until deregistered (the `cross` branch's
-  // 8a36ffc deregisters first on Windows, which covers this too).
-  ['hostile › closed Poll: poll, registry and Waker throw ERR_MIO_CLOSED', 'a source registered with a closed Poll is EEXIST elsewhere'],
   // Fewer descriptors: a Registry clone and the thread watch share the
   // selector (an Arc) instead of dup'ing an epoll descriptor.
   ['alloc › a Poll the program forgot, with its Waker, cloned Registry and socket', 'no descriptor per Registry clone'],
