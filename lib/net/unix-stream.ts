@@ -91,8 +91,9 @@ export class UnixStream extends Socket {
 
   /**
    * The peer's credentials as of when it connected: `pid` where the OS
-   * reports it (Linux `SO_PEERCRED`, macOS `LOCAL_PEERPID`; `undefined` on
-   * the BSDs), `uid` and `gid` everywhere (`getpeereid` outside Linux).
+   * reports it (Linux `SO_PEERCRED`, macOS `LOCAL_PEERPID`, illumos
+   * `getpeerucred`; `undefined` on the BSDs), `uid` and `gid` everywhere
+   * (`getpeereid` on macOS and the BSDs).
    *
    * @example
    * ```ts

@@ -87,8 +87,40 @@ fn peer_cred_of(fd: std::os::fd::RawFd) -> std::io::Result<PeerCred> {
   })
 }
 
+/// `getpeerucred` on illumos and Solaris (they have no `getpeereid`).
+#[cfg(any(target_os = "illumos", target_os = "solaris"))]
+fn peer_cred_of(fd: std::os::fd::RawFd) -> std::io::Result<PeerCred> {
+  let mut cred: *mut libc::ucred_t = std::ptr::null_mut();
+  // SAFETY: `cred` is a live out-pointer; on success it owns a `ucred_t`
+  // that `ucred_free` releases below.
+  if unsafe { libc::getpeerucred(fd, &mut cred) } != 0 {
+    return Err(std::io::Error::last_os_error());
+  }
+  // SAFETY: `cred` came from a successful `getpeerucred`, is read and then
+  // freed once.
+  let (pid, uid, gid) = unsafe {
+    let ids = (
+      libc::ucred_getpid(cred),
+      libc::ucred_geteuid(cred),
+      libc::ucred_getegid(cred),
+    );
+    libc::ucred_free(cred);
+    ids
+  };
+  Ok(PeerCred {
+    pid: (pid > 0).then_some(pid),
+    uid,
+    gid,
+  })
+}
+
 /// `getpeereid` elsewhere, and `LOCAL_PEERPID` on Apple systems.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(not(any(
+  target_os = "linux",
+  target_os = "android",
+  target_os = "illumos",
+  target_os = "solaris"
+)))]
 fn peer_cred_of(fd: std::os::fd::RawFd) -> std::io::Result<PeerCred> {
   let (mut uid, mut gid) = (0, 0);
   // SAFETY: `uid` and `gid` are live out-pointers.
