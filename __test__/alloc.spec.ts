@@ -9,10 +9,9 @@
 // Needs `--expose-gc` (set in package.json "ava".nodeArguments). The tests
 // are serial: the measured loops are synchronous, but the descriptor counts
 // of the GC tests must not see another test's sockets.
-import test, { type ExecutionContext } from 'ava'
-import { PerformanceObserver, performance } from 'node:perf_hooks'
-import v8 from 'node:v8'
+import test from 'ava'
 import { Events, Interest, Poll, TcpListener, TcpStream, Token, UdpSocket, Waker } from 'node-mio'
+import { allocationFree, measure, stopObservingCollections } from './support/allocation.ts'
 import { openFdCount } from './support/descriptors.ts'
 import { expectEvents } from './support/events.ts'
 import { ANY_LOCAL, addrText } from './support/sockets.ts'
@@ -20,89 +19,9 @@ import { underWine } from './support/platform.ts'
 
 const gc = (globalThis as { gc?: () => void }).gc
 
-/** Start times of every GC of this process, as `performance.now()` reads them. */
-const collections: Array<{ start: number; kind: number | undefined }> = []
-const observer = new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) {
-    collections.push({ start: entry.startTime, kind: (entry as { detail?: { kind?: number } }).detail?.kind })
-  }
-})
-observer.observe({ entryTypes: ['gc'] })
-test.after.always(() => observer.disconnect())
+test.after.always(stopObservingCollections)
 
 const tick = (ms = 0): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
-function newSpaceUsed(): number {
-  return v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_used_size ?? NaN
-}
-
-interface Measurement {
-  /** GCs that started while the loop ran. */
-  gcs: number
-  /** Young-generation bytes allocated during the loop (no GC ran in between). */
-  newSpace: number
-  /** `heapUsed` after the loop minus before, both right after a full GC. */
-  retained: number
-  ms: number
-}
-
-/**
- * Warms `loop` up (so the JIT has settled), collects, runs it `iterations`
- * times and reports what the run allocated and retained. Steady state is
- * what counts: the run is made up to three times and the quietest kept, so
- * a one-off JIT event (a deoptimization, on-stack replacement) in one run
- * does not count as allocation. A real per-iteration allocation (16 bytes at
- * least, so 16 MB and several GCs per million) shows in every run.
- */
-async function measure(loop: (iterations: number) => void, iterations: number): Promise<Measurement> {
-  loop(iterations / 5)
-  let best: Measurement | undefined
-  for (let run = 0; run < 3; run++) {
-    const result = await measureOnce(loop, iterations)
-    if (best === undefined || result.gcs + result.newSpace / 1e9 < best.gcs + best.newSpace / 1e9) best = result
-    if (best.gcs === 0 && best.newSpace / iterations < 0.25 && best.retained / iterations < 0.25) break
-  }
-  return best!
-}
-
-async function measureOnce(loop: (iterations: number) => void, iterations: number): Promise<Measurement> {
-  gc!()
-  await tick(20)
-  gc!()
-  await tick()
-  const heapBefore = process.memoryUsage().heapUsed
-  const newBefore = newSpaceUsed()
-  const t0 = performance.now()
-  loop(iterations)
-  const t1 = performance.now()
-  const newAfter = newSpaceUsed()
-  gc!()
-  const heapAfter = process.memoryUsage().heapUsed
-  // GC entries reach the observer asynchronously.
-  await tick(50)
-  return {
-    gcs: collections.filter((c) => c.start >= t0 && c.start <= t1).length,
-    newSpace: newAfter - newBefore,
-    retained: heapAfter - heapBefore,
-    ms: Math.round(t1 - t0),
-  }
-}
-
-/**
- * No GC during the loop, and less than a quarter of a byte allocated or
- * retained per iteration: any per-iteration allocation (16 bytes at least)
- * or leak is far above that; what is left is the JIT's one-off feedback and
- * code.
- */
-function allocationFree(t: ExecutionContext, result: Measurement, iterations: number): void {
-  t.log(
-    `${iterations} iterations in ${result.ms} ms: ${result.gcs} GCs, ` +
-      `${result.newSpace} B young-generation growth, ${result.retained} B retained after GC`,
-  )
-  t.is(result.gcs, 0, 'no garbage collection during the loop')
-  t.true(result.newSpace / iterations < 0.25, `young generation grew ${result.newSpace} B over ${iterations} iterations`)
-  t.true(result.retained / iterations < 0.25, `heap grew ${result.retained} B over ${iterations} iterations`)
-}
 
 /** A connected pair: `client` from `connect`, `server` from `accept`. */
 function connectedPair(poll: Poll, events: Events): { listener: TcpListener; client: TcpStream; server: TcpStream } {
@@ -144,7 +63,7 @@ test.serial('poll(events, 0) and for...of over a few events a million times: no 
   let tokens = 0
   let readable = 0
   let writable = 0
-  // Iterations run in all (measure() warms up, and may measure up to three times).
+  // Iterations run in all (measure() warms up, and may measure up to five times).
   let total = 0
   const loop = (iterations: number): void => {
     total += iterations
@@ -190,7 +109,7 @@ test.serial('write + read + WouldBlock read a million times: no GC, no heap grow
   let read = 0
   let wouldBlock = 0
   let ends = 0
-  // Iterations run in all (measure() warms up, and may measure up to three times).
+  // Iterations run in all (measure() warms up, and may measure up to five times).
   let total = 0
   const loop = (iterations: number): void => {
     total += iterations

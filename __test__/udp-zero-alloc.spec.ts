@@ -2,8 +2,8 @@
 // RemoteInfo, and sendTo(buf, { address, port }, offset, length) builds no
 // text, so an echo loop over known peers allocates nothing per datagram.
 import test from 'ava'
-import { PerformanceObserver } from 'node:perf_hooks'
 import { Events, Interest, Poll, UdpSocket, type RemoteInfo } from 'node-mio'
+import { allocationFree, measure, stopObservingCollections } from './support/allocation.ts'
 import { underWine } from './support/platform.ts'
 
 function until<T>(poll: Poll, events: Events, step: () => T | null): T {
@@ -78,10 +78,13 @@ test('sendTo(buf, target, offset, length) sends that window to a { address, port
   t.throws(() => tx.sendTo(data, { address: '127.0.0.1', port: 70000 }), { instanceOf: RangeError })
 })
 
-// 200,000 datagrams natively; Wine runs every socket call through its server
-// process, two orders of magnitude slower, so there 20,000 (a per-datagram
-// allocation of 16 bytes at least is still far above the limit below).
+// 200,000 datagrams natively; Wine runs every socket call through its
+// server process, two orders of magnitude slower, so there 20,000 (a
+// per-datagram allocation of 16 bytes at least is still far above the
+// limit of allocationFree()).
 const DATAGRAMS = underWine ? 20_000 : 200_000
+
+test.after.always(stopObservingCollections)
 
 test.serial('an echo loop with recvFrom(buf, into) and sendTo(buf, from, 0, size) runs 200,000 datagrams without a GC', async (t) => {
   using poll = new Poll()
@@ -111,26 +114,7 @@ test.serial('an echo loop with recvFrom(buf, into) and sendTo(buf, from, 0, size
       }
     }
   }
-  // Warm up the JIT: V8 tiers a loop up after a number of iterations, not
-  // of seconds, so the warm-up is the same 20,000 datagrams under Wine (a
-  // shorter one left Node 22's optimising tiers to the measured run there).
-  run(20_000)
-  // Steady state: the quietest of up to three runs (a one-off JIT event in
-  // one run is not allocation; a per-datagram one shows in every run).
-  let best = { gcs: Infinity, grown: Infinity }
-  for (let attempt = 0; attempt < 3 && (best.gcs > 0 || best.grown >= DATAGRAMS * 0.25); attempt++) {
-    let gcs = 0
-    const observer = new PerformanceObserver((list) => (gcs += list.getEntries().length))
-    observer.observe({ entryTypes: ['gc'] })
-    const before = process.memoryUsage().heapUsed
-    run(DATAGRAMS)
-    const grown = process.memoryUsage().heapUsed - before
-    // GC entries reach the observer asynchronously.
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    observer.disconnect()
-    t.log(`${DATAGRAMS} datagrams: ${gcs} GCs, heap ${grown} B`)
-    if (gcs < best.gcs || (gcs === best.gcs && grown < best.grown)) best = { gcs, grown }
-  }
-  t.is(best.gcs, 0)
-  t.true(best.grown < DATAGRAMS * 0.25, `heap grew ${best.grown} B`)
+  // The warm-up is 20,000 datagrams everywhere: V8 tiers a loop up after a
+  // number of iterations, not of seconds.
+  allocationFree(t, await measure(run, DATAGRAMS, 20_000), DATAGRAMS, 'datagrams')
 })
