@@ -348,6 +348,18 @@ function ensureWine() {
 }
 
 /**
+ * Runs `wine ...args` with its output in `log` and returns that output. A
+ * file, not a pipe: node.exe under Wine 8 cannot write to a Unix pipe (its
+ * stdout, and a worker's, is EBADF).
+ */
+function wineToFile(args, log) {
+  const fd = openSync(log, 'w')
+  spawnSync('wine', args, { stdio: ['ignore', fd, fd], env: { ...process.env, ...wineEnv() } })
+  closeSync(fd)
+  return readFileSync(log, 'utf8')
+}
+
+/**
  * scripts/cross/winsock-probe.c: what this Wine does where it differs from
  * Windows, shown without node-mio (see scripts/cross/README.md).
  */
@@ -356,16 +368,13 @@ function winsockProbe() {
   const log = join(logs, 'winsock-probe.log')
   const c = sh('x86_64-w64-mingw32-gcc', ['-O2', '-o', exe, join(root, 'scripts', 'cross', 'winsock-probe.c'), '-lws2_32'])
   if (!c.ok) return say(`winsock-probe.c did not build: ${c.out}`)
-  const fd = openSync(log, 'w')
-  spawnSync('wine', [exe], { stdio: ['ignore', fd, fd], env: { ...process.env, ...wineEnv() } })
-  closeSync(fd)
   say(`Winsock under this Wine, without node-mio (${log}):`)
-  for (const line of readFileSync(log, 'utf8').trim().split('\n')) console.log(`    ${line}`)
+  for (const line of wineToFile([exe], log).trim().split('\n')) console.log(`    ${line}`)
   // node:net without node-mio: a peer's data queued at its end() or close()
   const node = PLATFORMS['win32-x64'].nodeBin(ensureNpm(PLATFORMS['win32-x64'].nodePackage('22')))
-  const loss = sh('wine', [node, winPath(join(root, 'scripts', 'cross', 'close-loss.cjs'))], { env: wineEnv(), log })
-  say('node:net under this Wine, without node-mio (close-loss.cjs):')
-  for (const line of loss.out.trim().split('\n')) console.log(`    ${line}`)
+  const lossLog = join(logs, 'close-loss.log')
+  say(`node:net under this Wine, without node-mio (close-loss.cjs, ${lossLog}):`)
+  for (const line of wineToFile([node, winPath(join(root, 'scripts', 'cross', 'close-loss.cjs'))], lossLog).trim().split('\n')) console.log(`    ${line}`)
 }
 
 const BINFMT = '/proc/sys/fs/binfmt_misc'
