@@ -527,9 +527,9 @@ export declare function wakerWake(handle: Handle): void
 export declare function wakerWakeShared(id: number): boolean
 
 /**
- * The drivers that run here, best first: `['uv', 'thread']` with Node's
- * libuv on Unix, else `['thread']` (Windows, a `poll(2)` selector, no
- * libuv).
+ * The drivers that run here, best first: `['uv', 'thread']` with Node.js
+ * on Unix, else `['thread']` (Windows, a `poll(2)` selector, Bun, Deno and
+ * other runtimes whose libuv is not Node's).
  */
 export declare function watchDrivers(): Array<string>
 

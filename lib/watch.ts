@@ -3,21 +3,7 @@ import binding from './binding'
 /** How a watch runs: libuv's `uv_poll` on the selector, or a polling thread. */
 export type WatchMode = 'uv' | 'thread'
 
-/**
- * Whether this runtime's `uv_poll` really works. The native side offers
- * `'uv'` wherever libuv's symbols resolve, but symbols prove nothing: Bun
- * exports `uv_poll_init` as a stub that aborts the process ("unsupported uv
- * function"), and Deno's emulated libuv delivers only the first batch and
- * crashes a process that exits with an unref'd handle. Neither can be
- * probed without that crash, so the runtime is recognised instead: only
- * Node.js gets the uv driver.
- */
-function uvWorks(): boolean {
-  const versions = process.versions as Record<string, string | undefined>
-  return versions.bun === undefined && versions.deno === undefined && !('Bun' in globalThis) && !('Deno' in globalThis)
-}
-
-const drivers = (binding.watchDrivers() as WatchMode[]).filter((driver) => driver !== 'uv' || uvWorks())
+const drivers = binding.watchDrivers() as WatchMode[]
 
 /**
  * The driver a new watch uses: the best this runtime has (`'uv'` with

@@ -23,3 +23,7 @@ export const underQemu = ((): boolean => {
     return false
   }
 })()
+
+/** The JavaScript runtime running the specs. */
+export const runtime: 'node' | 'bun' | 'deno' =
+  'Bun' in globalThis ? 'bun' : 'Deno' in globalThis ? 'deno' : 'node'

@@ -86,9 +86,9 @@ thread_local! {
   static WATCHES: RefCell<Table<Entry>> = const { RefCell::new(Table::new()) };
 }
 
-/// The drivers that run here, best first: `['uv', 'thread']` with Node's
-/// libuv on Unix, else `['thread']` (Windows, a `poll(2)` selector, no
-/// libuv).
+/// The drivers that run here, best first: `['uv', 'thread']` with Node.js
+/// on Unix, else `['thread']` (Windows, a `poll(2)` selector, Bun, Deno and
+/// other runtimes whose libuv is not Node's).
 #[napi]
 pub fn watch_drivers(env: Env) -> napi::Result<Vec<&'static str>> {
   guard(&env, || {

@@ -1,7 +1,13 @@
 //! The few libuv functions watch mode needs, resolved at run time from the
 //! process (Node.js exports libuv's symbols). Nothing is linked, so the
-//! addon never carries a second libuv, and loads where there is none (Bun,
-//! Deno), where watch mode then reports itself unavailable.
+//! addon never carries a second libuv, and loads where there is none.
+//!
+//! Symbols alone prove nothing: Bun exports `uv_poll_init` as a stub that
+//! aborts the process, and Deno's emulated `uv_poll` delivers one batch and
+//! crashes a process that exits with an unref'd handle. So libuv counts as
+//! present only in Node.js, recognised by `node::Start` (`node.h`, public
+//! since Node's first releases), which neither exports. Elsewhere the `uv`
+//! driver reports itself unavailable and watches use the thread.
 
 use std::ffi::{c_int, c_void, CStr};
 use std::sync::OnceLock;
@@ -57,6 +63,8 @@ unsafe fn function<F>(name: &CStr) -> Option<F> {
 }
 
 fn load() -> Option<Uv> {
+  // `node::Start(int, char**)`, mangled (dlsym adds macOS's underscore).
+  symbol(c"_ZN4node5StartEiPPc")?;
   // SAFETY: each symbol is libuv's function of that name, whose C signature
   // matches the field's type (see uv.h).
   unsafe {
@@ -75,7 +83,7 @@ fn load() -> Option<Uv> {
   }
 }
 
-/// libuv, if the host process has it.
+/// libuv, if the host process is Node.js.
 pub fn uv() -> Option<&'static Uv> {
   static UV: OnceLock<Option<Uv>> = OnceLock::new();
   UV.get_or_init(load).as_ref()
