@@ -10,7 +10,7 @@
 // Linux specifics: descriptors are checked against /proc/self/fd,
 // /proc/self/fdinfo and /proc/net/{tcp,udp,unix}.
 import test, { type ExecutionContext } from 'ava'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { closeSync, openSync, readFileSync } from 'node:fs'
 import net from 'node:net'
@@ -36,6 +36,7 @@ import {
 } from 'node-mio'
 import { O_ACCMODE, O_NONBLOCK, fdFlags, fdTarget, inodesForPort, isOpen, openFdCount } from './support/descriptors.ts'
 import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
+import { runtime } from './support/platform.ts'
 import { ANY_LOCAL, polledPair, tempDir } from './support/sockets.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -70,13 +71,16 @@ function drain(stream: { read(buf: Uint8Array): number | null }, sink: Buffer[])
 }
 
 /** Runs `code` in a child Node.js (CommonJS, `require('node-mio')`) with `fd3` as its descriptor 3. */
-function child(t: ExecutionContext, code: string, fd3: number | net.Socket): { proc: ChildProcess; lines: AsyncIterator<string> } {
+function child(t: ExecutionContext, code: string, fd3: number | net.Socket): { lines: AsyncIterator<string>; exited: Promise<number | null> } {
   const proc = spawn(process.execPath, ['-e', code], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit', fd3] })
+  // Listened for from the start: 'exit' may come before the last line is
+  // read (it does under Bun).
+  const exited = once(proc, 'exit').then(([code]) => code as number | null)
   t.teardown(() => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill()
   })
   const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]()
-  return { proc, lines }
+  return { lines, exited }
 }
 
 async function nextJson(lines: AsyncIterator<string>): Promise<Record<string, unknown>> {
@@ -87,7 +91,10 @@ async function nextJson(lines: AsyncIterator<string>): Promise<Record<string, un
 
 // ---- (a) node-mio to node:net ---------------------------------------------------
 
-utest('(a) an accepted stream, detached, becomes a net.Socket that talks to a node-mio client', async (t) => {
+// Bun's node:net does not adopt a connected descriptor: new net.Socket({ fd })
+// reports no ports and sends nothing (scripts/cross/fd-adopt.cjs shows it
+// without node-mio).
+;(unix && runtime !== 'bun' ? test : test.skip)('(a) an accepted stream, detached, becomes a net.Socket that talks to a node-mio client', async (t) => {
   const { poll, events } = initWithPoll()
   using _poll = poll
   using listener = TcpListener.bind(ANY_LOCAL)
@@ -160,7 +167,7 @@ utest('(b) a net.Server\'s listening descriptor, inherited as fd 3, is adopted b
   const { port } = server.address() as net.AddressInfo
   const serverFd = (server as unknown as { _handle: { fd: number } })._handle.fd
 
-  const { proc, lines } = child(
+  const { lines, exited } = child(
     t,
     `
     const { TcpListener, Poll, Events, Interest, Token } = require('node-mio')
@@ -195,8 +202,7 @@ utest('(b) a net.Server\'s listening descriptor, inherited as fd 3, is adopted b
   await once(socket, 'end')
   t.is(text, 'hello from node-mio in the child\n')
   t.like(await nextJson(lines), { peer: { address: '127.0.0.1', port: localPort } })
-  const [code] = await once(proc, 'exit')
-  t.is(code, 0)
+  t.is(await exited, 0)
 })
 
 utest('(b) a connected net.Socket, inherited as fd 3, is adopted by TcpStream.fromFd and talks', async (t) => {
@@ -212,7 +218,7 @@ utest('(b) a connected net.Socket, inherited as fd 3, is adopted by TcpStream.fr
   t.teardown(() => conn.destroy())
   const clientPort = socket.localPort
 
-  const { proc, lines } = child(
+  const { lines, exited } = child(
     t,
     `
     const { TcpStream, Poll, Events, Interest, Token } = require('node-mio')
@@ -251,8 +257,7 @@ utest('(b) a connected net.Socket, inherited as fd 3, is adopted by TcpStream.fr
   t.is(text, 'hello from node-mio in the child\n')
   conn.end('reply from node:net\n')
   t.deepEqual(await nextJson(lines), { received: 'reply from node:net\n', eof: true })
-  const [code] = await once(proc, 'exit')
-  t.is(code, 0)
+  t.is(await exited, 0)
 })
 
 // ---- (c) detach and re-adopt in one process ------------------------------------

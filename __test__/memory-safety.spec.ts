@@ -9,7 +9,7 @@
 // so a crash is reported as the signal it died of, not as a lost ava worker.
 import test from 'ava'
 import { type ChildResult, runNode } from './support/processes.ts'
-import { underQemu } from './support/platform.ts'
+import { runtime, underQemu } from './support/platform.ts'
 
 const unix = process.platform !== 'win32'
 
@@ -18,7 +18,8 @@ const PRELUDE = `
 const v8 = require('node:v8')
 const vm = require('node:vm')
 v8.setFlagsFromString('--expose-gc')
-const gc = vm.runInNewContext('gc')
+// Bun has no --expose-gc; its own full collection is Bun.gc(true).
+const gc = globalThis.Bun ? () => Bun.gc(true) : vm.runInNewContext('gc')
 const mio = require('node-mio')
 const raw = require('./index.js')
 const fast = raw.fastCalls()
@@ -251,7 +252,9 @@ test('Events: a storage shrunk or transferred through the raw binding is an erro
   t.is(result.lines.empty, 'ERR_OUT_OF_RANGE')
 })
 
-test('Events: the private storage reached through the inspector and detached is an error at the next poll', async (t) => {
+// The V8 inspector protocol reaches private fields; Bun's node:inspector
+// answers no Runtime method ("-32601: 'Runtime.evaluate' wasn't found").
+;(runtime === 'bun' ? test.skip : test)('Events: the private storage reached through the inspector and detached is an error at the next poll', async (t) => {
   const result = await child(`
     const inspector = require('node:inspector')
     const session = new inspector.Session()
