@@ -12,7 +12,7 @@
 import test, { type ExecutionContext } from 'ava'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { closeSync, openSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import net from 'node:net'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -38,6 +38,7 @@ import { O_ACCMODE, O_NONBLOCK, fdFlags, fdTarget, inodesForPort, isOpen, openFd
 import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
 import { runtime } from './support/platform.ts'
 import { ANY_LOCAL, polledPair, tempDir } from './support/sockets.ts'
+import { closeSync, openSync } from './support/raw-fd.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const linux = process.platform === 'linux'
@@ -160,7 +161,12 @@ utest('(a) a detached listener serves node:net (server.listen({ fd })) to a node
 
 // ---- (b) node:net to node-mio, through a child process -------------------------
 
-utest('(b) a net.Server\'s listening descriptor, inherited as fd 3, is adopted by TcpListener.fromFd and accepts', async (t) => {
+// Deno hands a child a Unix-socket stand-in for a net.Socket, and a
+// net.Server has no descriptor there (scripts/cross/stdio-socket.mjs shows
+// both without node-mio).
+const inheritTest = unix && runtime !== 'deno' ? test : test.skip
+
+inheritTest('(b) a net.Server\'s listening descriptor, inherited as fd 3, is adopted by TcpListener.fromFd and accepts', async (t) => {
   const server = net.createServer()
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
@@ -205,7 +211,7 @@ utest('(b) a net.Server\'s listening descriptor, inherited as fd 3, is adopted b
   t.is(await exited, 0)
 })
 
-utest('(b) a connected net.Socket, inherited as fd 3, is adopted by TcpStream.fromFd and talks', async (t) => {
+inheritTest('(b) a connected net.Socket, inherited as fd 3, is adopted by TcpStream.fromFd and talks', async (t) => {
   const server = net.createServer()
   t.teardown(() => server.close())
   server.listen(0, '127.0.0.1')

@@ -2,12 +2,12 @@
 // round trips, close-on-exec, truncated control data, descriptors a plain
 // read did not ask for, hostile arguments, and a flat descriptor count.
 import test from 'ava'
-import { closeSync, openSync, writeSync } from 'node:fs'
 import { Events, Interest, pipe, Poll, Token, UnixDatagram, UnixStream, type FdsReceived } from 'node-mio'
 import * as binding from '../index.js'
 import { fdFlags, fdTarget, O_CLOEXEC, openFdCount } from './support/descriptors.ts'
 import { expectEvents } from './support/events.ts'
 import { underQemu } from './support/platform.ts'
+import { closeSync, openSync, writeSync } from './support/raw-fd.ts'
 
 const UNIX = process.platform !== 'win32'
 const LINUX = process.platform === 'linux'

@@ -33,13 +33,14 @@
 import test, { type ExecutionContext } from 'ava'
 import { execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { closeSync, constants, fstatSync, openSync, writeFileSync } from 'node:fs'
+import { constants, writeFileSync } from 'node:fs'
 import { constants as osConstants } from 'node:os'
 import { join } from 'node:path'
 import { Events, Interest, Poll, SourceFd, TcpListener, TcpStream, Token, UnixStream, pipe } from 'node-mio'
 import { assertBlocking, assertNonBlocking, makeBlocking } from './support/descriptors.ts'
 import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
 import { ANY_LOCAL, addrText, tempDir } from './support/sockets.ts'
+import { closeSync, fstatSync, openSync } from './support/raw-fd.ts'
 
 const ERRNO = osConstants.errno
 

@@ -27,11 +27,11 @@
 import test, { type ExecutionContext } from 'ava'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { fstatSync } from 'node:fs'
 import { Events, Interest, PipeReceiver, PipeSender, Poll, Token, UnixStream, pipe } from 'node-mio'
 import { assertBlocking, assertCloseOnExec, assertNonBlocking, makeBlocking, openFdCount } from './support/descriptors.ts'
 import { expectEvents, expectNoEvents } from './support/events.ts'
 import { BARRIER_WAIT, Barrier, Peer } from './support/workers.ts'
+import { fstatSync } from './support/raw-fd.ts'
 
 const RECEIVER = Token(0)
 const SENDER = Token(1)

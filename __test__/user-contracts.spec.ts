@@ -3,7 +3,7 @@
 // for an empty read buffer, errors a `catch` can narrow, and why a regular
 // file cannot be watched.
 import test from 'ava'
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
@@ -21,6 +21,7 @@ import {
   Waker,
   type SharedWakerMessage,
 } from 'node-mio'
+import { closeSync, openSync } from './support/raw-fd.ts'
 
 const linux = process.platform === 'linux' ? test : test.skip
 

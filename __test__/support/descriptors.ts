@@ -28,8 +28,9 @@ export function fdTarget(fd: number): string | null {
   }
 }
 
-/** Whether `fd` is open (fstat succeeds). */
+/** Whether `fd` is open: listed in /proc/self/fd on Linux, elsewhere fstat succeeds. */
 export function isOpen(fd: number): boolean {
+  if (linux) return fdTarget(fd) !== null
   try {
     fstatSync(fd)
     return true
