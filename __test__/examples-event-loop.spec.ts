@@ -6,6 +6,7 @@ import test, { type ExecutionContext } from 'ava'
 import { once } from 'node:events'
 import net from 'node:net'
 import { guard } from './support/async.ts'
+import { runtime } from './support/platform.ts'
 import { Example } from './support/processes.ts'
 
 /** How long to wait for a child or a client (a guard, not a measurement): these examples start workers. */
@@ -66,8 +67,6 @@ function payload(k: number, size: number): Buffer {
   return data
 }
 
-const unixTest = unix ? test : test.skip
-
 test('watch-echo-server: echoes for several clients while its setInterval keeps ticking, then exits by itself', async (t) => {
   const server = new Example(t, 'watch-echo-server.ts', { env: { PORT: '0', TICK_MS: '20', MAX_CONNECTIONS: '3' }, patience: PATIENCE })
   const { host, port } = await server.listening()
@@ -113,9 +112,12 @@ test('watch-echo-server: echoes for several clients while its setInterval keeps 
   t.is(server.stderr, '')
 })
 
-const linuxTest = process.platform === 'linux' ? test : test.skip
+// The multicore examples start themselves as workers from __filename: they
+// are CommonJS programs (TypeScript through tsx). Deno runs a .ts file as an
+// ES module, which has no __filename.
+const commonJs = runtime !== 'deno'
 
-linuxTest('multicore-reuseport: several workers on one port (SO_REUSEPORT) echo for 16 clients, then stop through their wakers', async (t) => {
+;(process.platform === 'linux' && commonJs ? test : test.skip)('multicore-reuseport: several workers on one port (SO_REUSEPORT) echo for 16 clients, then stop through their wakers', async (t) => {
   const WORKERS = 4
   const CLIENTS = 16
   const server = new Example(t, 'multicore-reuseport.ts', { env: { PORT: '0', WORKERS: String(WORKERS), MAX_CONNECTIONS: String(CLIENTS) }, patience: PATIENCE })
@@ -165,7 +167,7 @@ linuxTest('multicore-reuseport: several workers on one port (SO_REUSEPORT) echo 
   t.true(Number(busy) > 1, `connections spread over more than one worker: ${perWorker}`)
 })
 
-unixTest('multicore-handoff: the main thread accepts and hands each descriptor to a worker, round-robin; every client gets its echo', async (t) => {
+;(unix && commonJs ? test : test.skip)('multicore-handoff: the main thread accepts and hands each descriptor to a worker, round-robin; every client gets its echo', async (t) => {
   const WORKERS = 3
   const CLIENTS = 6
   const server = new Example(t, 'multicore-handoff.ts', { env: { PORT: '0', WORKERS: String(WORKERS), MAX_CONNECTIONS: String(CLIENTS) }, patience: PATIENCE })

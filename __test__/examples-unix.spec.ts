@@ -4,30 +4,28 @@
 // echo server echoes (also past a full socket), and the child-process example
 // streams lines through `cat` and back. Unix only.
 //
-// A net.Server cannot go in spawn's `stdio` in Node 20 (spawn calls
-// `stdio[3].pause()`, which a Server lacks), so its descriptor number
-// (`server._handle.fd`) goes in; the child gets a dup2()ed copy as fd 3.
+// The inherited listener is a node-mio TcpListener's descriptor (`fd`); the
+// child gets a dup2()ed copy as fd 3. A net.Server cannot go in spawn's
+// `stdio` in Node 20 (spawn calls `stdio[3].pause()`, which a Server lacks),
+// and its descriptor is reachable only through the private `_handle.fd`,
+// which Deno's node:net does not have.
 import test, { type ExecutionContext } from 'ava'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { existsSync, lstatSync } from 'node:fs'
 import net from 'node:net'
 import { join } from 'node:path'
-import { UnixListener } from 'node-mio'
+import { TcpListener, UnixListener } from 'node-mio'
 import { Example } from './support/processes.ts'
 import { tempDir } from './support/sockets.ts'
 
 const utest = process.platform === 'win32' ? test.skip : test
 
 /** A listening node:net server on loopback and its descriptor number. */
-async function listeningServer(t: ExecutionContext): Promise<{ server: net.Server; port: number; fd: number }> {
-  const server = net.createServer()
-  t.teardown(() => server.close())
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as net.AddressInfo
-  const fd = (server as unknown as { _handle: { fd: number } })._handle.fd
-  return { server, port, fd }
+function listeningServer(t: ExecutionContext): { listener: TcpListener; port: number; fd: number } {
+  const listener = TcpListener.bind('127.0.0.1:0')
+  t.teardown(() => listener.close())
+  return { listener, port: listener.localAddr().port, fd: listener.fd }
 }
 
 /** Connects, collects everything until the server ends the stream. */
@@ -44,10 +42,10 @@ function collect(socket: net.Socket): Promise<Buffer> {
 // ---- tcp-listenfd-server.ts ---------------------------------------------------------
 
 utest('tcp-listenfd-server: takes the listener from fd 3 (LISTEN_FDS=1), greets each connection, prints what it gets', async (t) => {
-  const { server, port, fd } = await listeningServer(t)
+  const { listener, port, fd } = listeningServer(t)
   const example = new Example(t, 'tcp-listenfd-server.ts', { env: { LISTEN_FDS: '1', MAX_CONNECTIONS: '2' }, fd3: fd })
   // The example has its own copy: from now on only it listens.
-  server.close()
+  listener.close()
   await example.waitFor(/You'll see our welcome message/)
   t.true(example.stdout.startsWith('Using preopened socket FD 3\n'))
   t.true(example.stdout.includes(` $ nc 127.0.0.1 ${port}\n`))

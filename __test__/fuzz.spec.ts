@@ -30,6 +30,7 @@ import {
   type Source,
   type Watch,
 } from 'node-mio'
+import { terminateReleases } from './support/platform.ts'
 
 const RUNS = Number(process.env.NODE_MIO_FUZZ_RUNS ?? 40)
 const SEED = process.env.NODE_MIO_FUZZ_SEED === undefined ? undefined : Number(process.env.NODE_MIO_FUZZ_SEED)
@@ -431,7 +432,7 @@ test.serial('random programs keep every contract (register, I/O, poll, wake, wat
   t.deepEqual(leaked(before), [], 'no descriptor leaked')
 })
 
-test.serial('a worker terminated at a random moment of a blocking poll ends cleanly', async (t) => {
+;(terminateReleases ? test.serial : test.serial.skip)('a worker terminated at a random moment of a blocking poll ends cleanly', async (t) => {
   t.timeout(5 * 60_000)
   const before = descriptors()
   await check(

@@ -13,6 +13,7 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { detectMusl, platformKey, platformKeyOfTarget } from '../lib/load-error.ts'
+import { REQUIRE_NODE_MIO } from './support/processes.ts'
 
 const root = join(import.meta.dirname, '..')
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string; napi: { targets: string[] } }
@@ -229,7 +230,7 @@ test('the platform package missing: the error names the package and the command'
   // What npm's optional-dependencies bug leaves: node-mio without its binary package.
   const broken = join(tmp, 'app-without-binary')
   cpSync(join(app, 'node_modules', 'node-mio'), join(broken, 'node_modules', 'node-mio'), { recursive: true })
-  const run = await node(broken, ['-e', "require('node-mio')"])
+  const run = await node(broken, ['-e', REQUIRE_NODE_MIO])
   t.not(run.status, 0)
   t.regex(run.stderr, /ERR_NODE_MIO_BINARY_MISSING/)
   t.true(run.stderr.includes(`npm install node-mio-${key}@${pkg.version}`), run.stderr)
@@ -238,7 +239,7 @@ test('the platform package missing: the error names the package and the command'
 test('the other C library: the installed binary is for glibc, the system (simulated) is musl', async (t) => {
   if (process.platform !== 'linux') return t.pass('Linux only')
   const other = detectMusl() ? 'glibc' : 'musl'
-  const run = await node(app, ['-r', SIMULATE, '-e', "require('node-mio')"], { NODE_MIO_SIMULATE: `libc=${other}` })
+  const run = await node(app, ['-e', `require(${JSON.stringify(SIMULATE)}); ${REQUIRE_NODE_MIO}`], { NODE_MIO_SIMULATE: `libc=${other}` })
   t.not(run.status, 0)
   t.regex(run.stderr, /ERR_NODE_MIO_LIBC_MISMATCH/)
   t.true(run.stderr.includes(`npm install node-mio-linux-${process.arch}-${other === 'musl' ? 'musl' : 'gnu'}@${pkg.version}`), run.stderr)

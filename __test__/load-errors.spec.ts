@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { detectMusl, explainLoadFailure, platformKey, platformKeyOfTarget, type LoadContext } from '../lib/load-error.ts'
+import { REQUIRE_NODE_MIO } from './support/processes.ts'
 
 const root = join(import.meta.dirname, '..')
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string; napi: { targets: string[] } }
@@ -30,7 +31,7 @@ function context(over: Partial<LoadContext> & { have?: string[] } = {}): LoadCon
 
 /** Loads node-mio in a child that looks like another machine; returns what it printed. */
 function loadAs(simulate: string): { status: number | null; stderr: string } {
-  const child = spawnSync(process.execPath, ['-r', SIMULATE, '-e', "require('node-mio')"], {
+  const child = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(SIMULATE)}); ${REQUIRE_NODE_MIO}`], {
     cwd: root,
     encoding: 'utf8',
     // (without a binary named by NAPI_RS_NATIVE_LIBRARY_PATH, as

@@ -27,3 +27,13 @@ export const underQemu = ((): boolean => {
 /** The JavaScript runtime running the specs. */
 export const runtime: 'node' | 'bun' | 'deno' =
   'Bun' in globalThis ? 'bun' : 'Deno' in globalThis ? 'deno' : 'node'
+
+/**
+ * Whether terminating a worker releases what node-mio holds in it. Not under
+ * Deno: its Node-API gives a call blocked in poll() no sign that the worker
+ * is terminating (Node's calls fail once the environment stops, which is how
+ * node-mio notices), and a thread watch's cleanup hook does not run when it
+ * terminates a worker, so the worker's thread and descriptors stay
+ * (scripts/cross/deno-terminate.mjs shows it).
+ */
+export const terminateReleases = runtime !== 'deno'

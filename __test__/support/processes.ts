@@ -149,3 +149,10 @@ export class Example {
     return guard(this.exited, `${this.file} to exit\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`, this.#patience)
   }
 }
+
+/**
+ * A program's `require('node-mio')` that prints a load error's code and
+ * message and exits 1: Node, Bun and Deno each report an uncaught error
+ * their own way, and only Node's shows its code.
+ */
+export const REQUIRE_NODE_MIO = "try { require('node-mio') } catch (error) { console.error(error.code + ': ' + error.message); process.exit(1) }"
