@@ -588,9 +588,29 @@ async function runtimesGroup() {
     if (banner) say(`  ${banner.trim()}`)
     say(`  smoke ${name}: ${counts.passed} passed, ${counts.failed} failed${r.ok ? '' : ` (exit ${r.code}, log ${log})`}`)
     row.runs.push({ runtime: name, ...counts })
-    if (ava) row.runs.push(await runtimeAva(name, exe, prefix))
+    if (ava) {
+      runtimeProbes(name, exe, prefix)
+      row.runs.push(await runtimeAva(name, exe, prefix))
+    }
   }
   return row
+}
+
+/** The scripts/cross programs that show where a runtime differs from Node.js (see their headers). */
+const RUNTIME_PROBES = {
+  bun: ['fd-adopt.cjs'],
+  deno: ['fs-fd.mjs', 'stdio-socket.mjs', 'dgram-order.mjs', 'deno-terminate.mjs'],
+}
+
+function runtimeProbes(name, exe, prefix) {
+  for (const probe of RUNTIME_PROBES[name] ?? []) {
+    // fs-fd.mjs reads its descriptor 3; the others ignore it.
+    const fd3 = openSync(join(root, 'package.json'), 'r')
+    const r = spawnSync(exe, [...prefix, join(root, 'scripts', 'cross', probe)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe', fd3], encoding: 'utf8', timeout: 60_000 })
+    closeSync(fd3)
+    say(`${probe} under ${name}:`)
+    for (const line of `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n')) console.log(`    ${line}`)
+  }
 }
 
 /** The whole ava suite under `name` (Bun or Deno), through scripts/runtime-ava.mjs. */
