@@ -1,9 +1,10 @@
 // Does node:net adopt a connected TCP descriptor (`new net.Socket({ fd })`)?
 // node:net alone, no node-mio: a client connects, its descriptor is given
 // to a second net.Socket, which reports its ports and sends a line. Node.js:
-// both ports, and the line arrives. Bun 1.4.5: no ports (undefined), and the
-// line never arrives. fd-handoff.spec skips its node:net adoption tests
-// where this fails; `npm run cross` runs it under Bun.
+// both ports, and the line arrives. Bun 1.4.5: no ports (undefined), the
+// socket errs with "Socket is closed", and the line never arrives.
+// fd-handoff.spec skips its node:net adoption test where this fails;
+// `npm run cross` runs it under Bun.
 //
 //   node scripts/cross/fd-adopt.cjs
 const net = require('node:net')
@@ -22,6 +23,7 @@ server.listen(0, '127.0.0.1', () => {
       process.exit(2)
     }
     const adopted = new net.Socket({ fd })
+    adopted.on('error', (error) => console.log(`the adopted socket: ${error.message}`))
     console.log(`adopted: remotePort ${adopted.remotePort}, localPort ${adopted.localPort}`)
     adopted.write('sent through the adopted socket\n')
     setTimeout(() => {
