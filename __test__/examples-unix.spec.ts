@@ -21,7 +21,7 @@ import { tempDir } from './support/sockets.ts'
 
 const utest = process.platform === 'win32' ? test.skip : test
 
-/** A listening node:net server on loopback and its descriptor number. */
+/** A listening TcpListener on loopback, its port and its descriptor number. */
 function listeningServer(t: ExecutionContext): { listener: TcpListener; port: number; fd: number } {
   const listener = TcpListener.bind('127.0.0.1:0')
   t.teardown(() => listener.close())

@@ -1,4 +1,4 @@
-// Opening, reading, writing, closing and stat-ing OS descriptors, as the
+// Opening, writing, closing and stat-ing OS descriptors, as the
 // specs do with the ones node-mio hands out: node:fs's functions of the same
 // names in Node.js and Bun. Deno's node:fs accepts only descriptors it opened
 // itself (EBADF otherwise: scripts/cross/fs-fd.mjs shows it without
@@ -17,7 +17,7 @@ interface DenoFfi {
 
 const deno = (globalThis as { Deno?: DenoFfi }).Deno
 
-type Libc = Record<'open' | 'close' | 'read' | 'write' | 'errno', (...args: unknown[]) => unknown>
+type Libc = Record<'open' | 'close' | 'write' | 'errno', (...args: unknown[]) => unknown>
 
 let libc: Libc | undefined
 function c(): Libc {
@@ -25,12 +25,11 @@ function c(): Libc {
   const lib = deno!.dlopen('libc.so.6', {
     open: { parameters: ['buffer', 'i32', 'u32'], result: 'i32' },
     close: { parameters: ['i32'], result: 'i32' },
-    read: { parameters: ['i32', 'buffer', 'usize'], result: 'isize' },
     write: { parameters: ['i32', 'buffer', 'usize'], result: 'isize' },
     __errno_location: { parameters: [], result: 'pointer' },
   })
   const s = lib.symbols
-  libc = { open: s.open!, close: s.close!, read: s.read!, write: s.write!, errno: s.__errno_location! }
+  libc = { open: s.open!, close: s.close!, write: s.write!, errno: s.__errno_location! }
   return libc
 }
 
@@ -77,11 +76,6 @@ export const writeSync: (fd: number, data: string | Uint8Array) => number = deno
       return check(c().write(fd, buf, BigInt(buf.byteLength)) as bigint, 'write')
     }
   : (fd, data) => fs.writeSync(fd, bytes(data))
-
-/** `fs.readSync(fd, buf)`: the bytes read. */
-export const readSync: (fd: number, buf: Uint8Array) => number = deno
-  ? (fd, buf) => check(c().read(fd, buf, BigInt(buf.byteLength)) as bigint, 'read')
-  : (fd, buf) => fs.readSync(fd, buf)
 
 /** `fs.fstatSync(fd)`. */
 export const fstatSync: (fd: number) => fs.Stats = deno ? (fd) => fs.statSync(`/proc/self/fd/${fd}`) : (fd) => fs.fstatSync(fd)
