@@ -67,6 +67,10 @@ for spec in "${targets[@]}"; do
   esac
   rustflags=${RUSTFLAGS:-}
   for cfg in "${cfgs[@]}"; do rustflags="$rustflags --cfg $cfg"; done
+  # RUSTFLAGS, even empty, replaces .cargo/config.toml's target rustflags
+  # (musl's -crt-static, without which there is no cdylib): it is set below
+  # only with something to add, and then carries musl's flag over.
+  if [ -n "$rustflags" ] && [[ $target == *-musl ]]; then rustflags="$rustflags -C target-feature=-crt-static"; fi
   # Each backend in its own target folder (other cfgs rebuild everything),
   # outside the copied sources, so a second run reuses the built std.
   dir=$WORK/target${backend:+-${backend//+/-}}
@@ -78,7 +82,8 @@ for spec in "${targets[@]}"; do
       clippy) args=(check --all-targets -Zbuild-std=std,test,panic_abort --target-dir "$dir") ;;
     esac
     log="$WORK/logs/$spec.$step.log"
-    wrapper=(env RUSTFLAGS="$rustflags")
+    wrapper=(env)
+    [ -z "$rustflags" ] || wrapper+=(RUSTFLAGS="$rustflags")
     [ $step = clippy ] && wrapper+=(RUSTC_WORKSPACE_WRAPPER=/usr/bin/clippy-driver)
     if "${wrapper[@]}" /usr/bin/cargo "${args[@]}" --target "$target" > "$log" 2>&1 \
       && ! grep -qE '^(warning|error)' "$log"; then
