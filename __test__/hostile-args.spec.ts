@@ -674,9 +674,10 @@ test('re-entry: a getter that sends descriptors on another channel cannot change
     const given = mio.UnixDatagram.pair()
     const other = mio.UnixDatagram.pair()
     try {
-      const fds: unknown[] = []
-      Object.defineProperty(fds, 0, { enumerable: true, get: () => { innerA.sendWithFds(Buffer.from('i'), [other[0].fd, other[1].fd, other[0].fd]); return given[0].fd } })
-      fds[1] = given[1].fd
+      // The second element's getter sends first: whatever the outer call
+      // copied of the first element must survive it.
+      const fds: unknown[] = [given[0].fd]
+      Object.defineProperty(fds, 1, { enumerable: true, get: () => { innerA.sendWithFds(Buffer.from('i'), [other[0].fd, other[1].fd, other[0].fd]); return given[1].fd } })
       t.is(outerA.sendWithFds(Buffer.from('o'), fds as number[]), 1)
       const outer = outerB.recvWithFds(Buffer.alloc(4))!
       const inner = innerB.recvWithFds(Buffer.alloc(4))!
