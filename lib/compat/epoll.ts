@@ -23,7 +23,8 @@ import { invalidArgType } from '../errors'
 import { Events } from '../events'
 import { Interest } from '../interest'
 import { Poll } from '../poll'
-import { kHandle } from '../source'
+import { handleOf } from '../source'
+import { registryHandle } from '../registry'
 import { SourceFd } from '../unix/source-fd'
 import type { Watch } from '../watch'
 
@@ -60,6 +61,8 @@ interface Entry {
   readonly fd: number
   readonly token: number
   readonly source: SourceFd
+  /** The source's native handle. */
+  readonly handle: number
   /** The `EPOLL*` mask of the last `add` or `modify`. */
   events: number
   /** mio's interest bits for `events`. */
@@ -170,6 +173,7 @@ export class Epoll {
   static readonly EPOLLONESHOT = ONESHOT
 
   #poll: Poll | undefined
+  #registryHandle = 0
   readonly #events = new Events(BATCH)
   #watch: Watch | undefined
   readonly #callback: EpollCallback
@@ -206,14 +210,15 @@ export class Epoll {
     if (this.#byFd.has(fd)) throw systemError('File exists', 'EEXIST', 'epoll_ctl')
     const bits = interestBits(mask)
     const source = new SourceFd(fd)
+    const handle = handleOf(source)
     const token = this.#nextToken++
     try {
-      binding.registryRegister(this.#registry(), source[kHandle], token, bits)
+      binding.registryRegister(this.#registry(), handle, token, bits)
     } catch (error) {
       source.close()
       throw error
     }
-    const entry: Entry = { fd, token, source, events: mask, bits, armed: true, queued: false }
+    const entry: Entry = { fd, token, source, handle, events: mask, bits, armed: true, queued: false }
     this.#byFd.set(fd, entry)
     this.#byToken.set(token, entry)
     if (this.#byFd.size === 1) this.#startWatch()
@@ -229,8 +234,8 @@ export class Epoll {
     if (entry === undefined) throw systemError('No such file or directory', 'ENOENT', 'epoll_ctl')
     const bits = interestBits(mask)
     const registry = this.#registry()
-    if (entry.armed) binding.registryReregister(registry, entry.source[kHandle], entry.token, bits)
-    else binding.registryRegister(registry, entry.source[kHandle], entry.token, bits)
+    if (entry.armed) binding.registryReregister(registry, entry.handle, entry.token, bits)
+    else binding.registryRegister(registry, entry.handle, entry.token, bits)
     entry.events = mask
     entry.bits = bits
     entry.armed = true
@@ -249,7 +254,7 @@ export class Epoll {
     this.#forget(entry)
     try {
       // A descriptor closed since add() is EBADF here.
-      if (entry.armed) binding.registryDeregister(this.#registry(), entry.source[kHandle])
+      if (entry.armed) binding.registryDeregister(this.#registry(), entry.handle)
     } finally {
       entry.source.close()
     }
@@ -277,9 +282,13 @@ export class Epoll {
     return this
   }
 
+  /** The selector's registry handle (the `Poll` made on first use). */
   #registry(): number {
-    if (this.#poll === undefined) this.#poll = new Poll()
-    return this.#poll.registry.handle
+    if (this.#poll === undefined) {
+      this.#poll = new Poll()
+      this.#registryHandle = registryHandle(this.#poll.registry)
+    }
+    return this.#registryHandle
   }
 
   #forget(entry: Entry): void {
@@ -315,7 +324,7 @@ export class Epoll {
 
   /** The `EPOLL*` conditions of `entry` now (`poll(2)`), limited to what it asked for; `0` if none or closed. */
   #now(entry: Entry): number {
-    const revents = pollNow(entry.source[kHandle], entry.events & ASKABLE)
+    const revents = pollNow(entry.handle, entry.events & ASKABLE)
     if ((revents & NVAL) !== 0) return 0
     return revents & (entry.events | ERR | HUP)
   }
@@ -337,7 +346,7 @@ export class Epoll {
     if ((mask & ONESHOT) !== 0) {
       // Disarmed until modify(), as EPOLLONESHOT.
       entry.armed = false
-      binding.registryDeregister(this.#poll!.registry.handle, entry.source[kHandle])
+      binding.registryDeregister(this.#registry(), entry.handle)
     }
     this.#callback.call(undefined, null, entry.fd, events)
   }

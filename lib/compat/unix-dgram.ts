@@ -20,7 +20,8 @@ import { invalidArgType, outOfRange } from '../errors'
 import { Events } from '../events'
 import { isUint8Array } from '../validate'
 import { Poll } from '../poll'
-import { kHandle } from '../source'
+import { handleOf } from '../source'
+import { registryHandle } from '../registry'
 import { UnixDatagram } from '../net/unix-datagram'
 import type { Watch } from '../watch'
 
@@ -112,7 +113,7 @@ function sharedState(): Shared {
     }
   })
   watch.unref()
-  shared = { poll, registry: poll.registry.handle, watch, sockets, refs: 0 }
+  shared = { poll, registry: registryHandle(poll.registry), watch, sockets, refs: 0 }
   return shared
 }
 
@@ -191,6 +192,8 @@ export class UnixDgramSocket extends EventEmitter {
   /** `true` once `connect()` succeeded. */
   connected?: boolean
   #socket: UnixDatagram | undefined
+  /** The socket's native handle; `0` after `close()`. */
+  #handle = 0
   readonly #token: number
   #refed = true
   #congested = false
@@ -203,7 +206,8 @@ export class UnixDgramSocket extends EventEmitter {
     const state = sharedState()
     const socket = UnixDatagram.unbound()
     this.#token = nextToken++
-    binding.registryRegister(state.registry, socket[kHandle], this.#token, INTEREST_READABLE)
+    this.#handle = handleOf(socket)
+    binding.registryRegister(state.registry, this.#handle, this.#token, INTEREST_READABLE)
     this.#socket = socket
     this.fd = socket.fd
     this.type = type
@@ -224,7 +228,7 @@ export class UnixDgramSocket extends EventEmitter {
       return
     }
     try {
-      binding.unixDatagramBindTo(socket[kHandle], path)
+      binding.unixDatagramBindTo(this.#handle, path)
     } catch (error) {
       this.emit('error', restate(error, 'bind'))
       return
@@ -244,7 +248,7 @@ export class UnixDgramSocket extends EventEmitter {
       return
     }
     try {
-      binding.unixDatagramConnectTo(socket[kHandle], path)
+      binding.unixDatagramConnectTo(this.#handle, path)
     } catch (error) {
       this.emit('error', restate(error, 'connect'))
       return
@@ -274,7 +278,7 @@ export class UnixDgramSocket extends EventEmitter {
     if (this.connected === true && socket !== undefined && (typeof offset === 'function' || offset === undefined) && isUint8Array(buf)) {
       let sent: number | null | undefined
       try {
-        sent = sendConnected(socket[kHandle], buf)
+        sent = sendConnected(this.#handle, buf)
       } catch {
         // An error: the general way below sends again and reports it.
       }
@@ -335,7 +339,7 @@ export class UnixDgramSocket extends EventEmitter {
       this.#lastError = errnoException(EBADF_ERRNO, 'send', 'EBADF')
       return -1
     }
-    const handle = socket[kHandle]
+    const handle = this.#handle
     let sent: number | null
     try {
       if (path === undefined) {
@@ -360,7 +364,7 @@ export class UnixDgramSocket extends EventEmitter {
   #congestion(): number {
     if (!this.#congested && this.#socket !== undefined && shared !== undefined) {
       this.#congested = true
-      binding.registryReregister(shared.registry, this.#socket[kHandle], this.#token, INTEREST_BOTH)
+      binding.registryReregister(shared.registry, this.#handle, this.#token, INTEREST_BOTH)
     }
     return 1
   }
@@ -380,6 +384,7 @@ export class UnixDgramSocket extends EventEmitter {
     const socket = this.#socket
     if (socket === undefined) throw errnoException(EBADF_ERRNO, 'close', 'EBADF')
     this.#socket = undefined
+    this.#handle = 0
     this.fd = -1
     if (this.#draining !== undefined) clearImmediate(this.#draining)
     this.#draining = undefined
@@ -416,7 +421,7 @@ export class UnixDgramSocket extends EventEmitter {
   [kReady](bits: number): void {
     if ((bits & EVENT_WRITABLE) !== 0 && this.#congested && this.#socket !== undefined) {
       this.#congested = false
-      binding.registryReregister(shared!.registry, this.#socket[kHandle], this.#token, INTEREST_READABLE)
+      binding.registryReregister(shared!.registry, this.#handle, this.#token, INTEREST_READABLE)
       this.emit('writable')
     }
     if ((bits & EVENT_READABLE) !== 0 && this.#draining === undefined) this.#drain()
@@ -430,7 +435,7 @@ export class UnixDgramSocket extends EventEmitter {
       if (socket === undefined) return
       let size
       try {
-        size = recvMsg(socket[kHandle], scratch, received, senderAddr)
+        size = recvMsg(this.#handle, scratch, received, senderAddr)
       } catch (error) {
         this.emit('error', restate(error, 'recv'))
         return
