@@ -5,7 +5,7 @@
 // the errors and callbacks as the original reports them, and ref/unref.
 import test, { type ExecutionContext } from 'ava'
 import dgram from 'node:dgram'
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs'
+import { closeSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createSocket, type UnixDgramRemoteInfo, type UnixDgramSocket } from 'node-mio/unix-dgram'
 import { deferred, guard } from './support/async.ts'
@@ -185,4 +185,43 @@ unixTest('an open socket keeps the process alive until close(), unless unref()ed
   )
   t.is(unrefed.code, 0, unrefed.stderr)
   t.is(unrefed.stdout, '')
+})
+
+unixTest('hostile fds: a getter that sends with other descriptors inside send() does not change what the outer send carries', async (t) => {
+  const dir = tempDir(t)
+  const files = ['outer.txt', 'inner.txt'].map((name) => join(dir, name))
+  writeFileSync(files[0]!, 'outer')
+  writeFileSync(files[1]!, 'inner')
+  const [outerFd, innerFd] = files.map((f) => openSync(f, 'r')) as [number, number]
+  t.teardown(() => {
+    closeSync(outerFd)
+    closeSync(innerFd)
+  })
+  const server = socket(t)
+  server.bind(join(dir, 's.sock'))
+  const client = socket(t)
+  const got: string[] = []
+  const both = deferred()
+  server.on('message', (buf: Buffer, rinfo: UnixDgramRemoteInfo) => {
+    // (at offset 0: duplicates of one descriptor share its offset)
+    const text = (fd: number): string => {
+      const bytes = Buffer.alloc(16)
+      return bytes.toString('utf8', 0, readSync(fd, bytes, 0, 16, 0))
+    }
+    got.push(`${buf}:${rinfo.fds!.map(text).join(',')}`)
+    for (const fd of rinfo.fds!) closeSync(fd)
+    if (got.length === 2) both.resolve()
+  })
+  const fds: number[] = [outerFd]
+  Object.defineProperty(fds, 1, {
+    enumerable: true,
+    get() {
+      // Re-entry: another send with descriptors while the outer one reads its list.
+      client.send(Buffer.from('inner'), 0, 5, join(dir, 's.sock'), [innerFd])
+      return outerFd
+    },
+  })
+  client.send(Buffer.from('outer'), 0, 5, join(dir, 's.sock'), fds)
+  await guard(both.promise, 'both datagrams')
+  t.deepEqual(got.sort(), ['inner:inner', 'outer:outer,outer'])
 })

@@ -21,6 +21,7 @@ import { constants } from 'node:os'
 import binding, { fast } from '../binding'
 import { invalidArgType } from '../errors'
 import { Events } from '../events'
+import { defineValue } from '../intrinsics'
 import { Interest } from '../interest'
 import { Poll } from '../poll'
 import { handleOf } from '../source'
@@ -76,11 +77,19 @@ interface Entry {
 /** An error with a code, an errno and the system call, as node-mio's system errors. */
 function systemError(message: string, code: string, syscall: string): Error {
   const errno = -((constants.errno as Record<string, number>)[code] ?? 0)
-  return Object.assign(new Error(message), { code, errno, syscall })
+  return coded(new Error(message), code, errno, syscall)
+}
+
+/** `error` with `code` (and `errno`, `syscall`) defined, not assigned: no setter on Error.prototype runs. */
+function coded(error: Error, code: string, errno?: number, syscall?: string): Error {
+  defineValue(error, 'code', code)
+  if (errno !== undefined) defineValue(error, 'errno', errno)
+  if (syscall !== undefined) defineValue(error, 'syscall', syscall)
+  return error
 }
 
 function closedError(method: string): Error {
-  return Object.assign(new Error(`${method} can't be called after calling close`), { code: 'ERR_MIO_CLOSED' })
+  return coded(new Error(`${method} can't be called after calling close`), 'ERR_MIO_CLOSED')
 }
 
 function checkFdArg(fd: unknown): number {
@@ -104,9 +113,7 @@ function interestBits(events: number): number {
   if ((events & PRI) !== 0) {
     const priority = Interest.PRIORITY
     if (priority === undefined) {
-      throw Object.assign(new Error(`EPOLLPRI cannot be watched on ${process.platform}: its selector has no priority events (Linux and Android have them)`), {
-        code: 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM',
-      })
+      throw coded(new Error(`EPOLLPRI cannot be watched on ${process.platform}: its selector has no priority events (Linux and Android have them)`), 'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM')
     }
     bits |= priority.bits
   }
@@ -267,7 +274,7 @@ export class Epoll {
    * original's.
    */
   close(): this {
-    if (this.#closed) throw Object.assign(new Error("close can't be called more than once"), { code: 'ERR_MIO_CLOSED' })
+    if (this.#closed) throw coded(new Error("close can't be called more than once"), 'ERR_MIO_CLOSED')
     this.#closed = true
     for (const entry of Array.from(this.#byFd.values())) {
       this.#forget(entry)

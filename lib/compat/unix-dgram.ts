@@ -18,6 +18,7 @@ import { EventEmitter } from 'node:events'
 import binding, { fast } from '../binding'
 import { invalidArgType, outOfRange } from '../errors'
 import { Events } from '../events'
+import { arrayOf, defineValue } from '../intrinsics'
 import { isUint8Array } from '../validate'
 import { Poll } from '../poll'
 import { handleOf } from '../source'
@@ -97,6 +98,14 @@ const ADDR_LEN = MAX_FDS + 2
 const senderAddr = Buffer.alloc(108)
 const sendFds = new Int32Array(MAX_FDS)
 
+// Built-ins captured at load: a program that replaces them later runs no
+// code between a receive and the copy of what it wrote to the shared
+// arrays above, nor while the send array is filled.
+const { apply: ReflectApply } = Reflect
+const { from: arrayFrom } = Array
+const { allocUnsafe } = Buffer
+const { copy: bufferCopy, toString: bufferToString } = Buffer.prototype
+
 // The hot-path calls (src-rs/fast_call.rs): present on every Unix, where this module runs.
 const recvMsg = fast.unixDatagramRecvMsg!
 const sendConnected = fast.unixDatagramSendFast!
@@ -126,9 +135,10 @@ function addRef(state: Shared, delta: number): void {
 /** The original's error: `code` and `errno` the negative errno. */
 function errnoException(errno: number, syscall: string, name?: string): UnixDgramError {
   const error = new Error(`${syscall} ${errno}${name === undefined ? '' : ` (${name})`}`) as UnixDgramError
-  error.errno = errno
-  error.code = errno
-  error.syscall = syscall
+  // Defined, not assigned: no setter a program put on Error.prototype runs.
+  defineValue(error, 'errno', errno)
+  defineValue(error, 'code', errno)
+  defineValue(error, 'syscall', syscall)
   return error
 }
 
@@ -141,7 +151,7 @@ function restate(error: unknown, syscall: string): UnixDgramError {
 
 function congestionError(): UnixDgramError {
   const error = new Error('congestion') as UnixDgramError
-  error.code = 1
+  defineValue(error, 'code', 1)
   return error
 }
 
@@ -155,19 +165,24 @@ function checkPath(path: unknown): string {
   return path
 }
 
-/** Copies `fds` into the send array; returns the count. */
+/**
+ * Copies `fds` into the send array; returns the count. The elements are read
+ * (getters, proxy traps) into a plain array first: nothing of the caller's
+ * runs once the send array is being filled.
+ */
 function fdsToSend(fds: unknown): number {
   if (fds === undefined || fds === null) return 0
   if (!Array.isArray(fds)) throw invalidArgType('fds', 'an array of file descriptors', fds)
-  const count = fds.length
+  const list = ReflectApply(arrayFrom, Array, [fds]) as unknown[]
+  const count = list.length
   if (count > MAX_FDS) throw outOfRange('fds.length', `at most ${MAX_FDS}`, count)
   for (let i = 0; i < count; i++) {
-    const fd: unknown = fds[i]
+    const fd = list[i]
     if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0 || fd > 0x7fff_ffff) {
       throw invalidArgType(`fds[${i}]`, 'a file descriptor (an integer from 0 to 2^31 - 1)', fd)
     }
-    sendFds[i] = fd
   }
+  for (let i = 0; i < count; i++) sendFds[i] = list[i] as number
   return count
 }
 
@@ -441,16 +456,16 @@ export class UnixDgramSocket extends EventEmitter {
         return
       }
       if (size === null) return
-      const msg = Buffer.allocUnsafe(size)
-      scratch.copy(msg, 0, 0, size)
-      const kind = received[ADDR_KIND]!
-      const rinfo: UnixDgramRemoteInfo = {
-        size,
-        address: {},
-        path: kind === 0 ? null : (kind === 2 ? '\0' : '') + senderAddr.toString('utf8', 0, received[ADDR_LEN]!),
-      }
+      // Everything the receive wrote to the shared arrays is read before
+      // any code of the program can run ('message' listeners).
       const count = received[0]!
-      if (count > 0) rinfo.fds = Array.from(received.subarray(1, 1 + count))
+      const kind = received[ADDR_KIND]!
+      const path = kind === 0 ? null : (kind === 2 ? '\0' : '') + (ReflectApply(bufferToString, senderAddr, ['utf8', 0, received[ADDR_LEN]!]) as string)
+      const fds = count > 0 ? arrayOf(received, 1, 1 + count) : undefined
+      const msg = allocUnsafe(size)
+      ReflectApply(bufferCopy, scratch, [msg, 0, 0, size])
+      // Literals: no setter a program put on Object.prototype runs.
+      const rinfo: UnixDgramRemoteInfo = fds === undefined ? { size, address: {}, path } : { size, address: {}, path, fds }
       this.emit('message', msg, rinfo)
     }
     this.#draining = setImmediate(this.#drain)
