@@ -5,12 +5,12 @@
 import test, { type ExecutionContext } from 'ava'
 import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
-import { closeSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { pipe, TcpStream, type PipeReceiver, type PipeSender } from 'node-mio'
 import { Epoll } from 'node-mio/epoll'
 import { deferred, guard, settle } from './support/async.ts'
 import { runNode } from './support/processes.ts'
+import { closeSync } from './support/raw-fd.ts'
 
 const unix = process.platform !== 'win32'
 const unixTest = unix ? test : test.skip
@@ -296,8 +296,8 @@ unixTest('works in a worker thread, and the worker exits cleanly', async (t) => 
        poller.add(rx.fd, Epoll.EPOLLIN)
        tx.write(Buffer.from('w'))
      \`, { eval: true })
-     w.on('message', (events) => console.log('events', events))
-     w.on('exit', (code) => console.log('exit', code))`,
+     w.on('message', (events) => console.log(\`events \${events}\`))
+     w.on('exit', (code) => console.log(\`exit \${code}\`))`,
   )
   t.is(code, 0, stderr)
   t.deepEqual(stdout.trim().split('\n'), ['events 1', 'exit 0'])
