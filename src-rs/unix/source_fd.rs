@@ -160,7 +160,10 @@ pub unsafe extern "C" fn source_poll_now(
 }
 
 fn poll_now(handle: Handle, events: f64) -> Result<u32> {
-  if !(0.0..=f64::from(u16::MAX)).contains(&events) || events.fract() != 0.0 {
+  // `as` saturates (NaN is 0): only an integer from 0 to 65535 converts
+  // back to itself (no `fract()`, which calls libm on baseline x86_64).
+  let mask = events as u16;
+  if f64::from(mask) != events {
     return Err(Error::out_of_range(format!(
       "events must be a poll(2) mask (an integer from 0 to 65535), got {events}"
     )));
@@ -168,7 +171,7 @@ fn poll_now(handle: Handle, events: f64) -> Result<u32> {
   let fd = crate::unix::fd::raw(handle)?;
   let mut entry = libc::pollfd {
     fd,
-    events: (events as u16 as libc::c_short) & POLL_ASKABLE,
+    events: (mask as libc::c_short) & POLL_ASKABLE,
     revents: 0,
   };
   loop {
