@@ -6,6 +6,7 @@ import { recvWithFds, sendWithFds, type FdsReceived } from './fds'
 import { Socket } from './socket'
 import { checkShutdown, type Shutdown } from './tcp-stream'
 import { unixAddress, unixTarget, type UnixAddress, type UnixAddressInput, type UnixRemoteInfo } from './unix-addr'
+import type { PeerCred } from './unix-stream'
 
 /**
  * A non-blocking Unix domain datagram socket, as mio's `UnixDatagram`.
@@ -95,11 +96,30 @@ export class UnixDatagram extends Socket {
   }
 
   /**
-   * Sends the datagram with descriptors (`SCM_RIGHTS`) to the connected peer: numbers, or
-   * node-mio sources (their `fd`; the source stays open and yours). The
-   * receiver gets duplicates. At most 253 descriptors; `buf` must not be
-   * empty on a stream (the descriptors ride on its first byte). Returns the
-   * bytes sent, or `null` when it would block (nothing was sent then).
+   * The peer's credentials (`{ pid, uid, gid }`), where the OS recorded
+   * them for this socket, else `null`. Linux records them for a `pair()`
+   * (`socketpair`), and they are then the credentials of the process that
+   * called `pair()`, whichever process holds the other end later (a child
+   * that inherited it included). A socket `connect`ed to a path, or not
+   * connected, has none (`null`), on Linux as on the BSDs and macOS.
+   *
+   * @example
+   * ```ts
+   * const [parent, child] = UnixDatagram.pair()
+   * parent.peerCred()?.pid === process.pid // true on Linux: the creator
+   * ```
+   */
+  peerCred(): PeerCred | null {
+    const cred = binding.unixDatagramPeerCred(this[kHandle])
+    return cred === null ? null : { pid: cred.pid ?? undefined, uid: cred.uid, gid: cred.gid }
+  }
+
+  /**
+   * Sends one datagram with descriptors (`SCM_RIGHTS`) to the connected
+   * peer: numbers, or node-mio sources (their `fd`; the source stays open
+   * and yours). The receiver gets duplicates. At most 253 descriptors.
+   * Returns the bytes sent, or `null` when it would block (nothing was sent
+   * then).
    *
    * @example
    * ```ts
@@ -117,8 +137,8 @@ export class UnixDatagram extends Socket {
    * descriptors: `{ size, fds }`, or `null` when nothing is waiting. The
    * descriptors are close-on-exec and yours: adopt them (`TcpStream.fromFd`)
    * or close them. More descriptors than `maxFds` throws
-   * `ERR_MIO_FDS_TRUNCATED` after closing every one of them (the bytes are
-   * consumed). Descriptors sent with bytes that a plain `read`/`recv`
+   * `ERR_MIO_FDS_TRUNCATED` after closing every one of them (the datagram
+   * is consumed). Descriptors sent with a datagram that a plain `recv`
    * receives are closed by the kernel, never leaked.
    */
   recvWithFds(buf: Uint8Array, maxFds = 16): FdsReceived | null {
