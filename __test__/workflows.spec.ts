@@ -71,6 +71,25 @@ test('publish needs every test and runs only for a version', (t) => {
   t.regex(pkg.scripts.prepublishOnly ?? '', /^napi prepublish/)
 })
 
+test('the API site is built by npm run docs and published to GitHub Pages only after a publish', (t) => {
+  const docs = job('docs')
+  t.regex(docs, /needs: publish\n/)
+  t.regex(docs, /if: \$\{\{ needs\.publish\.outputs\.publish == 'true' \}\}/)
+  t.regex(job('publish'), /outputs:\n\s+publish: \$\{\{ steps\.release\.outputs\.publish \}\}/)
+  t.regex(docs, /run: npm run docs\n/)
+  t.regex(docs, /actions\/upload-pages-artifact@v\d+\n\s+with:\n\s+path: docs\/api\n/)
+  t.regex(docs, /actions\/deploy-pages@v\d+/)
+  t.regex(docs, /pages: write/)
+  t.regex(docs, /id-token: write/)
+  t.is(pkg.scripts.docs, 'typedoc')
+  const typedoc = JSON.parse(readFileSync(join(root, 'typedoc.json'), 'utf8')) as { out: string; readme: string; projectDocuments: string[] }
+  t.is(typedoc.out, 'docs/api')
+  t.is(typedoc.readme, 'README.md')
+  for (const guide of ['tcp-server', 'batched-udp', 'passing-descriptors', 'any-descriptor', 'workers-and-wakers', 'moving-from-node']) {
+    t.true(typedoc.projectDocuments.includes(`docs/guides/${guide}.md`), guide)
+  }
+})
+
 test('the publish steps take the downloaded artifacts of every target (napi artifacts, prepublish --dry-run)', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'node-mio-publish-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
