@@ -37,7 +37,7 @@ test('every napi target is built and uploaded as bindings-<target>', (t) => {
 test('Android arm64 is built on Linux with the runner NDK, as napi build expects', (t) => {
   // napi build links an Android target with $ANDROID_NDK_LATEST_HOME's clang,
   // which GitHub's Ubuntu runners preinstall; no runner runs Android, so the
-  // binary has no test job (README: platform table).
+  // binary has no test job (docs/platforms.md).
   t.regex(job('build'), /- host: ubuntu-latest\n\s+target: aarch64-linux-android\n\s+build: \$NAPI_BUILD --target aarch64-linux-android\n/)
   t.true(pkg.napi.targets.includes('aarch64-linux-android'))
   t.notRegex(job('build'), /aarch64-linux-android --(use-napi-cross|cross-compile)/)
