@@ -156,6 +156,11 @@ const ACTIONS: Record<string, Action> = {
       () => w.poll.registry.deregister(w.udpB),
       () => w.waker.wake(),
       () => new Poll().close(),
+      () => w.client.writev([Buffer.alloc(2, OUT), Buffer.alloc(2, OUT)]),
+      () => w.udpB.recvFrom(Buffer.alloc(8), { address: '', family: 'IPv4', port: 0, size: 0 }),
+      () => w.unixPair?.[0].sendWithFds(Buffer.alloc(1, OUT), [w.udpA]),
+      () => w.datagrams?.[0].sendWithFds(Buffer.alloc(1, OUT), [w.udpA, w.udpB]),
+      () => new mio.DatagramBatch(1, 16).setTarget(0, w.udpA.localAddr()),
     ]) {
       try {
         call()
@@ -266,7 +271,18 @@ const CASES: Case[] = [
   { name: 'PipeSender.writev', unix: true, args: (w) => [[wr(w), wr(w)]], call: (w, [b]) => w.pipe![0].writev(b as Uint8Array[]) },
   { name: 'PipeReceiver.read', unix: true, args: (w) => [rd(w)], call: (w, [b]) => w.pipe![1].read(b as Uint8Array) },
   { name: 'PipeReceiver.readv', unix: true, args: (w) => [[rd(w), rd(w)]], call: (w, [b]) => w.pipe![1].readv(b as Uint8Array[]) },
+  { name: 'UnixStream.sendWithFds', unix: true, args: (w) => [wr(w), [w.udpA, w.udpB]], call: (w, [b, f]) => w.unixPair![1].sendWithFds(b as Uint8Array, f as mio.Source[]) },
+  { name: 'UnixDatagram.sendWithFds', unix: true, args: (w) => [wr(w), [w.udpA, w.udpB]], call: (w, [b, f]) => w.datagrams![1].sendWithFds(b as Uint8Array, f as mio.Source[]) },
+  { name: 'UnixStream.recvWithFds', unix: true, args: (w) => [rd(w), 4], call: (w, [b, m]) => closeReceived(w.unixPair![1].recvWithFds(b as Uint8Array, m as number)) },
+  { name: 'UnixDatagram.recvWithFds', unix: true, args: (w) => [rd(w), 4], call: (w, [b, m]) => closeReceived(w.datagrams![1].recvWithFds(b as Uint8Array, m as number)) },
+  { name: 'DatagramBatch.setTarget', args: (w) => [0, w.udpA.localAddr()], call: (_w, [i, to]) => new mio.DatagramBatch(2, 16).setTarget(i as number, to as mio.SocketAddressInput) },
 ]
+
+/** Closes the descriptors a receive returned (the harness checks bytes, not descriptors). */
+function closeReceived(got: mio.FdsReceived | null): mio.FdsReceived | null {
+  for (const fd of got?.fds ?? []) closeFd(fd)
+  return got
+}
 
 /** The outcome is documented: a known error, the program's own, or a plain value. */
 function judge(outcome: { error?: unknown; value?: unknown }, world: World, check: (ok: boolean, what: string) => void): void {
@@ -674,9 +690,10 @@ test('re-entry: a getter that sends descriptors on another channel cannot change
     const given = mio.UnixDatagram.pair()
     const other = mio.UnixDatagram.pair()
     try {
-      const fds: unknown[] = []
-      Object.defineProperty(fds, 0, { enumerable: true, get: () => { innerA.sendWithFds(Buffer.from('i'), [other[0].fd, other[1].fd, other[0].fd]); return given[0].fd } })
-      fds[1] = given[1].fd
+      // The second element's getter sends first: whatever the outer call
+      // copied of the first element must survive it.
+      const fds: unknown[] = [given[0].fd]
+      Object.defineProperty(fds, 1, { enumerable: true, get: () => { innerA.sendWithFds(Buffer.from('i'), [other[0].fd, other[1].fd, other[0].fd]); return given[1].fd } })
       t.is(outerA.sendWithFds(Buffer.from('o'), fds as number[]), 1)
       const outer = outerB.recvWithFds(Buffer.alloc(4))!
       const inner = innerB.recvWithFds(Buffer.alloc(4))!
