@@ -81,6 +81,8 @@ const TAG_BITS: u32 = 3;
 const TAG_MASK: u64 = (1 << TAG_BITS) - 1;
 /// Serials are below 2^50, so a handle stays below 2^53.
 const SERIAL_END: u64 = 1 << (53 - TAG_BITS);
+/// The largest safe integer, the largest handle.
+const MAX_SAFE: u64 = (1 << 53) - 1;
 /// How many serials a thread takes from the process-wide counter at once.
 const CHUNK: u64 = 1 << 16;
 
@@ -219,12 +221,15 @@ impl<T> Table<T> {
     }
   }
 
+  #[inline]
   fn decode(handle: Handle) -> Option<(u64, u64)> {
-    // Rejects NaN, negatives, fractions and anything above 2^53.
-    if !(1.0..=9_007_199_254_740_991.0).contains(&handle) || handle.fract() != 0.0 {
+    // `as` saturates (NaN and negatives to 0, too large to u64::MAX), so
+    // only a whole number from 1 to 2^53 - 1 converts back to itself: two
+    // conversions and a compare, where `fract()` may call libm's `trunc`.
+    let bits = handle as u64;
+    if bits == 0 || bits > MAX_SAFE || bits as f64 != handle {
       return None;
     }
-    let bits = handle as u64;
     Some((bits >> TAG_BITS, bits & TAG_MASK))
   }
 

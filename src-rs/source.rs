@@ -301,6 +301,7 @@ impl Owner {
 
   /// Claims `raw` for a source of `kind` adopting it (`fromFd`), unless a
   /// live source already owns it.
+  #[cfg(unix)]
   pub fn claim(raw: Raw, kind: Kind) -> Result<Owner> {
     let key = raw as i64;
     let mut owners = owners();
@@ -334,6 +335,13 @@ impl Drop for Owner {
 /// A source taken out of its table (closed or being handed over): the I/O
 /// object, then its claim on the descriptor, dropped in that order.
 pub struct Taken {
+  #[cfg_attr(
+    windows,
+    expect(
+      dead_code,
+      reason = "handed over by detachFd, Unix only; elsewhere only closed"
+    )
+  )]
   pub io: Io,
   _owner: Option<Owner>,
 }
@@ -371,11 +379,13 @@ pub fn insert_connecting(io: Io, target: Option<std::net::SocketAddr>) -> Result
 }
 
 /// Stores a source adopted with `owner` already claimed (`fromFd`).
+#[cfg(unix)]
 pub fn insert_claimed(io: Io, owner: Owner) -> Result<Handle> {
   insert_entry(io, None, Some(owner))
 }
 
 /// Stores two new sources (a pair, a pipe): both, or neither (closed).
+#[cfg(unix)]
 pub fn insert_pair(a: Io, b: Io) -> Result<(Handle, Handle)> {
   let first = insert(a)?;
   match insert(b) {
@@ -666,6 +676,7 @@ impl<T: napi::bindgen_prelude::TypeName> napi::bindgen_prelude::TypeName for Fre
 /// Two new sources' handles (a pair, a pipe), as an object whose fields
 /// are defined (not an array, whose elements are assigned through
 /// `Array.prototype`).
+#[cfg(unix)]
 #[napi(object)]
 pub struct HandlePair {
   pub first: Handle,
@@ -673,6 +684,7 @@ pub struct HandlePair {
 }
 
 /// Stores a pair of new sources and returns their handles for JavaScript.
+#[cfg(unix)]
 pub fn fresh_pair(a: Io, b: Io) -> Result<Fresh<HandlePair>> {
   let (first, second) = insert_pair(a, b)?;
   Ok(Fresh {
