@@ -936,6 +936,7 @@ module.exports.unixDatagramBindTo = nativeBinding.unixDatagramBindTo
 module.exports.unixDatagramConnect = nativeBinding.unixDatagramConnect
 module.exports.unixDatagramConnectTo = nativeBinding.unixDatagramConnectTo
 module.exports.unixDatagramPair = nativeBinding.unixDatagramPair
+module.exports.unixDatagramPeerCred = nativeBinding.unixDatagramPeerCred
 module.exports.unixDatagramRecv = nativeBinding.unixDatagramRecv
 module.exports.unixDatagramRecvFrom = nativeBinding.unixDatagramRecvFrom
 module.exports.unixDatagramRecvFromFds = nativeBinding.unixDatagramRecvFromFds

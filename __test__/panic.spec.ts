@@ -12,24 +12,23 @@ import { runNode } from './support/processes.ts'
 
 const root = join(import.meta.dirname, '..')
 
-/** The testing build's path, once built by this spec process. */
-let testingBuilt: string | undefined
+let testingAddonPath: string | undefined
 
 /**
- * The testing build of the addon, built once: the tests run concurrently,
- * and copying the build again over the file another test's child has
- * mapped crashes that child (SIGBUS or SIGSEGV).
+ * The testing build of the addon, built once: the tests run concurrently, and
+ * a second copy over the file while the first test's child loads it fails
+ * that load ("file too short").
  */
 function testingAddon(): string {
   const given = process.env.NODE_MIO_TESTING_ADDON
   if (given) return given
-  if (testingBuilt !== undefined) return testingBuilt
+  if (testingAddonPath !== undefined) return testingAddonPath
   const targetDir = join(root, 'target', 'testing')
   execFileSync('cargo', ['build', '--quiet', '--features', 'testing', '--target-dir', targetDir], { cwd: root, stdio: 'inherit' })
   const built = join(targetDir, 'debug', process.platform === 'win32' ? 'node_mio.dll' : process.platform === 'darwin' ? 'libnode_mio.dylib' : 'libnode_mio.so')
   const addon = join(targetDir, 'mio-testing.node')
   copyFileSync(built, addon)
-  testingBuilt = addon
+  testingAddonPath = addon
   return addon
 }
 
