@@ -124,7 +124,11 @@ function interestBits(events: number): number {
   return bits
 }
 
-/** The `EPOLL*` bits of one mio event, limited to what `events` asked for (plus ERR and HUP). */
+/**
+ * The `EPOLL*` bits of one mio event, limited to what `events` asked for
+ * (plus ERR and HUP): what an edge reports when `poll(2)` no longer sees
+ * its condition (it came and went before the callback).
+ */
 function epollBits(mio: number, events: number): number {
   let out = 0
   if ((mio & M_PRIORITY) !== 0) out |= PRI
@@ -144,14 +148,18 @@ function epollBits(mio: number, events: number): number {
  * event loop for each ready descriptor.
  *
  * Level-triggered by default, as epoll: a descriptor whose data is not read
- * keeps reporting. `EPOLLET` makes it edge-triggered (one event per change),
- * `EPOLLONESHOT` disarms it after one event until `modify()`. The process
- * stays alive while a descriptor is registered on an open instance.
+ * keeps reporting, once per turn of the event loop. `EPOLLET` makes it
+ * edge-triggered (one event per change), `EPOLLONESHOT` disarms it after one
+ * event until `modify()`. `events` holds the conditions as `poll(2)` reports
+ * them when the callback is called, limited to those asked for plus
+ * `EPOLLERR` and `EPOLLHUP`. The process stays alive while a descriptor is
+ * registered on an open instance.
  *
  * Beyond the original: each instance has its own selector (node-mio's
  * `Poll`, watched on the event loop without a thread), so it also runs on
- * macOS and the BSDs (kqueue; `EPOLLPRI` is Linux only there and an error
- * elsewhere), on Bun and Deno, and in worker threads.
+ * macOS and the BSDs (kqueue, where `EPOLLPRI`, which only Linux's selector
+ * has, is an `ERR_FEATURE_UNAVAILABLE_ON_PLATFORM` error), on Bun and Deno,
+ * and in worker threads.
  *
  * @example
  * ```ts
