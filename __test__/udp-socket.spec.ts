@@ -463,58 +463,61 @@ function sendPackets(address: SocketAddress, nPackets: number): Peer {
   )
 }
 
-test('udp_socket_reregister', async (t) => {
+/**
+ * The frame of the tests that get one datagram from mio's sending thread: a
+ * socket on loopback, registered by `register`, the thread started and its
+ * packet sent, `body`, then the thread's clean exit; the thread is
+ * terminated whatever happened.
+ */
+async function withOnePacket(t: ExecutionContext, register: (poll: Poll, socket: UdpSocket) => void, body: (poll: Poll, events: Events, socket: UdpSocket) => void): Promise<void> {
   const { poll, events } = initWithPoll()
   using _poll = poll
 
   using socket = UdpSocket.bind(ANY_LOCAL)
   const address = socket.localAddr()
 
-  poll.registry.register(socket, ID1, Interest.WRITABLE)
-  // Let the first packet be sent.
-  const thread = sendPackets(address, 1)
-  try {
-    t.is(thread.value, 1)
-    expectEvents(t, poll, events, [{ token: ID1, readiness: ['writable'] }]) // Not readable!
-
-    poll.registry.reregister(socket, ID2, Interest.READABLE)
-    expectEvents(t, poll, events, [{ token: ID2, readiness: ['readable'] }])
-
-    const buf = Buffer.alloc(20)
-    expectReadFrom(t, socket.recvFrom(buf), buf, DATA1)
-
-    t.is(await thread.exited(), 0, 'unable to join thread')
-  } finally {
-    await thread.terminate()
-  }
-})
-
-test('udp_socket_no_events_after_deregister', async (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-
-  using socket = UdpSocket.bind(ANY_LOCAL)
-  const address = socket.localAddr()
-
-  poll.registry.register(socket, ID1, Interest.READABLE)
-
+  register(poll, socket)
   // Let the packet be sent.
   const thread = sendPackets(address, 1)
   try {
     t.is(thread.value, 1)
-
-    poll.registry.deregister(socket)
-
-    expectNoEvents(t, poll, events)
-
-    // But we do expect a packet to be sent.
-    const buf = Buffer.alloc(20)
-    expectReadFrom(t, socket.recvFrom(buf), buf, DATA1)
-
+    body(poll, events, socket)
     t.is(await thread.exited(), 0, 'unable to join thread')
   } finally {
     await thread.terminate()
   }
+}
+
+test('udp_socket_reregister', async (t) => {
+  await withOnePacket(
+    t,
+    (poll, socket) => poll.registry.register(socket, ID1, Interest.WRITABLE),
+    (poll, events, socket) => {
+      expectEvents(t, poll, events, [{ token: ID1, readiness: ['writable'] }]) // Not readable!
+
+      poll.registry.reregister(socket, ID2, Interest.READABLE)
+      expectEvents(t, poll, events, [{ token: ID2, readiness: ['readable'] }])
+
+      const buf = Buffer.alloc(20)
+      expectReadFrom(t, socket.recvFrom(buf), buf, DATA1)
+    },
+  )
+})
+
+test('udp_socket_no_events_after_deregister', async (t) => {
+  await withOnePacket(
+    t,
+    (poll, socket) => poll.registry.register(socket, ID1, Interest.READABLE),
+    (poll, events, socket) => {
+      poll.registry.deregister(socket)
+
+      expectNoEvents(t, poll, events)
+
+      // But we do expect a packet to be sent.
+      const buf = Buffer.alloc(20)
+      expectReadFrom(t, socket.recvFrom(buf), buf, DATA1)
+    },
+  )
 })
 
 /** mio's `send_recv_udp`: an event loop sends "hello world" from tx to rx. */

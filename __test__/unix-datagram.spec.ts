@@ -29,57 +29,41 @@ const pathnames = process.platform === 'win32' || (process.platform as string) =
 /** mio: "POLLRDHUP isn't supported on Solaris/Cygwin" (and Hurd, NTO). */
 const rdhup = process.platform === 'win32' || process.platform === 'sunos' || (process.platform as string) === 'cygwin' ? test.skip : test
 
-pathnames('unix_datagram_smoke_unconnected', (t) => {
+/**
+ * The smoke tests' sockets: bound to two fresh paths named after the test,
+ * connected to each other if `connected`, and with `fromStd` taken out as
+ * blocking descriptors and adopted with `fromFd` (mio's `from_std`).
+ */
+function smokePair(t: ExecutionContext, name: string, connected: boolean, fromStd: boolean): [UnixDatagram, UnixDatagram] {
   const dir = tempDir(t)
-  const path1 = join(dir, 'unix_datagram_smoke_unconnected1')
-  const path2 = join(dir, 'unix_datagram_smoke_unconnected2')
+  const path1 = join(dir, `${name}1`)
+  const path2 = join(dir, `${name}2`)
+  const datagram1 = UnixDatagram.bind(path1)
+  const datagram2 = UnixDatagram.bind(path2)
+  if (connected) {
+    datagram1.connect(path2)
+    datagram2.connect(path1)
+  }
+  if (!fromStd) return [datagram1, datagram2]
+  return [UnixDatagram.fromFd(makeBlocking(datagram1.detachFd())), UnixDatagram.fromFd(makeBlocking(datagram2.detachFd()))]
+}
 
-  using datagram1 = UnixDatagram.bind(path1)
-  using datagram2 = UnixDatagram.bind(path2)
-  smokeTestUnconnected(t, datagram1, datagram2)
-})
-
-unix('unix_datagram_smoke_connected', (t) => {
-  const dir = tempDir(t)
-  const path1 = join(dir, 'unix_datagram_smoke_connected1')
-  const path2 = join(dir, 'unix_datagram_smoke_connected2')
-
-  using datagram1 = UnixDatagram.bind(path1)
-  using datagram2 = UnixDatagram.bind(path2)
-
-  datagram1.connect(path2)
-  datagram2.connect(path1)
-  smokeTestConnected(t, datagram1, datagram2)
-})
-
-pathnames('unix_datagram_smoke_unconnected_from_std', (t) => {
-  const dir = tempDir(t)
-  const path1 = join(dir, 'unix_datagram_smoke_unconnected_from_std1')
-  const path2 = join(dir, 'unix_datagram_smoke_unconnected_from_std2')
-
-  const std1 = makeBlocking(UnixDatagram.bind(path1).detachFd())
-  const std2 = makeBlocking(UnixDatagram.bind(path2).detachFd())
-
-  using datagram1 = UnixDatagram.fromFd(std1)
-  using datagram2 = UnixDatagram.fromFd(std2)
-  smokeTestUnconnected(t, datagram1, datagram2)
-})
-
-unix('unix_datagram_smoke_connected_from_std', (t) => {
-  const dir = tempDir(t)
-  const path1 = join(dir, 'unix_datagram_smoke_connected_from_std1')
-  const path2 = join(dir, 'unix_datagram_smoke_connected_from_std2')
-
-  const std1 = UnixDatagram.bind(path1)
-  const std2 = UnixDatagram.bind(path2)
-
-  std1.connect(path2)
-  std2.connect(path1)
-
-  using datagram1 = UnixDatagram.fromFd(makeBlocking(std1.detachFd()))
-  using datagram2 = UnixDatagram.fromFd(makeBlocking(std2.detachFd()))
-  smokeTestConnected(t, datagram1, datagram2)
-})
+// [name, connected, from_std]: the unconnected ones need pathnames.
+const smokeTests: Array<[string, boolean, boolean]> = [
+  ['unix_datagram_smoke_unconnected', false, false],
+  ['unix_datagram_smoke_connected', true, false],
+  ['unix_datagram_smoke_unconnected_from_std', false, true],
+  ['unix_datagram_smoke_connected_from_std', true, true],
+]
+for (const [name, connected, fromStd] of smokeTests) {
+  ;(connected ? unix : pathnames)(name, (t) => {
+    const [first, second] = smokePair(t, name, connected, fromStd)
+    using datagram1 = first
+    using datagram2 = second
+    if (connected) smokeTestConnected(t, datagram1, datagram2)
+    else smokeTestUnconnected(t, datagram1, datagram2)
+  })
+}
 
 unix('unix_datagram_connect', (t) => {
   const dir = tempDir(t)
