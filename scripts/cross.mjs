@@ -26,7 +26,8 @@
 //                    platform's Node and the freshly built addon (also linux-arm64)
 //
 // Toolchains come from Debian (Rust 1.96 `rustc-web` with `-Zbuild-std`,
-// mingw-w64, Wine, qemu-user, cross gcc, clang/lld 22) and Node binaries from
+// mingw-w64, Wine, qemu-user, cross gcc, clang/lld/llvm 22, whose llvm-objcopy
+// serves as rustc's rust-objcopy for the Apple targets) and Node binaries from
 // npm; everything downloaded or built is kept in the cache folder
 // (NODE_MIO_CROSS_CACHE, default ~/.cache/node-mio-cross). Installing apt
 // packages and registering qemu in binfmt_misc need root. Not part of
@@ -141,10 +142,11 @@ function ensureApt(packages) {
   say(`apt-get install ${missing.join(' ')}`)
   const log = join(logs, 'apt.log')
   if (!aptUpdated) {
-    sh('apt-get', ['update'], { log })
+    sh('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'update'], { log })
     aptUpdated = true
   }
-  const r = sh('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env: { DEBIAN_FRONTEND: 'noninteractive' }, log })
+  // Another apt on the machine holds the lock for a while: wait for it.
+  const r = sh('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '--no-install-recommends', ...missing], { env: { DEBIAN_FRONTEND: 'noninteractive' }, log })
   if (!r.ok) say(`apt-get failed, see ${log}`)
   return r.ok
 }
@@ -192,6 +194,8 @@ const cargoEnv = () => ({
   CARGO_TARGET_X86_64_APPLE_DARWIN_LINKER: join(stubs, 'cc-x86_64-apple-darwin'),
   CARGO_TARGET_AARCH64_APPLE_DARWIN_LINKER: join(stubs, 'cc-aarch64-apple-darwin'),
   SDKROOT: join(stubs, 'macos-sdk'),
+  // rust-objcopy (ensureLinkers) ahead of everything else.
+  PATH: `${join(stubs, 'bin')}:${process.env.PATH}`,
 })
 
 /** Files cargo's build scripts and linkers need (made once). */
@@ -204,12 +208,20 @@ function ensureStubs() {
   }
 }
 
-/** Linker wrappers for the link-only targets: clang 22 with lld. */
+/**
+ * Linker wrappers for the link-only targets: clang 22 with lld; LLVM's
+ * binary tools (llvm-22) for the Mach-O checks and as rust-objcopy.
+ */
 function ensureLinkers() {
-  if (!ensureApt(['clang-22', 'lld-22'])) return false
+  if (!ensureApt(['clang-22', 'lld-22', 'llvm-22'])) return false
   const write = (name, body) => {
     writeFileSync(join(stubs, name), `#!/bin/sh\n${body}\n`, { mode: 0o755 })
   }
+  // The release profile strips symbols, and for Apple targets rustc strips
+  // with `rust-objcopy` (rustup's llvm-tools ship it; Debian's rustc-web
+  // does not): LLVM's own objcopy under that name, first on cargo's PATH.
+  mkdirSync(join(stubs, 'bin'), { recursive: true })
+  write(join('bin', 'rust-objcopy'), `exec ${LLVM}/llvm-objcopy "$@"`)
   // musl: no musl sysroot here, so link against empty stand-ins for musl's
   // libc.so and libgcc_s (a shared object may keep undefined symbols; the
   // check below lists what it needs).
