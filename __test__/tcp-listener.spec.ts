@@ -76,6 +76,15 @@ function acceptChecked(t: ExecutionContext, listener: TcpListener, address: Sock
   return stream
 }
 
+/** Accepts the one pending connection (checked as `acceptChecked` does), then expects no more and no pending error. */
+function acceptTheOne(t: ExecutionContext, listener: TcpListener, address: SocketAddress): TcpStream {
+  const stream = acceptChecked(t, listener, address)
+  // Expect no more connections.
+  assertWouldBlock(t, listener.accept())
+  t.is(listener.takeError(), null)
+  return stream
+}
+
 /**
  * The frame of the one-connection tests: mio's `start_connections` thread
  * for one connection, `body` (what it returns, the accepted stream, stays
@@ -110,16 +119,11 @@ async function smokeTestTcpListener(t: ExecutionContext, addr: string): Promise<
     expectEvents(t, poll, events, [{ token: ID1, readiness: ['readable'] }])
 
     // Expect a single connection.
-    const stream = acceptChecked(t, listener, address)
+    const stream = acceptTheOne(t, listener, address)
 
     // Expect the stream to be non-blocking.
     const buf = Buffer.alloc(20)
     assertWouldBlock(t, stream.read(buf))
-
-    // Expect no more connections.
-    assertWouldBlock(t, listener.accept())
-
-    t.is(listener.takeError(), null)
     return stream
   })
 }
@@ -176,12 +180,7 @@ test('reregister', async (t) => {
   await withOneConnection(t, address, () => {
     expectEvents(t, poll, events, [{ token: ID2, readiness: ['readable'] }])
 
-    const stream = acceptChecked(t, listener, address)
-
-    assertWouldBlock(t, listener.accept())
-
-    t.is(listener.takeError(), null)
-    return stream
+    return acceptTheOne(t, listener, address)
   })
 })
 
@@ -205,12 +204,7 @@ test('no_events_after_deregister', async (t) => {
     expectNoEvents(t, poll, events)
 
     // Should still be able to accept the connection.
-    const stream = acceptChecked(t, listener, address)
-
-    assertWouldBlock(t, listener.accept())
-
-    t.is(listener.takeError(), null)
-    return stream
+    return acceptTheOne(t, listener, address)
   })
 })
 
