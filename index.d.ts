@@ -63,13 +63,18 @@ export declare function eventsRelease(handle: Handle): boolean
 
 /**
  * The hot-path functions, for the wrapper to keep: `pollPoll`,
- * `watchTake`, `streamRead`, `streamWrite`.
+ * `watchTake`, `streamRead`, `streamWrite`, and on Unix `sourcePollNow`,
+ * `unixDatagramSendFast` and `unixDatagramRecvMsg` (`node-mio/epoll` and
+ * `node-mio/unix-dgram`).
  */
 export declare function fastCalls(): {
   pollPoll(handle: Handle, events: Handle, timeoutMs: number): number
   watchTake(watch: Handle, events: Handle): number
   streamRead(handle: Handle, buf: Uint8Array, offset?: number, length?: number): number | null
   streamWrite(handle: Handle, buf: Uint8Array, offset?: number, length?: number): number | null
+  sourcePollNow?(handle: Handle, events: number): number
+  unixDatagramSendFast?(handle: Handle, buf: Uint8Array): number | null
+  unixDatagramRecvMsg?(handle: Handle, buf: Uint8Array, out: Int32Array, addr: Uint8Array): number | null
 }
 
 /**
@@ -444,8 +449,20 @@ export declare function unixDatagramBind(path: string): Handle
 /** `UnixDatagram::bind_addr` with a Linux abstract name. */
 export declare function unixDatagramBindAbstract(name: Uint8Array): Handle
 
+/**
+ * Binds an unbound `UnixDatagram` to `path`, a filesystem path or, with a
+ * leading NUL byte, a Linux abstract name.
+ */
+export declare function unixDatagramBindTo(handle: Handle, path: string): void
+
 /** `UnixDatagram::connect(path)`. */
 export declare function unixDatagramConnect(handle: Handle, path: string): void
+
+/**
+ * Connects a `UnixDatagram` to `path`, a filesystem path or, with a
+ * leading NUL byte, a Linux abstract name.
+ */
+export declare function unixDatagramConnectTo(handle: Handle, path: string): void
 
 /** `UnixDatagram::pair()`: two connected sockets. */
 export declare function unixDatagramPair(): HandlePair
@@ -465,11 +482,25 @@ export declare function unixDatagramRecv(handle: Handle, buf: Uint8Array): numbe
 /** `UnixDatagram::recv_from(buf)`: the sender and size, or `null`. */
 export declare function unixDatagramRecvFrom(handle: Handle, buf: Uint8Array): UnixRemoteInfo | null
 
+/**
+ * `unixDatagramRecvFromFds(handle, buf, out, max)`: as `unixRecvFds`, on a
+ * `UnixDatagram`, with the sender: its address and the size, or `null`.
+ */
+export declare function unixDatagramRecvFromFds(handle: Handle, buf: Uint8Array, out: Int32Array, max: number): UnixRemoteInfo | null
+
 /** `UnixDatagram::send(buf)` to the connected peer. */
 export declare function unixDatagramSend(handle: Handle, buf: Uint8Array): number | null
 
 /** `UnixDatagram::send_to(buf, path)`. */
 export declare function unixDatagramSendTo(handle: Handle, buf: Uint8Array, path: string): number | null
+
+/**
+ * `unixDatagramSendToFds(handle, buf, fds, count, path)`: sends `buf` with
+ * the first `count` descriptors of `fds` to `path` (a leading NUL byte
+ * names a Linux abstract socket) from an unconnected `UnixDatagram`: the
+ * bytes sent, or `null`.
+ */
+export declare function unixDatagramSendToFds(handle: Handle, buf: Uint8Array, fds: Int32Array, count: number, path: string): number | null
 
 /** `UnixDatagram::unbound()`: a socket with no name, for `sendTo`. */
 export declare function unixDatagramUnbound(): Handle

@@ -92,12 +92,17 @@ fn function<'env>(env: &'env Env, name: &str, callback: Callback) -> Result<Func
 }
 
 /// The hot-path functions, for the wrapper to keep: `pollPoll`,
-/// `watchTake`, `streamRead`, `streamWrite`.
+/// `watchTake`, `streamRead`, `streamWrite`, and on Unix `sourcePollNow`,
+/// `unixDatagramSendFast` and `unixDatagramRecvMsg` (`node-mio/epoll` and
+/// `node-mio/unix-dgram`).
 #[napi(ts_return_type = "{
   pollPoll(handle: Handle, events: Handle, timeoutMs: number): number
   watchTake(watch: Handle, events: Handle): number
   streamRead(handle: Handle, buf: Uint8Array, offset?: number, length?: number): number | null
   streamWrite(handle: Handle, buf: Uint8Array, offset?: number, length?: number): number | null
+  sourcePollNow?(handle: Handle, events: number): number
+  unixDatagramSendFast?(handle: Handle, buf: Uint8Array): number | null
+  unixDatagramRecvMsg?(handle: Handle, buf: Uint8Array, out: Int32Array, addr: Uint8Array): number | null
 }")]
 pub fn fast_calls(env: &Env) -> napi::Result<Object<'_>> {
   guard(env, || {
@@ -117,6 +122,33 @@ pub fn fast_calls(env: &Env) -> napi::Result<Object<'_>> {
     calls.set(
       "streamWrite",
       function(env, "streamWrite", crate::stream::stream_write)?,
+    )?;
+    #[cfg(unix)]
+    calls.set(
+      "sourcePollNow",
+      function(
+        env,
+        "sourcePollNow",
+        crate::unix::source_fd::source_poll_now,
+      )?,
+    )?;
+    #[cfg(unix)]
+    calls.set(
+      "unixDatagramSendFast",
+      function(
+        env,
+        "unixDatagramSendFast",
+        crate::net::uds::datagram::unix_datagram_send_fast,
+      )?,
+    )?;
+    #[cfg(unix)]
+    calls.set(
+      "unixDatagramRecvMsg",
+      function(
+        env,
+        "unixDatagramRecvMsg",
+        crate::net::uds::fds::unix_datagram_recv_msg,
+      )?,
     )?;
     Ok(calls)
   })
