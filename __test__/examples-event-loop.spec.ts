@@ -5,12 +5,17 @@
 import test, { type ExecutionContext } from 'ava'
 import { once } from 'node:events'
 import net from 'node:net'
-import { guard } from './support/async.ts'
+import { PATIENCE as SHARED_PATIENCE, guard } from './support/async.ts'
 import { runtime } from './support/platform.ts'
 import { Example } from './support/processes.ts'
 
-/** How long to wait for a child or a client (a guard, not a measurement): these examples start workers. */
-const PATIENCE = 30_000
+/**
+ * How long to wait for a child or a client (a guard, not a measurement):
+ * half as long again as elsewhere, as these examples start workers, each
+ * its own isolate loading the package; like the shared bound, longer under
+ * Wine and qemu.
+ */
+const PATIENCE = SHARED_PATIENCE * 1.5
 
 const unix = process.platform !== 'win32'
 

@@ -619,11 +619,11 @@ utest('(e) fd matches what the OS sees (Linux /proc)', (t) => {
   using listener = TcpListener.bind(ANY_LOCAL)
   const tcpTarget = fdTarget(listener.fd)
   t.regex(tcpTarget ?? '', /^socket:\[\d+\]$/)
-  t.deepEqual(inodesForPort('tcp', listener.localAddr().port), [/\d+/.exec(tcpTarget!)![0]])
+  t.deepEqual(inodesForPort('tcp', listener.localAddr().port, '127.0.0.1'), [/\d+/.exec(tcpTarget!)![0]])
 
   using udp = UdpSocket.bind(ANY_LOCAL)
   const udpTarget = fdTarget(udp.fd)
-  t.deepEqual(inodesForPort('udp', udp.localAddr().port), [/\d+/.exec(udpTarget ?? '')?.[0]])
+  t.deepEqual(inodesForPort('udp', udp.localAddr().port, '127.0.0.1'), [/\d+/.exec(udpTarget ?? '')?.[0]])
 
   const path = join(tempDir(t), 'fd.sock')
   using unixListener = UnixListener.bind(path)

@@ -103,3 +103,88 @@ test('readv refuses buffers that overlap (each would be written independently), 
     close()
   }
 })
+
+// The vectored calls read `bufs` once into a list of the wrapper's own (one
+// reused array) before calling in: what that list holds must be the call's
+// buffers only, checked as write() checks them, and nothing once it returns.
+
+test('write and writev refuse a detached buffer (ERR_INVALID_ARG_VALUE), though it is empty', (t) => {
+  const [client, , close] = pair()
+  try {
+    const detached = new Uint8Array(new ArrayBuffer(8))
+    structuredClone(detached.buffer, { transfer: [detached.buffer] })
+    t.is(detached.byteLength, 0)
+    t.throws(() => client.write(detached), { code: 'ERR_INVALID_ARG_VALUE', message: /"buffer" argument must not be detached/ })
+    t.throws(() => client.writev([Buffer.from('x'), detached]), { code: 'ERR_INVALID_ARG_VALUE', message: /"bufs\[1\]" argument must not be detached/ })
+    t.is(client.write(new Uint8Array(0)), 0, 'an empty live buffer is a write of nothing')
+  } finally {
+    close()
+  }
+})
+
+test('writev: a getter that calls writev again while the list is read leaves the outer call its own buffers, in order', (t) => {
+  const [client, server, close] = pair()
+  const [other, otherPeer, closeOther] = pair()
+  try {
+    const bufs = [Buffer.from('first-'), Buffer.from('never'), Buffer.from('-third')]
+    Object.defineProperty(bufs, 1, {
+      get() {
+        t.is(other.writev([Buffer.from('inner')]), 5)
+        return Buffer.from('second')
+      },
+    })
+    t.is(client.writev(bufs), 'first-second-third'.length)
+    const buf = Buffer.alloc(32)
+    t.is(readWindow(server, buf, 0, 18), 18)
+    t.is(buf.subarray(0, 18).toString(), 'first-second-third')
+    t.is(readWindow(otherPeer, buf, 0, 5), 5)
+    t.is(buf.subarray(0, 5).toString(), 'inner')
+  } finally {
+    close()
+    closeOther()
+  }
+})
+
+test('writev and readv keep no reference to the buffers once they return', async (t) => {
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (gc === undefined) return t.pass('needs --expose-gc (the ava config passes it)')
+  const [client, server, close] = pair()
+  /** Whether what `make` returns a WeakRef to is collected once its job ended. */
+  const collected = async (make: () => WeakRef<Uint8Array>): Promise<boolean> => {
+    const ref = make()
+    // A WeakRef keeps its target until the job that made it ends.
+    await new Promise((resolve) => setImmediate(resolve))
+    gc()
+    return ref.deref() === undefined
+  }
+  try {
+    // Each checked before the other call, which would reuse (and empty) the list.
+    t.true(
+      await collected(() => {
+        const out = new Uint8Array(1024).fill(7)
+        t.is(client.writev([out]), 1024)
+        return new WeakRef(out)
+      }),
+      'the buffer written is collectable',
+    )
+    t.true(
+      await collected(() => {
+        const into = new Uint8Array(1024)
+        using poll = new Poll()
+        const events = new Events(4)
+        poll.registry.register(server, 1, Interest.READABLE)
+        let got: number | null = null
+        for (let round = 0; round < 20 && got === null; round++) {
+          got = server.readv([into])
+          if (got === null) poll.poll(events, 500)
+        }
+        t.true(got !== null && got > 0, 'readv read what was written')
+        poll.registry.deregister(server)
+        return new WeakRef(into)
+      }),
+      'the buffer read into is collectable',
+    )
+  } finally {
+    close()
+  }
+})

@@ -67,6 +67,42 @@ function mustAccept(listener: TcpListener): [TcpStream, SocketAddress] {
   return accepted
 }
 
+/** Accepts the one pending connection and checks its addresses: from loopback, to the listener's `address`. */
+function acceptChecked(t: ExecutionContext, listener: TcpListener, address: SocketAddress): TcpStream {
+  const [stream, peerAddress] = mustAccept(listener)
+  t.true(isLoopback(peerAddress))
+  t.deepEqual(stream.peerAddr(), peerAddress)
+  t.deepEqual(stream.localAddr(), address)
+  return stream
+}
+
+/** Accepts the one pending connection (checked as `acceptChecked` does), then expects no more and no pending error. */
+function acceptTheOne(t: ExecutionContext, listener: TcpListener, address: SocketAddress): TcpStream {
+  const stream = acceptChecked(t, listener, address)
+  // Expect no more connections.
+  assertWouldBlock(t, listener.accept())
+  t.is(listener.takeError(), null)
+  return stream
+}
+
+/**
+ * The frame of the one-connection tests: mio's `start_connections` thread
+ * for one connection, `body` (what it returns, the accepted stream, stays
+ * open until the thread ends), then the barrier and the thread's clean
+ * exit; the thread is terminated whatever happened.
+ */
+async function withOneConnection(t: ExecutionContext, address: SocketAddress, body: (threadHandle: Peer) => TcpStream): Promise<void> {
+  const barrier = new Barrier(2)
+  const threadHandle = startConnections(address, 1, barrier)
+  try {
+    using _stream = body(threadHandle)
+    barrier.wait()
+    t.is(await threadHandle.exited(), 0, 'unable to join thread')
+  } finally {
+    await threadHandle.terminate()
+  }
+}
+
 async function smokeTestTcpListener(t: ExecutionContext, addr: string): Promise<void> {
   const { poll, events } = initWithPoll()
   using _poll = poll
@@ -79,32 +115,17 @@ async function smokeTestTcpListener(t: ExecutionContext, addr: string): Promise<
 
   poll.registry.register(listener, ID1, Interest.READABLE)
 
-  const barrier = new Barrier(2)
-  const threadHandle = startConnections(address, 1, barrier)
-  try {
+  await withOneConnection(t, address, () => {
     expectEvents(t, poll, events, [{ token: ID1, readiness: ['readable'] }])
 
     // Expect a single connection.
-    const [stream, peerAddress] = mustAccept(listener)
-    using _stream = stream
-    t.true(isLoopback(peerAddress))
-    t.deepEqual(stream.peerAddr(), peerAddress)
-    t.deepEqual(stream.localAddr(), address)
+    const stream = acceptTheOne(t, listener, address)
 
     // Expect the stream to be non-blocking.
     const buf = Buffer.alloc(20)
     assertWouldBlock(t, stream.read(buf))
-
-    // Expect no more connections.
-    assertWouldBlock(t, listener.accept())
-
-    t.is(listener.takeError(), null)
-
-    barrier.wait()
-    t.is(await threadHandle.exited(), 0, 'unable to join thread')
-  } finally {
-    await threadHandle.terminate()
-  }
+    return stream
+  })
 }
 
 test('tcp_listener', async (t) => {
@@ -156,26 +177,11 @@ test('reregister', async (t) => {
   poll.registry.register(listener, ID1, Interest.READABLE)
   poll.registry.reregister(listener, ID2, Interest.READABLE)
 
-  const barrier = new Barrier(2)
-  const threadHandle = startConnections(address, 1, barrier)
-  try {
+  await withOneConnection(t, address, () => {
     expectEvents(t, poll, events, [{ token: ID2, readiness: ['readable'] }])
 
-    const [stream, peerAddress] = mustAccept(listener)
-    using _stream = stream
-    t.true(isLoopback(peerAddress))
-    t.deepEqual(stream.peerAddr(), peerAddress)
-    t.deepEqual(stream.localAddr(), address)
-
-    assertWouldBlock(t, listener.accept())
-
-    t.is(listener.takeError(), null)
-
-    barrier.wait()
-    t.is(await threadHandle.exited(), 0, 'unable to join thread')
-  } finally {
-    await threadHandle.terminate()
-  }
+    return acceptTheOne(t, listener, address)
+  })
 })
 
 test('no_events_after_deregister', async (t) => {
@@ -187,9 +193,7 @@ test('no_events_after_deregister', async (t) => {
 
   poll.registry.register(listener, ID1, Interest.READABLE)
 
-  const barrier = new Barrier(2)
-  const threadHandle = startConnections(address, 1, barrier)
-  try {
+  await withOneConnection(t, address, (threadHandle) => {
     poll.registry.deregister(listener)
 
     // mio's thread connects within microseconds of its spawn; a worker takes
@@ -200,21 +204,8 @@ test('no_events_after_deregister', async (t) => {
     expectNoEvents(t, poll, events)
 
     // Should still be able to accept the connection.
-    const [stream, peerAddress] = mustAccept(listener)
-    using _stream = stream
-    t.true(isLoopback(peerAddress))
-    t.deepEqual(stream.peerAddr(), peerAddress)
-    t.deepEqual(stream.localAddr(), address)
-
-    assertWouldBlock(t, listener.accept())
-
-    t.is(listener.takeError(), null)
-
-    barrier.wait()
-    t.is(await threadHandle.exited(), 0, 'unable to join thread')
-  } finally {
-    await threadHandle.terminate()
-  }
+    return acceptTheOne(t, listener, address)
+  })
 })
 
 // This tests reregister on successful accept works
@@ -233,13 +224,7 @@ test('tcp_listener_two_streams', async (t) => {
 
     expectEvents(t, poll1, events, [{ token: ID1, readiness: ['readable'] }])
 
-    {
-      const [stream, peerAddress] = mustAccept(listener)
-      using _stream = stream
-      t.true(isLoopback(peerAddress))
-      t.deepEqual(stream.peerAddr(), peerAddress)
-      t.deepEqual(stream.localAddr(), address)
-    }
+    acceptChecked(t, listener, address).close()
 
     assertWouldBlock(t, listener.accept())
 
@@ -247,13 +232,7 @@ test('tcp_listener_two_streams', async (t) => {
 
     expectEvents(t, poll1, events, [{ token: ID1, readiness: ['readable'] }])
 
-    {
-      const [stream, peerAddress] = mustAccept(listener)
-      using _stream = stream
-      t.true(isLoopback(peerAddress))
-      t.deepEqual(stream.peerAddr(), peerAddress)
-      t.deepEqual(stream.localAddr(), address)
-    }
+    acceptChecked(t, listener, address).close()
 
     expectNoEvents(t, poll1, events)
 

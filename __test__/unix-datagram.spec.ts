@@ -12,7 +12,7 @@
 // they are mapped to Node.js's `sunos`/`cygwin` where they exist.
 import test, { type ExecutionContext } from 'ava'
 import { join } from 'node:path'
-import { Interest, Token, UnixDatagram, type UnixRemoteInfo } from 'node-mio'
+import { Interest, Token, UnixDatagram, type Events, type Poll, type UnixRemoteInfo } from 'node-mio'
 import { assertCloseOnExec, assertNonBlocking, makeBlocking } from './support/descriptors.ts'
 import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
 import { tempDir } from './support/sockets.ts'
@@ -29,57 +29,41 @@ const pathnames = process.platform === 'win32' || (process.platform as string) =
 /** mio: "POLLRDHUP isn't supported on Solaris/Cygwin" (and Hurd, NTO). */
 const rdhup = process.platform === 'win32' || process.platform === 'sunos' || (process.platform as string) === 'cygwin' ? test.skip : test
 
-pathnames('unix_datagram_smoke_unconnected', (t) => {
+/**
+ * The smoke tests' sockets: bound to two fresh paths named after the test,
+ * connected to each other if `connected`, and with `fromStd` taken out as
+ * blocking descriptors and adopted with `fromFd` (mio's `from_std`).
+ */
+function smokePair(t: ExecutionContext, name: string, connected: boolean, fromStd: boolean): [UnixDatagram, UnixDatagram] {
   const dir = tempDir(t)
-  const path1 = join(dir, 'unix_datagram_smoke_unconnected1')
-  const path2 = join(dir, 'unix_datagram_smoke_unconnected2')
+  const path1 = join(dir, `${name}1`)
+  const path2 = join(dir, `${name}2`)
+  const datagram1 = UnixDatagram.bind(path1)
+  const datagram2 = UnixDatagram.bind(path2)
+  if (connected) {
+    datagram1.connect(path2)
+    datagram2.connect(path1)
+  }
+  if (!fromStd) return [datagram1, datagram2]
+  return [UnixDatagram.fromFd(makeBlocking(datagram1.detachFd())), UnixDatagram.fromFd(makeBlocking(datagram2.detachFd()))]
+}
 
-  using datagram1 = UnixDatagram.bind(path1)
-  using datagram2 = UnixDatagram.bind(path2)
-  smokeTestUnconnected(t, datagram1, datagram2)
-})
-
-unix('unix_datagram_smoke_connected', (t) => {
-  const dir = tempDir(t)
-  const path1 = join(dir, 'unix_datagram_smoke_connected1')
-  const path2 = join(dir, 'unix_datagram_smoke_connected2')
-
-  using datagram1 = UnixDatagram.bind(path1)
-  using datagram2 = UnixDatagram.bind(path2)
-
-  datagram1.connect(path2)
-  datagram2.connect(path1)
-  smokeTestConnected(t, datagram1, datagram2)
-})
-
-pathnames('unix_datagram_smoke_unconnected_from_std', (t) => {
-  const dir = tempDir(t)
-  const path1 = join(dir, 'unix_datagram_smoke_unconnected_from_std1')
-  const path2 = join(dir, 'unix_datagram_smoke_unconnected_from_std2')
-
-  const std1 = makeBlocking(UnixDatagram.bind(path1).detachFd())
-  const std2 = makeBlocking(UnixDatagram.bind(path2).detachFd())
-
-  using datagram1 = UnixDatagram.fromFd(std1)
-  using datagram2 = UnixDatagram.fromFd(std2)
-  smokeTestUnconnected(t, datagram1, datagram2)
-})
-
-unix('unix_datagram_smoke_connected_from_std', (t) => {
-  const dir = tempDir(t)
-  const path1 = join(dir, 'unix_datagram_smoke_connected_from_std1')
-  const path2 = join(dir, 'unix_datagram_smoke_connected_from_std2')
-
-  const std1 = UnixDatagram.bind(path1)
-  const std2 = UnixDatagram.bind(path2)
-
-  std1.connect(path2)
-  std2.connect(path1)
-
-  using datagram1 = UnixDatagram.fromFd(makeBlocking(std1.detachFd()))
-  using datagram2 = UnixDatagram.fromFd(makeBlocking(std2.detachFd()))
-  smokeTestConnected(t, datagram1, datagram2)
-})
+// [name, connected, from_std]: the unconnected ones need pathnames.
+const smokeTests: Array<[string, boolean, boolean]> = [
+  ['unix_datagram_smoke_unconnected', false, false],
+  ['unix_datagram_smoke_connected', true, false],
+  ['unix_datagram_smoke_unconnected_from_std', false, true],
+  ['unix_datagram_smoke_connected_from_std', true, true],
+]
+for (const [name, connected, fromStd] of smokeTests) {
+  ;(connected ? unix : pathnames)(name, (t) => {
+    const [first, second] = smokePair(t, name, connected, fromStd)
+    using datagram1 = first
+    using datagram2 = second
+    if (connected) smokeTestConnected(t, datagram1, datagram2)
+    else smokeTestUnconnected(t, datagram1, datagram2)
+  })
+}
 
 unix('unix_datagram_connect', (t) => {
   const dir = tempDir(t)
@@ -103,29 +87,7 @@ unix('unix_datagram_pair', (t) => {
   const [datagram1, datagram2] = UnixDatagram.pair()
   using _datagram1 = datagram1
   using _datagram2 = datagram2
-  poll.registry.register(datagram1, TOKEN_1, Interest.READABLE.add(Interest.WRITABLE))
-  poll.registry.register(datagram2, TOKEN_2, Interest.READABLE.add(Interest.WRITABLE))
-  expectEvents(t, poll, events, [
-    { token: TOKEN_1, readiness: ['writable'] },
-    { token: TOKEN_2, readiness: ['writable'] },
-  ])
-
-  const buf = Buffer.alloc(DEFAULT_BUF_SIZE)
-  t.is(datagram1.recv(buf), null, 'expected WouldBlock (null)')
-  t.is(datagram2.recv(buf), null, 'expected WouldBlock (null)')
-
-  checkedWrite(t, datagram1.send(DATA1), DATA1)
-  checkedWrite(t, datagram2.send(DATA2), DATA2)
-  expectEvents(t, poll, events, [
-    { token: TOKEN_1, readiness: ['readable'] },
-    { token: TOKEN_2, readiness: ['readable'] },
-  ])
-
-  expectRead(t, datagram1.recv(buf), buf, DATA2)
-  expectRead(t, datagram2.recv(buf), buf, DATA1)
-
-  t.is(datagram1.takeError(), null)
-  t.is(datagram2.takeError(), null)
+  exchangeConnected(t, poll, events, datagram1, datagram2)
 })
 
 rdhup('unix_datagram_shutdown', (t) => {
@@ -237,6 +199,46 @@ unix('send errors are Node-style: ENOTCONN unconnected, ENOENT to a missing path
   t.throws(() => datagram.connect(join(dir, 'missing')), { code: 'ENOENT' })
 })
 
+/** Both registered for both interests as `TOKEN_1` and `TOKEN_2`, both writable at once. */
+function registerBothWritable(t: ExecutionContext, poll: Poll, events: Events, datagram1: UnixDatagram, datagram2: UnixDatagram): void {
+  poll.registry.register(datagram1, TOKEN_1, Interest.READABLE.add(Interest.WRITABLE))
+  poll.registry.register(datagram2, TOKEN_2, Interest.READABLE.add(Interest.WRITABLE))
+  expectEvents(t, poll, events, [
+    { token: TOKEN_1, readiness: ['writable'] },
+    { token: TOKEN_2, readiness: ['writable'] },
+  ])
+}
+
+/** Both readable at once, after each sent the other a datagram. */
+function expectBothReadable(t: ExecutionContext, poll: Poll, events: Events): void {
+  expectEvents(t, poll, events, [
+    { token: TOKEN_1, readiness: ['readable'] },
+    { token: TOKEN_2, readiness: ['readable'] },
+  ])
+}
+
+/**
+ * mio's exchange over two connected datagram sockets: both writable, nothing
+ * to receive, each sends the other one datagram and receives the other's.
+ */
+function exchangeConnected(t: ExecutionContext, poll: Poll, events: Events, datagram1: UnixDatagram, datagram2: UnixDatagram): void {
+  registerBothWritable(t, poll, events, datagram1, datagram2)
+
+  const buf = Buffer.alloc(DEFAULT_BUF_SIZE)
+  t.is(datagram1.recv(buf), null, 'expected WouldBlock (null)')
+  t.is(datagram2.recv(buf), null, 'expected WouldBlock (null)')
+
+  checkedWrite(t, datagram1.send(DATA1), DATA1)
+  checkedWrite(t, datagram2.send(DATA2), DATA2)
+  expectBothReadable(t, poll, events)
+
+  expectRead(t, datagram1.recv(buf), buf, DATA2)
+  expectRead(t, datagram2.recv(buf), buf, DATA1)
+
+  t.is(datagram1.takeError(), null)
+  t.is(datagram2.takeError(), null)
+}
+
 function smokeTestUnconnected(t: ExecutionContext, datagram1: UnixDatagram, datagram2: UnixDatagram): void {
   const { poll, events } = initWithPoll()
   using _poll = poll
@@ -252,12 +254,7 @@ function smokeTestUnconnected(t: ExecutionContext, datagram1: UnixDatagram, data
   const path1 = addr1.path
   const path2 = addr2.path
 
-  poll.registry.register(datagram1, TOKEN_1, Interest.READABLE.add(Interest.WRITABLE))
-  poll.registry.register(datagram2, TOKEN_2, Interest.READABLE.add(Interest.WRITABLE))
-  expectEvents(t, poll, events, [
-    { token: TOKEN_1, readiness: ['writable'] },
-    { token: TOKEN_2, readiness: ['writable'] },
-  ])
+  registerBothWritable(t, poll, events, datagram1, datagram2)
 
   const buf = Buffer.alloc(DEFAULT_BUF_SIZE)
   t.is(datagram1.recvFrom(buf), null, 'expected WouldBlock (null)')
@@ -265,10 +262,7 @@ function smokeTestUnconnected(t: ExecutionContext, datagram1: UnixDatagram, data
 
   checkedWrite(t, datagram1.sendTo(DATA1, path2), DATA1)
   checkedWrite(t, datagram2.sendTo(DATA2, path1), DATA2)
-  expectEvents(t, poll, events, [
-    { token: TOKEN_1, readiness: ['readable'] },
-    { token: TOKEN_2, readiness: ['readable'] },
-  ])
+  expectBothReadable(t, poll, events)
 
   expectReadFrom(t, datagram1.recvFrom(buf), buf, DATA2, path2)
   expectReadFrom(t, datagram2.recvFrom(buf), buf, DATA1, path1)
@@ -294,29 +288,7 @@ function smokeTestConnected(t: ExecutionContext, datagram1: UnixDatagram, datagr
   t.deepEqual(localAddr1, peerAddr2)
   t.deepEqual(localAddr2, peerAddr1)
 
-  poll.registry.register(datagram1, TOKEN_1, Interest.READABLE.add(Interest.WRITABLE))
-  poll.registry.register(datagram2, TOKEN_2, Interest.READABLE.add(Interest.WRITABLE))
-  expectEvents(t, poll, events, [
-    { token: TOKEN_1, readiness: ['writable'] },
-    { token: TOKEN_2, readiness: ['writable'] },
-  ])
-
-  const buf = Buffer.alloc(DEFAULT_BUF_SIZE)
-  t.is(datagram1.recv(buf), null, 'expected WouldBlock (null)')
-  t.is(datagram2.recv(buf), null, 'expected WouldBlock (null)')
-
-  checkedWrite(t, datagram1.send(DATA1), DATA1)
-  checkedWrite(t, datagram2.send(DATA2), DATA2)
-  expectEvents(t, poll, events, [
-    { token: TOKEN_1, readiness: ['readable'] },
-    { token: TOKEN_2, readiness: ['readable'] },
-  ])
-
-  expectRead(t, datagram1.recv(buf), buf, DATA2)
-  expectRead(t, datagram2.recv(buf), buf, DATA1)
-
-  t.is(datagram1.takeError(), null)
-  t.is(datagram2.takeError(), null)
+  exchangeConnected(t, poll, events, datagram1, datagram2)
 }
 
 /** mio's `checked_write!`: the whole datagram went out. */

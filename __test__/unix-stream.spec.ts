@@ -26,7 +26,7 @@
 // not ported.
 import test, { type ExecutionContext } from 'ava'
 import { join } from 'node:path'
-import { Interest, Token, UnixListener, UnixStream } from 'node-mio'
+import { Interest, Token, UnixListener, UnixStream, type Events, type Poll } from 'node-mio'
 import { assertCloseOnExec, assertNonBlocking, makeBlocking } from './support/descriptors.ts'
 import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
 import { tempDir } from './support/sockets.ts'
@@ -150,123 +150,113 @@ unix('unix_stream_pair', (t) => {
   t.is(s2.read(buf), null, 'expected WouldBlock (null)')
 })
 
-unix('unix_stream_peer_addr', async (t) => {
-  const [handle, expectedPath] = newEchoListener(t, 1, 'unix_stream_peer_addr')
+/** What a test body gets from `withEchoPeer`. */
+interface EchoContext {
+  poll: Poll
+  events: Events
+  stream: UnixStream
+  path: string
+}
+
+/**
+ * The frame of the tests against mio's `new_echo_listener`: a Poll, the
+ * echo thread on a fresh path, a stream connected to it (by `connect`;
+ * closed when the body ends, to allow the remote to shut down), then the
+ * thread's clean exit; the thread is terminated whatever happened.
+ */
+async function withEchoPeer(
+  t: ExecutionContext,
+  testName: string,
+  body: (ctx: EchoContext) => void,
+  connect: (path: string) => UnixStream = (path) => UnixStream.connect(path),
+): Promise<void> {
+  const { poll, events } = initWithPoll()
+  using _poll = poll
+  const [handle, path] = newEchoListener(t, 1, testName)
   try {
-    const stream = UnixStream.connect(expectedPath)
-    try {
-      t.deepEqual(stream.peerAddr(), { path: expectedPath })
-      // mio: `stream.local_addr().unwrap().as_pathname().is_none()`
-      t.false('path' in stream.localAddr())
-    } finally {
-      // Close the connection to allow the remote to shutdown
-      stream.close()
+    {
+      using stream = connect(path)
+      body({ poll, events, stream, path })
     }
     t.is(await handle.exited(), 0)
   } finally {
     await handle.terminate()
   }
+}
+
+/** Registers the stream as `TOKEN_1` for `interests` and expects its connect: one writable event. */
+function registerConnected(t: ExecutionContext, { poll, events, stream }: EchoContext, interests = Interest.WRITABLE.add(Interest.READABLE)): void {
+  poll.registry.register(stream, TOKEN_1, interests)
+  expectEvents(t, poll, events, [{ token: TOKEN_1, readiness: ['writable'] }])
+}
+
+/** The start of the shutdown tests: connected, DATA1 written and its echo readable. */
+function echoData1(t: ExecutionContext, ctx: EchoContext): void {
+  registerConnected(t, ctx)
+  checkedWrite(t, ctx.stream.write(DATA1), DATA1)
+  expectEvents(t, ctx.poll, ctx.events, [{ token: TOKEN_1, readiness: ['readable'] }])
+}
+
+/**
+ * Shutting down the reading side is different on each platform: on Linux
+ * based systems we can still read; on the BSDs and macOS the read is the end.
+ */
+function readAfterShutdownRead(t: ExecutionContext, stream: UnixStream): void {
+  if (BSD_LIKE) {
+    const buf = Buffer.alloc(DEFAULT_BUF_SIZE)
+    expectRead(t, stream.read(buf), buf, Buffer.alloc(0))
+  }
+}
+
+unix('unix_stream_peer_addr', async (t) => {
+  await withEchoPeer(t, 'unix_stream_peer_addr', ({ stream, path }) => {
+    t.deepEqual(stream.peerAddr(), { path })
+    // mio: `stream.local_addr().unwrap().as_pathname().is_none()`
+    t.false('path' in stream.localAddr())
+  })
 })
 
 rdhup('unix_stream_shutdown_read', async (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-  const [handle, path] = newEchoListener(t, 1, 'unix_stream_shutdown_read')
-  try {
-    const stream = UnixStream.connect(path)
-    try {
-      poll.registry.register(stream, TOKEN_1, Interest.READABLE.add(Interest.WRITABLE))
-      expectEvents(t, poll, events, [{ token: TOKEN_1, readiness: ['writable'] }])
-
-      checkedWrite(t, stream.write(DATA1), DATA1)
-      expectEvents(t, poll, events, [{ token: TOKEN_1, readiness: ['readable'] }])
-
-      stream.shutdown('read')
-      expectEvents(t, poll, events, [{ token: TOKEN_1, readiness: ['readClosed'] }])
-
-      // Shutting down the reading side is different on each platform. For
-      // example on Linux based systems we can still read.
-      if (BSD_LIKE) {
-        const buf = Buffer.alloc(DEFAULT_BUF_SIZE)
-        expectRead(t, stream.read(buf), buf, Buffer.alloc(0))
-      }
-    } finally {
-      // Close the connection to allow the remote to shutdown
-      stream.close()
-    }
-    t.is(await handle.exited(), 0)
-  } finally {
-    await handle.terminate()
-  }
+  await withEchoPeer(t, 'unix_stream_shutdown_read', (ctx) => {
+    echoData1(t, ctx)
+    ctx.stream.shutdown('read')
+    expectEvents(t, ctx.poll, ctx.events, [{ token: TOKEN_1, readiness: ['readClosed'] }])
+    readAfterShutdownRead(t, ctx.stream)
+  })
 })
 
 unix('unix_stream_shutdown_write', async (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-  const [handle, path] = newEchoListener(t, 1, 'unix_stream_shutdown_write')
-  try {
-    const stream = UnixStream.connect(path)
-    try {
-      poll.registry.register(stream, TOKEN_1, Interest.WRITABLE.add(Interest.READABLE))
-      expectEvents(t, poll, events, [{ token: TOKEN_1, readiness: ['writable'] }])
+  await withEchoPeer(t, 'unix_stream_shutdown_write', (ctx) => {
+    const { poll, events, stream } = ctx
+    echoData1(t, ctx)
 
-      checkedWrite(t, stream.write(DATA1), DATA1)
-      expectEvents(t, poll, events, [{ token: TOKEN_1, readiness: ['readable'] }])
+    stream.shutdown('write')
 
-      stream.shutdown('write')
+    if (BSD_LIKE) expectEvents(t, poll, events, [{ token: TOKEN_1, readiness: ['writeClosed'] }])
 
-      if (BSD_LIKE) expectEvents(t, poll, events, [{ token: TOKEN_1, readiness: ['writeClosed'] }])
+    t.throws(() => stream.write(DATA2), { code: 'EPIPE' })
 
-      t.throws(() => stream.write(DATA2), { code: 'EPIPE' })
-
-      // Read should be ok
-      const buf = Buffer.alloc(DEFAULT_BUF_SIZE)
-      expectRead(t, stream.read(buf), buf, DATA1)
-    } finally {
-      // Close the connection to allow the remote to shutdown
-      stream.close()
-    }
-    t.is(await handle.exited(), 0)
-  } finally {
-    await handle.terminate()
-  }
+    // Read should be ok
+    const buf = Buffer.alloc(DEFAULT_BUF_SIZE)
+    expectRead(t, stream.read(buf), buf, DATA1)
+  })
 })
 
 unix('unix_stream_shutdown_both', async (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-  const [handle, path] = newEchoListener(t, 1, 'unix_stream_shutdown_both')
-  try {
-    const stream = UnixStream.connect(path)
-    try {
-      poll.registry.register(stream, TOKEN_1, Interest.WRITABLE.add(Interest.READABLE))
-      expectEvents(t, poll, events, [{ token: TOKEN_1, readiness: ['writable'] }])
+  await withEchoPeer(t, 'unix_stream_shutdown_both', (ctx) => {
+    const { poll, events, stream } = ctx
+    echoData1(t, ctx)
 
-      checkedWrite(t, stream.write(DATA1), DATA1)
-      expectEvents(t, poll, events, [{ token: TOKEN_1, readiness: ['readable'] }])
-
-      stream.shutdown('both')
-      // Solaris never returns POLLHUP for sockets.
-      if (process.platform !== 'sunos' && (process.platform as string) !== 'cygwin') {
-        expectEvents(t, poll, events, [{ token: TOKEN_1, readiness: ['writeClosed'] }])
-      }
-
-      // Shutting down the reading side is different on each platform. For
-      // example on Linux based systems we can still read.
-      if (BSD_LIKE) {
-        const buf = Buffer.alloc(DEFAULT_BUF_SIZE)
-        expectRead(t, stream.read(buf), buf, Buffer.alloc(0))
-      }
-
-      t.throws(() => stream.write(DATA2), { code: 'EPIPE' })
-    } finally {
-      // Close the connection to allow the remote to shutdown
-      stream.close()
+    stream.shutdown('both')
+    // Solaris never returns POLLHUP for sockets.
+    if (process.platform !== 'sunos' && (process.platform as string) !== 'cygwin') {
+      expectEvents(t, poll, events, [{ token: TOKEN_1, readiness: ['writeClosed'] }])
     }
-    t.is(await handle.exited(), 0)
-  } finally {
-    await handle.terminate()
-  }
+
+    readAfterShutdownRead(t, stream)
+
+    t.throws(() => stream.write(DATA2), { code: 'EPIPE' })
+  })
 })
 
 rdhup('unix_stream_shutdown_listener_write', async (t) => {
@@ -290,77 +280,39 @@ rdhup('unix_stream_shutdown_listener_write', async (t) => {
 })
 
 unix('unix_stream_register', async (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-  const [handle, path] = newEchoListener(t, 1, 'unix_stream_register')
-  try {
-    const stream = UnixStream.connect(path)
-    try {
-      poll.registry.register(stream, TOKEN_1, Interest.READABLE)
-      expectNoEvents(t, poll, events)
-    } finally {
-      // Close the connection to allow the remote to shutdown
-      stream.close()
-    }
-    t.is(await handle.exited(), 0)
-  } finally {
-    await handle.terminate()
-  }
+  await withEchoPeer(t, 'unix_stream_register', ({ poll, events, stream }) => {
+    poll.registry.register(stream, TOKEN_1, Interest.READABLE)
+    expectNoEvents(t, poll, events)
+  })
 })
 
 unix('unix_stream_reregister', async (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-  const [handle, path] = newEchoListener(t, 1, 'unix_stream_reregister')
-  try {
-    const stream = UnixStream.connect(path)
-    try {
-      poll.registry.register(stream, TOKEN_1, Interest.READABLE)
-      poll.registry.reregister(stream, TOKEN_1, Interest.WRITABLE)
-      expectEvents(t, poll, events, [{ token: TOKEN_1, readiness: ['writable'] }])
-    } finally {
-      // Close the connection to allow the remote to shutdown
-      stream.close()
-    }
-    t.is(await handle.exited(), 0)
-  } finally {
-    await handle.terminate()
-  }
+  await withEchoPeer(t, 'unix_stream_reregister', ({ poll, events, stream }) => {
+    poll.registry.register(stream, TOKEN_1, Interest.READABLE)
+    poll.registry.reregister(stream, TOKEN_1, Interest.WRITABLE)
+    expectEvents(t, poll, events, [{ token: TOKEN_1, readiness: ['writable'] }])
+  })
 })
 
 unix('unix_stream_deregister', async (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-  const [handle, path] = newEchoListener(t, 1, 'unix_stream_deregister')
-  try {
-    const stream = UnixStream.connect(path)
-    try {
-      poll.registry.register(stream, TOKEN_1, Interest.WRITABLE)
-      poll.registry.deregister(stream)
-      expectNoEvents(t, poll, events)
-    } finally {
-      // Close the connection to allow the remote to shutdown
-      stream.close()
-    }
-    t.is(await handle.exited(), 0)
-  } finally {
-    await handle.terminate()
-  }
+  await withEchoPeer(t, 'unix_stream_deregister', ({ poll, events, stream }) => {
+    poll.registry.register(stream, TOKEN_1, Interest.WRITABLE)
+    poll.registry.deregister(stream)
+    expectNoEvents(t, poll, events)
+  })
 })
 
 async function smokeTest(t: ExecutionContext, connectStream: (path: string) => UnixStream, testName: string): Promise<void> {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-  const [handle, path] = newEchoListener(t, 1, testName)
-  try {
-    const stream = connectStream(path)
-    try {
+  await withEchoPeer(
+    t,
+    testName,
+    (ctx) => {
+      const { poll, events, stream } = ctx
       // A blocking stream would hang in read() below.
       if (!assertNonBlocking(t, stream.fd)) return
       assertCloseOnExec(t, stream.fd)
 
-      poll.registry.register(stream, TOKEN_1, Interest.WRITABLE.add(Interest.READABLE))
-      expectEvents(t, poll, events, [{ token: TOKEN_1, readiness: ['writable'] }])
+      registerConnected(t, ctx)
 
       const buf = Buffer.alloc(DEFAULT_BUF_SIZE)
       t.is(stream.read(buf), null, 'expected WouldBlock (null)')
@@ -388,14 +340,9 @@ async function smokeTest(t: ExecutionContext, connectStream: (path: string) => U
 
       // Last byte should be unchanged
       t.is(second[DATA2_LEN], 2)
-    } finally {
-      // Close the connection to allow the remote to shutdown
-      stream.close()
-    }
-    t.is(await handle.exited(), 0)
-  } finally {
-    await handle.terminate()
-  }
+    },
+    connectStream,
+  )
 }
 
 /**

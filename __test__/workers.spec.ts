@@ -240,7 +240,14 @@ test('concurrent workers, each blocked in poll(null) on its own Poll, serve the 
   // Each worker holds a Poll, a listener, a connected pair, a UDP socket and
   // a Waker (six descriptors or more), signals that it is about to wait, and
   // is terminated while it waits. Descriptors are counted (Linux) after a
-  // first worker has loaded everything once.
+  // first worker has loaded everything once. Sixteen workers start one
+  // after another, each an isolate loading the package: 30 s, the default
+  // bound on the child (a guard against a hang), was too short under Wine on
+  // a busy machine (the first round of five done, the child killed), so
+  // it is four times the shared, emulation-aware bound (80 s, 6 min under
+  // Wine or qemu).
+  const patience = 4 * PATIENCE
+  t.timeout(patience + 60_000)
   const result = await runNode(`
     const fs = require('node:fs')
     const net = require('node:net')
@@ -322,7 +329,7 @@ test('concurrent workers, each blocked in poll(null) on its own Poll, serve the 
       socket.setEncoding('utf8').on('data', (d) => (text += d)).on('end', () => console.log('after: ' + text))
     })()
     process.on('exit', (code) => console.log('exit ' + code))
-  `)
+  `, { patience })
   t.is(result.signal, null)
   t.is(result.code, 0, result.stderr)
   t.deepEqual(linesOf(result.stdout), [

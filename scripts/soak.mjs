@@ -10,9 +10,13 @@
 // - registration churn: connections opened, registered, reregistered,
 //   deregistered and closed.
 // Samples: RSS, heap used (after a GC when `--expose-gc` is on) and open
-// descriptors (Linux); the report gives each one's least-squares slope per
-// minute over the samples after the first fifth (the warm-up), and the
-// operation counts. Exits 1 if any echo came back wrong.
+// descriptors (Linux). The report gives each one's least-squares slope per
+// minute over the samples after the first fifth (the warm-up) and, beside it,
+// its plateau: the growth over the last half of the run (the mean of the last
+// ten samples less the mean of the ten at the half-way point). Memory that
+// grows in steps while the allocator's arenas fill and then levels off has a
+// large slope and a plateau near zero; a leak has both. Also the operation
+// counts. Exits 1 if any echo came back wrong.
 import dgram from 'node:dgram'
 import { readdirSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
@@ -189,6 +193,16 @@ function slope(field) {
   return den === 0 ? 0 : num / den
 }
 
+/** Growth of `field` over the last half: mean of the last ten samples less the mean of the ten from the half-way point. */
+function plateau(field) {
+  const points = samples.filter((s) => s[field] !== null)
+  if (points.length < 4) return null
+  const width = Math.max(1, Math.min(10, Math.floor(points.length / 4)))
+  const half = Math.floor(points.length / 2)
+  const mean = (from) => points.slice(from, from + width).reduce((a, s) => a + s[field], 0) / width
+  return mean(points.length - width) - mean(half)
+}
+
 setTimeout(() => {
   clearInterval(sampler)
   clearInterval(churn)
@@ -205,13 +219,16 @@ setTimeout(() => {
     minutes,
     samples: samples.length,
     slopes: { rssBytesPerMinute: slope('rss'), heapBytesPerMinute: slope('heap'), externalBytesPerMinute: slope('external'), fdsPerMinute: slope('fds') },
+    plateaus: { rssBytes: plateau('rss'), heapBytes: plateau('heap'), externalBytes: plateau('external'), fds: plateau('fds') },
     first: samples[Math.floor(samples.length / 5)],
     last: samples.at(-1),
     counts,
   }
+  const kib = (bytes) => `${(bytes / 2 ** 10).toFixed(0)} KiB`
   log(
-    `slopes per minute: rss ${(report.slopes.rssBytesPerMinute / 2 ** 10).toFixed(0)} KiB, heap ${(report.slopes.heapBytesPerMinute / 2 ** 10).toFixed(0)} KiB, fds ${report.slopes.fdsPerMinute?.toFixed(2) ?? '-'}`,
+    `slopes per minute: rss ${kib(report.slopes.rssBytesPerMinute)}, heap ${kib(report.slopes.heapBytesPerMinute)}, fds ${report.slopes.fdsPerMinute?.toFixed(2) ?? '-'}`,
   )
+  log(`plateau (growth over the last half): rss ${kib(report.plateaus.rssBytes)}, heap ${kib(report.plateaus.heapBytes)}, fds ${report.plateaus.fds?.toFixed(2) ?? '-'}`)
   if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2))
   else if (values.quiet) console.log(JSON.stringify(report))
   process.exitCode = counts.wrong === 0 ? 0 : 1

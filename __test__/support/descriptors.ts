@@ -3,6 +3,7 @@
 // assertions check nothing (as mio checks nothing on Windows).
 import type { ExecutionContext } from 'ava'
 import { existsSync, fstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs'
+import { endianness } from 'node:os'
 import { SourceFd, type SocketAddress } from 'node-mio'
 
 export const O_ACCMODE = 0o3
@@ -50,14 +51,32 @@ export function openFdCount(): number | null {
   return process.platform === 'linux' && existsSync('/proc/self/fd') ? readdirSync('/proc/self/fd').length : null
 }
 
-/** Socket inodes of the /proc/net/<table> rows whose local port is `port`. */
-export function inodesForPort(table: 'tcp' | 'tcp6' | 'udp' | 'udp6', port: number): string[] {
+/** An IPv4 address as /proc/net/{tcp,udp} print it: the 32-bit value in this machine's byte order, in hex. */
+function procIpv4(address: string): string {
+  const bytes = address.split('.').map(Number)
+  if (endianness() === 'LE') bytes.reverse()
+  return bytes.map((byte) => byte.toString(16).padStart(2, '0')).join('').toUpperCase()
+}
+
+/**
+ * Socket inodes of the /proc/net/<table> rows whose local port is `port`
+ * (and local IPv4 address `address`, if given). The table is the whole
+ * network namespace's: rows of other processes, on other addresses, share a
+ * port number (a connection from another local address may have it), and a
+ * closed connection's row (TIME_WAIT) has inode 0 and no descriptor; those
+ * are left out.
+ */
+export function inodesForPort(table: 'tcp' | 'tcp6' | 'udp' | 'udp6', port: number, address?: string): string[] {
+  const local = address === undefined ? undefined : procIpv4(address)
   return readFileSync(`/proc/net/${table}`, 'utf8')
     .trim()
     .split('\n')
     .slice(1)
     .map((line) => line.trim().split(/\s+/))
-    .filter((c) => parseInt(c[1]?.split(':')[1] ?? '', 16) === port)
+    .filter((c) => {
+      const [host, hexPort] = c[1]?.split(':') ?? []
+      return parseInt(hexPort ?? '', 16) === port && (local === undefined || host === local) && c[9] !== '0'
+    })
     .map((c) => c[9] ?? '')
 }
 

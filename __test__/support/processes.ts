@@ -19,10 +19,13 @@ export interface ChildResult {
  * package) in a fresh `node` process whose working directory is the project
  * directory, and resolves with its exit status and output. A child still
  * running after `patience` ms is killed and the promise rejects: a guard
- * against a hang, never a measurement. `env` is added to this process's.
+ * against a hang, never a measurement. By default half as long again as the
+ * shared bound (30 s; 135 s under Wine or qemu, where a child that starts
+ * workers can take longer than 30 s just to start and end them). `env` is
+ * added to this process's.
  */
 export function runNode(code: string, options: { env?: NodeJS.ProcessEnv; patience?: number } = {}): Promise<ChildResult> {
-  const patience = options.patience ?? 30_000
+  const patience = options.patience ?? 1.5 * PATIENCE
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-e', code], {
       cwd: process.cwd(),
