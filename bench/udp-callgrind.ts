@@ -1,0 +1,153 @@
+// Instructions per round trip, counted by valgrind's callgrind: the echo
+// servers of `bench/udp-batch.ts` (and the TCP echo for reference), each
+// under callgrind, driven by the native load generator. A count of user-space
+// instructions does not depend on what else the machine runs, so it is the
+// figure to compare when the machine is busy; it leaves out the kernel's
+// work in the system calls (the same for every server making the same calls).
+//
+// For each server and load: start it under callgrind, run the load
+// generator for `--warmup` + `--secs` seconds, zero the counts when the
+// warm-up ends (`callgrind_control -z`) and dump them when the window ends
+// (`callgrind_control -d`): instructions in the window / round trips in the
+// window (the load generator's count). Every thread of the process counts
+// (the collector's and the compiler's too).
+//
+// Loads: `--conns C --inflight K` of the load generator. With one socket
+// and K in flight, a wake-up of the (slowed) server finds K datagrams
+// waiting, so `1x1` and `1x8` measure a batch of 1 and of 8.
+//
+// Usage: node --import tsx bench/udp-callgrind.ts [--secs S] [--warmup S]
+//          [--only name,name] [--loads 1x1,1x8] [--size B] [--json FILE]
+//          [--annotate DIR]
+// `--annotate DIR` keeps each dump in DIR (callgrind_annotate reads them;
+// build the addon with symbols for names: see bench/RESULTS.md).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
+const NATIVE = path.join(ROOT, 'bench', 'native')
+const BIN = path.join(NATIVE, 'target', 'release')
+
+function option(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`)
+  return at > 0 ? process.argv[at + 1]! : fallback
+}
+const secs = Number(option('secs', '8'))
+const warmup = Number(option('warmup', '6'))
+const size = Number(option('size', '64'))
+const only = option('only', '').split(',').filter(Boolean)
+const loads = option('loads', '1x1,1x8').split(',')
+const jsonFile = option('json', '')
+const annotate = option('annotate', '')
+
+interface Server {
+  name: string
+  proto: 'udp' | 'tcp'
+  command: [string, string[]]
+}
+
+const node = (file: string, ...args: string[]): [string, string[]] => [process.execPath, ['--import', 'tsx', file, ...args]]
+const SERVERS: Server[] = [
+  { name: 'mio-native', proto: 'udp', command: [path.join(BIN, 'echo-server'), ['udp', '0', '900']] },
+  { name: 'mio-native-mmsg', proto: 'udp', command: [path.join(BIN, 'udp-echo-mmsg'), ['0', '900']] },
+  { name: 'node-mio', proto: 'udp', command: node('bench/servers/node-mio-echo.ts', 'udp', '0', '900') },
+  { name: 'node-mio-batch', proto: 'udp', command: node('bench/servers/node-mio-udp-batch.ts', '0', '900') },
+  { name: 'tcp-mio-native', proto: 'tcp', command: [path.join(BIN, 'echo-server'), ['tcp', '0', '900']] },
+  { name: 'tcp-node-mio', proto: 'tcp', command: node('bench/servers/node-mio-echo.ts', 'tcp', '0', '900') },
+]
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+function start(server: Server, out: string): Promise<{ child: ChildProcess; port: number }> {
+  const [file, args] = server.command
+  const vg = ['--tool=callgrind', `--callgrind-out-file=${out}`, '--dump-instr=no', '--collect-jumps=no', file, ...args]
+  const child = spawn('valgrind', vg, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  let log = ''
+  child.stderr!.on('data', (chunk: Buffer) => {
+    log += chunk.toString()
+  })
+  return new Promise((resolve, reject) => {
+    let text = ''
+    child.stdout!.on('data', (chunk: Buffer) => {
+      text += chunk.toString()
+      if (text.includes('\n')) resolve({ child, port: Number(text.split('\n')[0]) })
+    })
+    child.on('exit', (code) => reject(new Error(`${server.name} exited (${code}): ${log.slice(-2000)}`)))
+  })
+}
+
+/** The `summary:`/`totals:` instruction count of a callgrind dump. */
+function instructions(file: string): number {
+  const text = readFileSync(file, 'utf8')
+  const match = /^(?:totals|summary): (\d+)/m.exec(text)
+  if (match === null) throw new Error(`no totals in ${file}`)
+  return Number(match[1])
+}
+
+async function measure(server: Server, load: string, dir: string): Promise<{ ops: number; instructions: number }> {
+  const [conns, inflight] = load.split('x')
+  const out = path.join(dir, `${server.name}-${load}.out`)
+  const { child, port } = await start(server, out)
+  try {
+    const args = ['--proto', server.proto, '--mode', 'echo', '--conns', conns!, '--inflight', inflight!, '--size', String(size)]
+    args.push('--addr', `127.0.0.1:${port}`, '--warmup', String(warmup), '--secs', String(secs), '--timeout', '30')
+    const gen = spawn(path.join(BIN, 'loadgen'), args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+    let text = ''
+    gen.stdout!.on('data', (chunk: Buffer) => {
+      text += chunk.toString()
+    })
+    const done = new Promise<number | null>((resolve) => gen.once('exit', resolve))
+    await sleep(warmup * 1000)
+    spawnSync('callgrind_control', ['-z', String(child.pid)], { stdio: 'ignore' })
+    await sleep(secs * 1000)
+    spawnSync('callgrind_control', ['-d', String(child.pid)], { stdio: 'ignore' })
+    await done
+    const line = text.trim().split('\n').reverse().find((l) => l.startsWith('{'))
+    if (line === undefined) throw new Error(`loadgen printed no result for ${server.name}`)
+    const result = JSON.parse(line) as { ops: number; error: string | null }
+    if (result.error) throw new Error(`loadgen: ${result.error}`)
+    // The dump of `-d` is `<out>.<n>` (n from 1).
+    return { ops: result.ops, instructions: instructions(`${out}.1`) }
+  } finally {
+    child.kill('SIGTERM')
+    await new Promise((resolve) => child.once('exit', resolve))
+  }
+}
+
+async function main(): Promise<void> {
+  const build = spawnSync('cargo', ['build', '--release', '--manifest-path', path.join(NATIVE, 'Cargo.toml')], { stdio: 'inherit' })
+  if (build.status !== 0) throw new Error('cargo build of bench/native failed')
+  const dir = annotate || mkdtempSync(path.join(os.tmpdir(), 'udp-callgrind-'))
+  mkdirSync(dir, { recursive: true })
+  const rows: Array<{ server: string; load: string; size: number; ops: number; instructions: number; per_round_trip: number }> = []
+  try {
+    for (const load of loads) {
+      for (const server of SERVERS) {
+        if (only.length > 0 && !only.includes(server.name)) continue
+        const { ops, instructions } = await measure(server, load, dir)
+        const row = { server: server.name, load, size, ops, instructions, per_round_trip: instructions / ops }
+        rows.push(row)
+        console.error(`${load} ${server.name}: ${Math.round(row.per_round_trip)} instructions per round trip (${ops} round trips)`)
+      }
+    }
+  } finally {
+    if (!annotate) rmSync(dir, { recursive: true, force: true })
+  }
+  console.log(`| load (sockets x in flight), ${size} B | server | instructions per round trip | vs mio-native | vs mio-native-mmsg |`)
+  console.log('| --- | --- | ---: | ---: | ---: |')
+  for (const r of rows) {
+    const of = (name: string) => rows.find((x) => x.load === r.load && x.server === name)?.per_round_trip
+    const ratio = (base: number | undefined) => (base === undefined ? '' : `${(r.per_round_trip / base).toFixed(2)}x`)
+    const native = r.server.startsWith('tcp-') ? of('tcp-mio-native') : of('mio-native')
+    console.log(`| ${r.load} | ${r.server} | ${Math.round(r.per_round_trip)} | ${ratio(native)} | ${r.server.startsWith('tcp-') ? '' : ratio(of('mio-native-mmsg'))} |`)
+  }
+  if (jsonFile) writeFileSync(jsonFile, `${JSON.stringify({ tool: 'valgrind --tool=callgrind', secs, warmup, size, rows }, null, 2)}\n`)
+}
+
+main().catch((error: unknown) => {
+  console.error(error)
+  process.exitCode = 1
+})
