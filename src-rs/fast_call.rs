@@ -4,8 +4,8 @@
 //! on every call (thread-local stacks, an `Arc`, a `Mutex`, a heap
 //! allocation). Measured here (`bench/hot-path.ts`), that is most of the
 //! binding's overhead on a call whose system call costs 100-250 ns. The few
-//! calls a readiness loop makes per event (`poll`, `read`, `write`) are
-//! therefore plain Node-API callbacks: one `napi_get_cb_info`, numbers, one
+//! calls a readiness loop makes per event (`poll`, `read`, `write`, and a
+//! UDP socket's receives and sends) are therefore plain Node-API callbacks: one `napi_get_cb_info`, numbers, one
 //! typed array, one result. Everything else stays `#[napi]`.
 //!
 //! JavaScript gets them once, from `fastCalls()`, as an object of functions.
@@ -92,12 +92,19 @@ fn function<'env>(env: &'env Env, name: &str, callback: Callback) -> Result<Func
 }
 
 /// The hot-path functions, for the wrapper to keep: `pollPoll`,
-/// `watchTake`, `streamRead`, `streamWrite`.
+/// `watchTake`, `streamRead`, `streamWrite`, and the UDP socket's
+/// `udpRecvFrom`, `udpSendTo`, `udpRecvBatch`, `udpSendBatch` (the
+/// `udpRecvFromParts`, `udpSendToParts`, `udpRecvBatch` and `udpSendBatch`
+/// of the binding, as plain callbacks).
 #[napi(ts_return_type = "{
   pollPoll(handle: Handle, events: Handle, timeoutMs: number): number
   watchTake(watch: Handle, events: Handle): number
   streamRead(handle: Handle, buf: Uint8Array, offset?: number, length?: number): number | null
   streamWrite(handle: Handle, buf: Uint8Array, offset?: number, length?: number): number | null
+  udpRecvFrom(handle: Handle, buf: Uint8Array, from: Float64Array): number | null
+  udpSendTo(handle: Handle, buf: Uint8Array, address: string, port: number, offset: number, length: number): number | null
+  udpRecvBatch(handle: Handle, buf: Uint8Array, meta: Float64Array, start: number, count: number): number | null
+  udpSendBatch(handle: Handle, buf: Uint8Array, meta: Float64Array, start: number, count: number): number | null
 }")]
 pub fn fast_calls(env: &Env) -> napi::Result<Object<'_>> {
   guard(env, || {
@@ -117,6 +124,30 @@ pub fn fast_calls(env: &Env) -> napi::Result<Object<'_>> {
     calls.set(
       "streamWrite",
       function(env, "streamWrite", crate::stream::stream_write)?,
+    )?;
+    calls.set(
+      "udpRecvFrom",
+      function(env, "udpRecvFrom", crate::net::udp::udp_recv_from_fast)?,
+    )?;
+    calls.set(
+      "udpSendTo",
+      function(env, "udpSendTo", crate::net::udp::udp_send_to_fast)?,
+    )?;
+    calls.set(
+      "udpRecvBatch",
+      function(
+        env,
+        "udpRecvBatch",
+        crate::net::udp_batch::udp_recv_batch_fast,
+      )?,
+    )?;
+    calls.set(
+      "udpSendBatch",
+      function(
+        env,
+        "udpSendBatch",
+        crate::net::udp_batch::udp_send_batch_fast,
+      )?,
     )?;
     Ok(calls)
   })

@@ -25,6 +25,12 @@ export interface BatchStorage {
   buffer: Uint8Array
   records: Float64Array
   capacity: number
+  /**
+   * How many datagrams the next native receive asks for: twice what the last
+   * receive found waiting, from 2 to `NATIVE_BATCH`. Each one asked for
+   * costs a record read and a message header, whether it arrives or not.
+   */
+  hint: number
 }
 
 const storage = new WeakMap<DatagramBatch, BatchStorage>()
@@ -91,7 +97,7 @@ export class DatagramBatch {
       this.#records[i * STRIDE + OFFSET] = i * slotSize
       this.#records[i * STRIDE + CAPACITY] = slotSize
     }
-    storage.set(this, { buffer: this.buffer, records: this.#records, capacity })
+    storage.set(this, { buffer: this.buffer, records: this.#records, capacity, hint: NATIVE_BATCH })
   }
 
   #at(i: number): number {

@@ -1,4 +1,4 @@
-import binding from '../binding'
+import binding, { fast } from '../binding'
 import { invalidArgType } from '../errors'
 import { badReadBuffer, checkBoolean, checkInteger, checkString, checkWriteBuffer, isUint8Array } from '../validate'
 import { checkFd, kConstruct, kHandle } from '../source'
@@ -10,6 +10,8 @@ import { IpSocket } from './socket'
 
 /** Where `recvFrom(buf, into)` has the sender written: `[family, port, w0..w3, scope]`. */
 const PARTS = new Float64Array(7)
+
+const { udpRecvFrom, udpSendTo, udpRecvBatch, udpSendBatch } = fast
 
 /** `ip:port` text as `[address, port]`. */
 function splitAddress(text: string): [string, number] {
@@ -71,13 +73,20 @@ export class UdpSocket extends IpSocket {
     if (!isUint8Array(buf) || buf.byteLength === 0) checkWriteBuffer(buf)
     if (offset !== undefined) checkInteger(offset, 'offset', 0, buf.byteLength)
     if (length !== undefined) checkInteger(length, 'length', 0, buf.byteLength - (offset ?? 0))
-    if (typeof target === 'object' && target !== null && typeof target.address === 'string' && typeof target.port === 'number') {
-      checkPort(target.port, 'target.port')
-      return binding.udpSendToParts(this[kHandle], buf, target.address, target.port, offset, length)
+    const start = offset ?? 0
+    const size = length ?? buf.byteLength - start
+    if (typeof target === 'object' && target !== null) {
+      const address = target.address
+      const port = target.port
+      if (typeof address === 'string' && typeof port === 'number') {
+        checkPort(port, 'target.port')
+        return udpSendTo(this[kHandle], buf, address, port, start, size)
+      }
     }
     const text = addressText(target, 'target')
     if (offset === undefined && length === undefined) return binding.udpSendTo(this[kHandle], buf, text)
-    return binding.udpSendToParts(this[kHandle], buf, ...splitAddress(text), offset, length)
+    const [address, port] = splitAddress(text)
+    return udpSendTo(this[kHandle], buf, address, port, start, size)
   }
 
   /**
@@ -90,11 +99,16 @@ export class UdpSocket extends IpSocket {
     if (!isUint8Array(buf) || buf.byteLength === 0) badReadBuffer(buf)
     if (into === undefined) return binding.udpRecvFrom(this[kHandle], buf) as RemoteInfo | null
     if (typeof into !== 'object' || into === null) throw invalidArgType('into', 'an object', into)
-    const size = binding.udpRecvFromParts(this[kHandle], buf, PARTS)
+    const size = udpRecvFrom(this[kHandle], buf, PARTS)
     if (size === null) return null
-    into.address = addressOfParts(PARTS)
-    into.family = PARTS[0] === 4 ? 'IPv4' : 'IPv6'
-    into.port = PARTS[1]!
+    // Everything is read out of PARTS before the first write to `into`,
+    // whose setters may call in again.
+    const family = PARTS[0] === 4 ? 'IPv4' : 'IPv6'
+    const port = PARTS[1]!
+    const address = addressOfParts(PARTS)
+    into.address = address
+    into.family = family
+    into.port = port
     into.size = size
     return into
   }
@@ -120,14 +134,18 @@ export class UdpSocket extends IpSocket {
    * ```
    */
   recvBatch(batch: DatagramBatch): number | null {
-    const { buffer, records, capacity } = batchStorage(batch)
+    const storage = batchStorage(batch)
+    const { buffer, records, capacity } = storage
     const handle = this[kHandle]
+    // Ask for about what the last receive found (see `BatchStorage.hint`),
+    // and for twice as many again while every one asked for arrives.
+    let ask = storage.hint
     let got = 0
     while (got < capacity) {
-      const want = capacity - got < NATIVE_BATCH ? capacity - got : NATIVE_BATCH
+      const want = capacity - got < ask ? capacity - got : ask
       let n: number | null
       try {
-        n = binding.udpRecvBatch(handle, buffer, records, got, want)
+        n = udpRecvBatch(handle, buffer, records, got, want)
       } catch (error) {
         if (got === 0) throw error
         break
@@ -135,7 +153,9 @@ export class UdpSocket extends IpSocket {
       if (n === null) break
       got += n
       if (n < want) break
+      if (ask < NATIVE_BATCH) ask *= 2
     }
+    storage.hint = got < 1 ? 2 : got * 2 < NATIVE_BATCH ? got * 2 : NATIVE_BATCH
     batch.length = got
     return got === 0 ? null : got
   }
@@ -159,7 +179,7 @@ export class UdpSocket extends IpSocket {
       const want = total - sent < NATIVE_BATCH ? total - sent : NATIVE_BATCH
       let n: number | null
       try {
-        n = binding.udpSendBatch(handle, buffer, records, start + sent, want)
+        n = udpSendBatch(handle, buffer, records, start + sent, want)
       } catch (error) {
         if (sent === 0) throw error
         break
