@@ -93,18 +93,20 @@ fn function<'env>(env: &'env Env, name: &str, callback: Callback) -> Result<Func
 
 /// The hot-path functions, for the wrapper to keep: `pollPoll`,
 /// `watchTake`, `streamRead`, `streamWrite`, and the UDP socket's
-/// `udpRecvFrom`, `udpSendTo`, `udpRecvBatch`, `udpSendBatch` (the
-/// `udpRecvFromParts`, `udpSendToParts`, `udpRecvBatch` and `udpSendBatch`
-/// of the binding, as plain callbacks).
+/// `udpRecvFrom`, `udpSendTo`, `udpSendToV4`, `udpRecvBatch`,
+/// `udpSendBatch` (the `udpRecvFromParts`, `udpSendToParts`, `udpRecvBatch`
+/// and `udpSendBatch` of the binding as plain callbacks, their
+/// `Float64Array`s passed as the whole `ArrayBuffer`).
 #[napi(ts_return_type = "{
   pollPoll(handle: Handle, events: Handle, timeoutMs: number): number
   watchTake(watch: Handle, events: Handle): number
   streamRead(handle: Handle, buf: Uint8Array, offset?: number, length?: number): number | null
   streamWrite(handle: Handle, buf: Uint8Array, offset?: number, length?: number): number | null
-  udpRecvFrom(handle: Handle, buf: Uint8Array, from: Float64Array): number | null
+  udpRecvFrom(handle: Handle, buf: Uint8Array, from: ArrayBuffer): number | null
   udpSendTo(handle: Handle, buf: Uint8Array, address: string, port: number, offset: number, length: number): number | null
-  udpRecvBatch(handle: Handle, buf: Uint8Array, meta: Float64Array, start: number, count: number): number | null
-  udpSendBatch(handle: Handle, buf: Uint8Array, meta: Float64Array, start: number, count: number): number | null
+  udpSendToV4(handle: Handle, buf: Uint8Array, ip: number, port: number, offset: number, length: number): number | null
+  udpRecvBatch(handle: Handle, buf: Uint8Array, meta: ArrayBuffer, start: number, count: number): number | null
+  udpSendBatch(handle: Handle, buf: Uint8Array, meta: ArrayBuffer, start: number, count: number): number | null
 }")]
 pub fn fast_calls(env: &Env) -> napi::Result<Object<'_>> {
   guard(env, || {
@@ -132,6 +134,10 @@ pub fn fast_calls(env: &Env) -> napi::Result<Object<'_>> {
     calls.set(
       "udpSendTo",
       function(env, "udpSendTo", crate::net::udp::udp_send_to_fast)?,
+    )?;
+    calls.set(
+      "udpSendToV4",
+      function(env, "udpSendToV4", crate::net::udp::udp_send_to_v4_fast)?,
     )?;
     calls.set(
       "udpRecvBatch",

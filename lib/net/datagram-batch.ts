@@ -2,6 +2,7 @@ import binding from '../binding'
 import { invalidArgType, outOfRange } from '../errors'
 import { checkInteger, isUint8Array } from '../validate'
 import { addressOfParts, addressText, type RemoteInfo, type SocketAddressInput } from './addr'
+import { ArrayBufferCtor, Float64ArrayCtor } from '../intrinsics'
 
 /** Numbers per datagram record (see `src-rs/net/udp_batch.rs`). @internal */
 export const STRIDE = 12
@@ -24,6 +25,8 @@ const PARTS = new Float64Array(7)
 export interface BatchStorage {
   buffer: Uint8Array
   records: Float64Array
+  /** The `ArrayBuffer` of `records` (all of it), as the binding's hot-path calls take it. */
+  recordsBuffer: ArrayBuffer
   capacity: number
   /**
    * How many datagrams the next native receive asks for: twice what the last
@@ -92,12 +95,13 @@ export class DatagramBatch {
     this.capacity = capacity
     this.slotSize = slotSize
     this.buffer = new Uint8Array(capacity * slotSize)
-    this.#records = new Float64Array(capacity * STRIDE)
+    const recordsBuffer = new ArrayBufferCtor(capacity * STRIDE * 8)
+    this.#records = new Float64ArrayCtor(recordsBuffer)
     for (let i = 0; i < capacity; i++) {
       this.#records[i * STRIDE + OFFSET] = i * slotSize
       this.#records[i * STRIDE + CAPACITY] = slotSize
     }
-    storage.set(this, { buffer: this.buffer, records: this.#records, capacity, hint: NATIVE_BATCH })
+    storage.set(this, { buffer: this.buffer, records: this.#records, recordsBuffer, capacity, hint: NATIVE_BATCH })
   }
 
   #at(i: number): number {

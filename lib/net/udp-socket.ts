@@ -2,16 +2,18 @@ import binding, { fast } from '../binding'
 import { invalidArgType } from '../errors'
 import { badReadBuffer, checkBoolean, checkInteger, checkString, checkWriteBuffer, isUint8Array } from '../validate'
 import { checkFd, kConstruct, kHandle } from '../source'
-import { addressOfParts, addressText, checkPort, type RemoteInfo, type SocketAddress, type SocketAddressInput } from './addr'
+import { addressOfParts, addressText, checkPort, ipv4Number, type RemoteInfo, type SocketAddress, type SocketAddressInput } from './addr'
 import { requireLinux } from '../platform'
 import { nativeOptions, type UdpBindOptions } from './options'
 import { batchStorage, NATIVE_BATCH, type DatagramBatch } from './datagram-batch'
 import { IpSocket } from './socket'
+import { ArrayBufferCtor, Float64ArrayCtor } from '../intrinsics'
 
 /** Where `recvFrom(buf, into)` has the sender written: `[family, port, w0..w3, scope]`. */
-const PARTS = new Float64Array(7)
+const PARTS_BUFFER = new ArrayBufferCtor(7 * 8)
+const PARTS = new Float64ArrayCtor(PARTS_BUFFER)
 
-const { udpRecvFrom, udpSendTo, udpRecvBatch, udpSendBatch } = fast
+const { udpRecvFrom, udpSendTo, udpSendToV4, udpRecvBatch, udpSendBatch } = fast
 
 /** `ip:port` text as `[address, port]`. */
 function splitAddress(text: string): [string, number] {
@@ -80,6 +82,8 @@ export class UdpSocket extends IpSocket {
       const port = target.port
       if (typeof address === 'string' && typeof port === 'number') {
         checkPort(port, 'target.port')
+        const ip = ipv4Number(address)
+        if (ip !== undefined) return udpSendToV4(this[kHandle], buf, ip, port, start, size)
         return udpSendTo(this[kHandle], buf, address, port, start, size)
       }
     }
@@ -99,7 +103,7 @@ export class UdpSocket extends IpSocket {
     if (!isUint8Array(buf) || buf.byteLength === 0) badReadBuffer(buf)
     if (into === undefined) return binding.udpRecvFrom(this[kHandle], buf) as RemoteInfo | null
     if (typeof into !== 'object' || into === null) throw invalidArgType('into', 'an object', into)
-    const size = udpRecvFrom(this[kHandle], buf, PARTS)
+    const size = udpRecvFrom(this[kHandle], buf, PARTS_BUFFER)
     if (size === null) return null
     // Everything is read out of PARTS before the first write to `into`,
     // whose setters may call in again.
@@ -135,7 +139,7 @@ export class UdpSocket extends IpSocket {
    */
   recvBatch(batch: DatagramBatch): number | null {
     const storage = batchStorage(batch)
-    const { buffer, records, capacity } = storage
+    const { buffer, recordsBuffer, capacity } = storage
     const handle = this[kHandle]
     // Ask for about what the last receive found (see `BatchStorage.hint`),
     // and for twice as many again while every one asked for arrives.
@@ -145,7 +149,7 @@ export class UdpSocket extends IpSocket {
       const want = capacity - got < ask ? capacity - got : ask
       let n: number | null
       try {
-        n = udpRecvBatch(handle, buffer, records, got, want)
+        n = udpRecvBatch(handle, buffer, recordsBuffer, got, want)
       } catch (error) {
         if (got === 0) throw error
         break
@@ -169,7 +173,7 @@ export class UdpSocket extends IpSocket {
    * next writable event. Allocates nothing.
    */
   sendBatch(batch: DatagramBatch, start = 0, count?: number): number | null {
-    const { buffer, records, capacity } = batchStorage(batch)
+    const { buffer, recordsBuffer, capacity } = batchStorage(batch)
     checkInteger(start, 'start', 0, capacity)
     const total = count ?? batch.length - start
     checkInteger(total, 'count', 0, capacity - start)
@@ -179,7 +183,7 @@ export class UdpSocket extends IpSocket {
       const want = total - sent < NATIVE_BATCH ? total - sent : NATIVE_BATCH
       let n: number | null
       try {
-        n = udpSendBatch(handle, buffer, records, start + sent, want)
+        n = udpSendBatch(handle, buffer, recordsBuffer, start + sent, want)
       } catch (error) {
         if (sent === 0) throw error
         break

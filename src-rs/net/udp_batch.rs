@@ -79,16 +79,44 @@ impl Records {
         "meta must not be backed by a SharedArrayBuffer",
       ));
     }
+    Records::within(info.data.cast(), info.length, start, count)
+  }
+
+  /// Like [`take`](Self::take), for the records as a whole `ArrayBuffer`
+  /// (the hot-path calls: see `napi_raw::array_buffer`).
+  ///
+  /// # Safety
+  /// As `take`.
+  unsafe fn take_buffer(
+    env: sys::napi_env,
+    meta: sys::napi_value,
+    start: u32,
+    count: u32,
+  ) -> Result<Records> {
+    // SAFETY: the caller's contract.
+    let (data, bytes) = unsafe { napi_raw::array_buffer(env, meta) }
+      .ok_or_else(|| Error::invalid_type("meta must be an ArrayBuffer"))?;
+    Records::within(
+      data.cast(),
+      bytes / std::mem::size_of::<f64>(),
+      start,
+      count,
+    )
+  }
+
+  /// Records `start..start + count` of `length` numbers at `data`, or a
+  /// `RangeError` when they do not fit.
+  fn within(data: *mut f64, length: usize, start: u32, count: u32) -> Result<Records> {
     let end = (start as usize + count as usize) * STRIDE;
-    if end > info.length {
+    if end > length {
       return Err(Error::out_of_range(format!(
         "records {start} to {} do not fit in meta ({} records)",
         start as usize + count as usize,
-        info.length / STRIDE
+        length / STRIDE
       )));
     }
     Ok(Records {
-      data: info.data.cast(),
+      data,
       first: start as usize,
     })
   }
@@ -245,6 +273,28 @@ fn with_udp<R>(handle: Handle, f: impl FnOnce(&source::Io) -> Result<R>) -> Resu
   source::with_kind(handle, |kind| kind == Kind::UdpSocket, "UdpSocket", f)
 }
 
+/// The records argument of a batch call: a `Float64Array` (the `#[napi]`
+/// functions) or its whole `ArrayBuffer` (the hot-path calls).
+#[derive(Clone, Copy)]
+enum Meta {
+  Array(sys::napi_value),
+  Buffer(sys::napi_value),
+}
+
+impl Meta {
+  /// # Safety
+  /// As `Records::take`.
+  unsafe fn take(self, env: sys::napi_env, start: u32, count: u32) -> Result<Records> {
+    // SAFETY: the caller's contract.
+    unsafe {
+      match self {
+        Meta::Array(meta) => Records::take(env, meta, start, count),
+        Meta::Buffer(meta) => Records::take_buffer(env, meta, start, count),
+      }
+    }
+  }
+}
+
 /// Receives up to `count` (at most 64) datagrams into records `start..` of
 /// `meta`: how many arrived, or `None` when none was waiting.
 ///
@@ -255,7 +305,7 @@ unsafe fn recv_batch(
   env: sys::napi_env,
   handle: Handle,
   buf: sys::napi_value,
-  meta: sys::napi_value,
+  meta: Meta,
   start: u32,
   count: u32,
 ) -> Result<Option<u32>> {
@@ -264,7 +314,7 @@ unsafe fn recv_batch(
   // runs until this returns.
   let (records, buf) = unsafe {
     (
-      Records::take(env, meta, start, count as u32)?,
+      meta.take(env, start, count as u32)?,
       arg_bytes(env, buf, "buffer")?,
     )
   };
@@ -304,7 +354,7 @@ unsafe fn send_batch(
   env: sys::napi_env,
   handle: Handle,
   buf: sys::napi_value,
-  meta: sys::napi_value,
+  meta: Meta,
   start: u32,
   count: u32,
 ) -> Result<Option<u32>> {
@@ -312,7 +362,7 @@ unsafe fn send_batch(
   // SAFETY: as in `recv_batch`.
   let (records, buf) = unsafe {
     (
-      Records::take(env, meta, start, count as u32)?,
+      meta.take(env, start, count as u32)?,
       arg_bytes(env, buf, "buffer")?,
     )
   };
@@ -355,7 +405,14 @@ pub fn udp_recv_batch(
 ) -> napi::Result<Option<u32>> {
   // SAFETY: this call's arguments; none of what follows runs JavaScript.
   guard(&env, || unsafe {
-    recv_batch(env.raw(), handle, buf.raw(), meta.raw(), start, count)
+    recv_batch(
+      env.raw(),
+      handle,
+      buf.raw(),
+      Meta::Array(meta.raw()),
+      start,
+      count,
+    )
   })
 }
 
@@ -375,22 +432,23 @@ pub fn udp_send_batch(
 ) -> napi::Result<Option<u32>> {
   // SAFETY: as in `udp_recv_batch`.
   guard(&env, || unsafe {
-    send_batch(env.raw(), handle, buf.raw(), meta.raw(), start, count)
+    send_batch(
+      env.raw(),
+      handle,
+      buf.raw(),
+      Meta::Array(meta.raw()),
+      start,
+      count,
+    )
   })
 }
 
 /// The body of a batch call: `recv_batch` or `send_batch`.
-type BatchOp = unsafe fn(
-  sys::napi_env,
-  Handle,
-  sys::napi_value,
-  sys::napi_value,
-  u32,
-  u32,
-) -> Result<Option<u32>>;
+type BatchOp =
+  unsafe fn(sys::napi_env, Handle, sys::napi_value, Meta, u32, u32) -> Result<Option<u32>>;
 
-/// A batch hot-path call, `(handle, buf, meta, start, count)`: decodes the
-/// numbers and runs `op`.
+/// A batch hot-path call, `(handle, buf, meta, start, count)` with `meta`
+/// the records' `ArrayBuffer`: decodes the numbers and runs `op`.
 ///
 /// # Safety
 /// `env` and `info` must be the running callback's.
@@ -408,7 +466,7 @@ unsafe fn batch_call(
       let handle = napi_raw::get_number(env, handle, "handle")?;
       let start = napi_raw::get_index(env, start, "start", f64::from(u32::MAX))? as u32;
       let count = napi_raw::get_index(env, count, "count", f64::from(u32::MAX))? as u32;
-      op(env, handle, buf, meta, start, count)?
+      op(env, handle, buf, Meta::Buffer(meta), start, count)?
     };
     count_or_null(env, result)
   })
