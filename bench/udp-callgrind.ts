@@ -19,8 +19,12 @@
 // Usage: node --import tsx bench/udp-callgrind.ts [--secs S] [--warmup S]
 //          [--only name,name] [--loads 1x1,1x8] [--size B] [--json FILE]
 //          [--annotate DIR]
-// `--annotate DIR` keeps each dump in DIR (callgrind_annotate reads them;
-// build the addon with symbols for names: see bench/RESULTS.md).
+// `--annotate DIR` keeps each dump in DIR for callgrind_annotate, and runs
+// the warm-up uninstrumented (`--instr-atstart=no`, then `callgrind_control
+// -i on`) so that the dump's call graph is clean; the window then holds
+// fewer round trips. For the addon's function names, build it with symbols
+// (CARGO_PROFILE_RELEASE_STRIP=none) and point NAPI_RS_NATIVE_LIBRARY_PATH
+// at a copy named `*.node`.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -38,7 +42,8 @@ function option(name: string, fallback: string): string {
 const secs = Number(option('secs', '8'))
 const warmup = Number(option('warmup', '6'))
 const size = Number(option('size', '64'))
-const only = option('only', '').split(',').filter(Boolean)
+// The GSO servers run only when named in --only.
+const only = option('only', 'mio-native,mio-native-mmsg,node-mio,node-mio-batch,tcp-mio-native,tcp-node-mio').split(',').filter(Boolean)
 const loads = option('loads', '1x1,1x8').split(',')
 const jsonFile = option('json', '')
 const annotate = option('annotate', '')
@@ -55,6 +60,8 @@ const SERVERS: Server[] = [
   { name: 'mio-native-mmsg', proto: 'udp', command: [path.join(BIN, 'udp-echo-mmsg'), ['0', '900']] },
   { name: 'node-mio', proto: 'udp', command: node('bench/servers/node-mio-echo.ts', 'udp', '0', '900') },
   { name: 'node-mio-batch', proto: 'udp', command: node('bench/servers/node-mio-udp-batch.ts', '0', '900') },
+  { name: 'mio-native-mmsg-gso', proto: 'udp', command: [path.join(BIN, 'udp-echo-mmsg'), ['0', '900', '2048', 'gso']] },
+  { name: 'node-mio-batch-gso', proto: 'udp', command: node('bench/servers/node-mio-udp-batch.ts', '0', '900', '2048', 'gso') },
   { name: 'tcp-mio-native', proto: 'tcp', command: [path.join(BIN, 'echo-server'), ['tcp', '0', '900']] },
   { name: 'tcp-node-mio', proto: 'tcp', command: node('bench/servers/node-mio-echo.ts', 'tcp', '0', '900') },
 ]
@@ -63,7 +70,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 function start(server: Server, out: string): Promise<{ child: ChildProcess; port: number }> {
   const [file, args] = server.command
-  const vg = ['--tool=callgrind', `--callgrind-out-file=${out}`, '--dump-instr=no', '--collect-jumps=no', file, ...args]
+  const vg = ['--tool=callgrind', ...(annotate ? ['--instr-atstart=no'] : []), `--callgrind-out-file=${out}`, '--dump-instr=no', '--collect-jumps=no', file, ...args]
   const child = spawn('valgrind', vg, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   let log = ''
   child.stderr!.on('data', (chunk: Buffer) => {
@@ -101,7 +108,7 @@ async function measure(server: Server, load: string, dir: string): Promise<{ ops
     })
     const done = new Promise<number | null>((resolve) => gen.once('exit', resolve))
     await sleep(warmup * 1000)
-    spawnSync('callgrind_control', ['-z', String(child.pid)], { stdio: 'ignore' })
+    spawnSync('callgrind_control', annotate ? ['-i', 'on', String(child.pid)] : ['-z', String(child.pid)], { stdio: 'ignore' })
     await sleep(secs * 1000)
     spawnSync('callgrind_control', ['-d', String(child.pid)], { stdio: 'ignore' })
     await done
