@@ -18,7 +18,9 @@
 //
 // Usage: node --import tsx bench/udp-callgrind.ts [--secs S] [--warmup S]
 //          [--only name,name] [--loads 1x1,1x8] [--size B] [--json FILE]
-//          [--annotate DIR]
+//          [--annotate DIR] [--before DIR]
+// `--before DIR` adds the node-mio servers of another checkout of node-mio
+// (built), named `...@before`: a before/after comparison in one run.
 // `--annotate DIR` keeps each dump in DIR for callgrind_annotate, and runs
 // the warm-up uninstrumented (`--instr-atstart=no`, then `callgrind_control
 // -i on`) so that the dump's call graph is clean; the window then holds
@@ -26,7 +28,7 @@
 // (CARGO_PROFILE_RELEASE_STRIP=none) and point NAPI_RS_NATIVE_LIBRARY_PATH
 // at a copy named `*.node`.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -52,6 +54,7 @@ interface Server {
   name: string
   proto: 'udp' | 'tcp'
   command: [string, string[]]
+  cwd?: string
 }
 
 const node = (file: string, ...args: string[]): [string, string[]] => [process.execPath, ['--import', 'tsx', file, ...args]]
@@ -66,12 +69,21 @@ const SERVERS: Server[] = [
   { name: 'tcp-node-mio', proto: 'tcp', command: node('bench/servers/node-mio-echo.ts', 'tcp', '0', '900') },
 ]
 
+const before = option('before', '')
+if (before) {
+  for (const name of ['node-mio', 'node-mio-batch', 'tcp-node-mio']) {
+    const server = SERVERS.find((s) => s.name === name)!
+    SERVERS.push({ ...server, name: `${name}@before`, cwd: before })
+    if (only.length > 0 && only.includes(name)) only.push(`${name}@before`)
+  }
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 function start(server: Server, out: string): Promise<{ child: ChildProcess; port: number }> {
   const [file, args] = server.command
-  const vg = ['--tool=callgrind', ...(annotate ? ['--instr-atstart=no'] : []), `--callgrind-out-file=${out}`, '--dump-instr=no', '--collect-jumps=no', file, ...args]
-  const child = spawn('valgrind', vg, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  const vg = ['--tool=callgrind', '--separate-threads=yes', ...(annotate ? ['--instr-atstart=no'] : []), `--callgrind-out-file=${out}`, '--dump-instr=no', '--collect-jumps=no', file, ...args]
+  const child = spawn('valgrind', vg, { cwd: server.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   let log = ''
   child.stderr!.on('data', (chunk: Buffer) => {
     log += chunk.toString()
@@ -94,7 +106,28 @@ function instructions(file: string): number {
   return Number(match[1])
 }
 
-async function measure(server: Server, load: string, dir: string): Promise<{ ops: number; instructions: number }> {
+/**
+ * The counts of dump 1 of `out` (`--separate-threads=yes` writes one file
+ * per thread, `<out>.1-<thread>`): the main thread's (thread 1, where the
+ * event loop and every node-mio call run) and all threads' (the collector's
+ * and the compiler's too, which vary from run to run).
+ */
+function dumpCounts(out: string): { main: number; all: number } {
+  const dir = path.dirname(out)
+  const base = `${path.basename(out)}.1-`
+  let main = 0
+  let all = 0
+  for (const name of readdirSync(dir)) {
+    if (!name.startsWith(base)) continue
+    const count = instructions(path.join(dir, name))
+    all += count
+    if (Number(name.slice(base.length)) === 1) main = count
+  }
+  if (all === 0) throw new Error(`no dump ${out}.1-*`)
+  return { main, all }
+}
+
+async function measure(server: Server, load: string, dir: string): Promise<{ ops: number; main: number; all: number }> {
   const [conns, inflight] = load.split('x')
   const out = path.join(dir, `${server.name}-${load}.out`)
   const { child, port } = await start(server, out)
@@ -116,8 +149,7 @@ async function measure(server: Server, load: string, dir: string): Promise<{ ops
     if (line === undefined) throw new Error(`loadgen printed no result for ${server.name}`)
     const result = JSON.parse(line) as { ops: number; error: string | null }
     if (result.error) throw new Error(`loadgen: ${result.error}`)
-    // The dump of `-d` is `<out>.<n>` (n from 1).
-    return { ops: result.ops, instructions: instructions(`${out}.1`) }
+    return { ops: result.ops, ...dumpCounts(out) }
   } finally {
     child.kill('SIGTERM')
     await new Promise((resolve) => child.once('exit', resolve))
@@ -129,27 +161,29 @@ async function main(): Promise<void> {
   if (build.status !== 0) throw new Error('cargo build of bench/native failed')
   const dir = annotate || mkdtempSync(path.join(os.tmpdir(), 'udp-callgrind-'))
   mkdirSync(dir, { recursive: true })
-  const rows: Array<{ server: string; load: string; size: number; ops: number; instructions: number; per_round_trip: number }> = []
+  const rows: Array<{ server: string; load: string; size: number; ops: number; main: number; all: number; per_round_trip: number; all_threads_per_round_trip: number }> = []
   try {
     for (const load of loads) {
       for (const server of SERVERS) {
         if (only.length > 0 && !only.includes(server.name)) continue
-        const { ops, instructions } = await measure(server, load, dir)
-        const row = { server: server.name, load, size, ops, instructions, per_round_trip: instructions / ops }
+        const { ops, main, all } = await measure(server, load, dir)
+        const row = { server: server.name, load, size, ops, main, all, per_round_trip: main / ops, all_threads_per_round_trip: all / ops }
         rows.push(row)
-        console.error(`${load} ${server.name}: ${Math.round(row.per_round_trip)} instructions per round trip (${ops} round trips)`)
+        console.error(
+          `${load} ${server.name}: ${Math.round(row.per_round_trip)} instructions per round trip on the main thread, ${Math.round(row.all_threads_per_round_trip)} in all threads (${ops} round trips)`,
+        )
       }
     }
   } finally {
     if (!annotate) rmSync(dir, { recursive: true, force: true })
   }
-  console.log(`| load (sockets x in flight), ${size} B | server | instructions per round trip | vs mio-native | vs mio-native-mmsg |`)
-  console.log('| --- | --- | ---: | ---: | ---: |')
+  console.log(`| load (sockets x in flight), ${size} B | server | instructions per round trip (main thread) | all threads | vs mio-native | vs mio-native-mmsg |`)
+  console.log('| --- | --- | ---: | ---: | ---: | ---: |')
   for (const r of rows) {
     const of = (name: string) => rows.find((x) => x.load === r.load && x.server === name)?.per_round_trip
     const ratio = (base: number | undefined) => (base === undefined ? '' : `${(r.per_round_trip / base).toFixed(2)}x`)
     const native = r.server.startsWith('tcp-') ? of('tcp-mio-native') : of('mio-native')
-    console.log(`| ${r.load} | ${r.server} | ${Math.round(r.per_round_trip)} | ${ratio(native)} | ${r.server.startsWith('tcp-') ? '' : ratio(of('mio-native-mmsg'))} |`)
+    console.log(`| ${r.load} | ${r.server} | ${Math.round(r.per_round_trip)} | ${Math.round(r.all_threads_per_round_trip)} | ${ratio(native)} | ${r.server.startsWith('tcp-') ? '' : ratio(of('mio-native-mmsg'))} |`)
   }
   if (jsonFile) writeFileSync(jsonFile, `${JSON.stringify({ tool: 'valgrind --tool=callgrind', secs, warmup, size, rows }, null, 2)}\n`)
 }
