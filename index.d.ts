@@ -87,6 +87,16 @@ export declare function fastCalls(): {
  */
 export type Handle = number
 
+/**
+ * Two new sources' handles (a pair, a pipe), as an object whose fields
+ * are defined (not an array, whose elements are assigned through
+ * `Array.prototype`).
+ */
+export interface HandlePair {
+  first: Handle
+  second: Handle
+}
+
 /** Whether `SO_REUSEPORT` exists here (every Unix but Solaris and illumos). */
 export declare const HAS_REUSE_PORT: boolean
 
@@ -104,9 +114,9 @@ export declare const INTEREST_WRITABLE: number
 export interface KeepaliveInfo {
   enabled: boolean
   /** Idle time before the first probe, where the OS reports it. */
-  idleMs?: number
+  idleMs: number | null
   /** Time between probes, where the OS reports it. */
-  intervalMs?: number
+  intervalMs: number | null
 }
 
 /** The selector and waker this build of node-mio runs (see `backend.rs`). */
@@ -115,16 +125,17 @@ export declare function mioBackend(): Backend
 /** The credentials of a Unix stream's peer, as of when it connected. */
 export interface PeerCred {
   /** The peer's process id, where the OS reports it (Linux, macOS). */
-  pid?: number
+  pid: number | null
   uid: number
   gid: number
 }
 
 /**
- * `pipe::new()`: `[sender, receiver]` handles. Closing the sender gives the
- * receiver a read-closed event, and the other way round.
+ * `pipe::new()`: the handles of the sender (`first`) and the receiver
+ * (`second`). Closing the sender gives the receiver a read-closed event,
+ * and the other way round.
  */
-export declare function pipeNew(): [Handle, Handle]
+export declare function pipeNew(): HandlePair
 
 /** Closes the selector. Returns `false` if it was already closed. */
 export declare function pollClose(handle: Handle): boolean
@@ -422,14 +433,17 @@ export interface UnixAccepted {
   address: UnixAddress
 }
 
-/** A Unix socket address: exactly one of the fields is set. */
+/**
+ * A Unix socket address: exactly one of the fields is not `null`. Every
+ * field is defined (`null` when unset), never assigned.
+ */
 export interface UnixAddress {
   /** A filesystem path. */
-  path?: string
+  path: string | null
   /** A Linux abstract name (the bytes after the leading NUL). */
-  abstract?: Buffer
+  abstract: Buffer | null
   /** An unnamed socket (from `pair()`, `unbound()`, or a client's end). */
-  unnamed?: boolean
+  unnamed: boolean | null
 }
 
 /** `UnixDatagram::bind(path)`. */
@@ -442,7 +456,7 @@ export declare function unixDatagramBindAbstract(name: Uint8Array): Handle
 export declare function unixDatagramConnect(handle: Handle, path: string): void
 
 /** `UnixDatagram::pair()`: two connected sockets. */
-export declare function unixDatagramPair(): [Handle, Handle]
+export declare function unixDatagramPair(): HandlePair
 
 /** `UnixDatagram::recv(buf)`. */
 export declare function unixDatagramRecv(handle: Handle, buf: Uint8Array): number | null
@@ -484,9 +498,9 @@ export declare function unixRecvFds(handle: Handle, buf: Uint8Array, out: Int32A
 
 /** A received datagram's sender (one of `path`, `abstract`, `unnamed`) and size. */
 export interface UnixRemoteInfo {
-  path?: string
-  abstract?: Buffer
-  unnamed?: boolean
+  path: string | null
+  abstract: Buffer | null
+  unnamed: boolean | null
   /** Bytes received (a datagram longer than the buffer is truncated). */
   size: number
 }
@@ -504,7 +518,7 @@ export declare function unixStreamConnect(path: string): Handle
 export declare function unixStreamConnectAbstract(name: Uint8Array): Handle
 
 /** `UnixStream::pair()`: two connected streams. */
-export declare function unixStreamPair(): [Handle, Handle]
+export declare function unixStreamPair(): HandlePair
 
 /**
  * `UnixStream.peerCred()`: the peer's process id (where reported), user

@@ -435,16 +435,21 @@ function refuses(t: ExecutionContext, kind: Kind, fd: number, expected: Record<s
 
 const WRONG_KIND = { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }
 
+/**
+ * The descriptor of a source made for the test, handed over (`detachFd`):
+ * one no source owns, which `fromFd` examines (a descriptor a live source
+ * owns is refused as owned first; hostile-args.spec covers that).
+ */
+function unowned(source: { detachFd(): number }): number {
+  return source.detachFd()
+}
+
 utest('(d) fromFd refuses a socket of the wrong type or family (TypeError ERR_INVALID_ARG_VALUE) and leaves it open', (t) => {
   const { poll, events } = initWithPoll()
   using _poll = poll
-  using tcp = TcpListener.bind(ANY_LOCAL)
-  using udp = UdpSocket.bind(ANY_LOCAL)
-  const [us1, us2] = UnixStream.pair()
-  using _us1 = us1
+  const [us1Made, us2] = UnixStream.pair()
   using _us2 = us2
-  const [ud1, ud2] = UnixDatagram.pair()
-  using _ud1 = ud1
+  const [ud1Made, ud2] = UnixDatagram.pair()
   using _ud2 = ud2
   const ok: Record<string, Kind[]> = {
     tcp: ['TcpListener', 'TcpStream'],
@@ -452,17 +457,26 @@ utest('(d) fromFd refuses a socket of the wrong type or family (TypeError ERR_IN
     unixStream: ['UnixListener', 'UnixStream'],
     unixDatagram: ['UnixDatagram'],
   }
-  const fds: Record<string, number> = { tcp: tcp.fd, udp: udp.fd, unixStream: us1.fd, unixDatagram: ud1.fd }
+  const fds = {
+    tcp: unowned(TcpListener.bind(ANY_LOCAL)),
+    udp: unowned(UdpSocket.bind(ANY_LOCAL)),
+    unixStream: unowned(us1Made),
+    unixDatagram: unowned(ud1Made),
+  }
   for (const [what, fd] of Object.entries(fds)) {
     for (const kind of [...SOCKET_KINDS, ...PIPE_KINDS]) {
       if (ok[what]?.includes(kind)) continue
       refuses(t, kind, fd, WRONG_KIND)
     }
   }
-  const message = t.throws(() => UdpSocket.fromFd(tcp.fd))?.message ?? ''
-  t.regex(message, new RegExp(`descriptor ${tcp.fd} is not UdpSocket`))
+  const message = t.throws(() => UdpSocket.fromFd(fds.tcp))?.message ?? ''
+  t.regex(message, new RegExp(`descriptor ${fds.tcp} is not UdpSocket`))
 
-  // The owners still work.
+  // Adopted by the right class, each still works.
+  using tcp = TcpListener.fromFd(fds.tcp)
+  using udp = UdpSocket.fromFd(fds.udp)
+  using us1 = UnixStream.fromFd(fds.unixStream)
+  using _ud1 = UnixDatagram.fromFd(fds.unixDatagram)
   t.is(tcp.localAddr().address, '127.0.0.1')
   t.is(udp.sendTo(Buffer.from('x'), udp.localAddr()), 1)
   t.is(us1.write(Buffer.from('still mine')), 10)
@@ -475,11 +489,11 @@ utest('(d) fromFd refuses a socket of the wrong type or family (TypeError ERR_IN
 
 utest('(d) fromFd of a descriptor that is no socket: ENOTSOCK for socket kinds, TypeError for pipe kinds', (t) => {
   const [sender, receiver] = pipe()
-  using _s = sender
-  using _r = receiver
+  const ends = [unowned(sender), unowned(receiver)]
+  t.teardown(() => ends.forEach((fd) => closeSync(fd)))
   const file = openSync(join(ROOT, 'package.json'), 'r')
   t.teardown(() => closeSync(file))
-  for (const fd of [sender.fd, receiver.fd, file]) {
+  for (const fd of [...ends, file]) {
     for (const kind of SOCKET_KINDS) refuses(t, kind, fd, { name: 'Error', code: 'ENOTSOCK', syscall: 'getsockopt' })
   }
   for (const kind of PIPE_KINDS) refuses(t, kind, file, WRONG_KIND)
@@ -519,25 +533,24 @@ roleTest('fromFd refuses a listening socket as a stream and a connected one as a
   using _poll = poll
   using listener = TcpListener.bind(ANY_LOCAL)
   const [client, server] = polledPair(t, poll, events, listener)
-  using _client = client
   using _server = server
-  refuses(t, 'TcpStream', listener.fd, WRONG_KIND)
-  refuses(t, 'TcpListener', client.fd, WRONG_KIND)
   const path = join(tempDir(t), 'role.sock')
-  using unixListener = UnixListener.bind(path)
   const [a, b] = UnixStream.pair()
-  using _a = a
   using _b = b
-  refuses(t, 'UnixStream', unixListener.fd, WRONG_KIND)
-  refuses(t, 'UnixListener', a.fd, WRONG_KIND)
+  const fds = { listener: unowned(listener), client: unowned(client), unixListener: unowned(UnixListener.bind(path)), a: unowned(a) }
+  t.teardown(() => Object.values(fds).forEach((fd) => closeSync(fd)))
+  refuses(t, 'TcpStream', fds.listener, WRONG_KIND)
+  refuses(t, 'TcpListener', fds.client, WRONG_KIND)
+  refuses(t, 'UnixStream', fds.unixListener, WRONG_KIND)
+  refuses(t, 'UnixListener', fds.a, WRONG_KIND)
 })
 
 roleTest('fromFd refuses a pipe\'s read end as a PipeSender and its write end as a PipeReceiver', (t) => {
   const [sender, receiver] = pipe()
-  using _s = sender
-  using _r = receiver
-  refuses(t, 'PipeSender', receiver.fd, WRONG_KIND)
-  refuses(t, 'PipeReceiver', sender.fd, WRONG_KIND)
+  const ends = { sender: unowned(sender), receiver: unowned(receiver) }
+  t.teardown(() => Object.values(ends).forEach((fd) => closeSync(fd)))
+  refuses(t, 'PipeSender', ends.receiver, WRONG_KIND)
+  refuses(t, 'PipeReceiver', ends.sender, WRONG_KIND)
 })
 
 // ---- (e) detachFd and fd -------------------------------------------------------------

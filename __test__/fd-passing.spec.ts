@@ -6,6 +6,7 @@ import { Events, Interest, pipe, Poll, Token, UnixDatagram, UnixStream, type Fds
 import * as binding from '../index.js'
 import { fdFlags, fdTarget, O_CLOEXEC, openFdCount } from './support/descriptors.ts'
 import { expectEvents } from './support/events.ts'
+import { handleOf } from './support/internals.ts'
 import { underQemu } from './support/platform.ts'
 import { closeSync, openSync, writeSync } from './support/raw-fd.ts'
 
@@ -156,7 +157,8 @@ test('hostile arguments: too many, negative, closed, wrong types, a too-small ou
   t.throws(() => b.recvWithFds(Buffer.alloc(4), 254), { instanceOf: RangeError })
   t.throws(() => b.recvWithFds(Buffer.alloc(0)), { instanceOf: RangeError })
   // The raw binding checks again.
-  const handle = binding.unixStreamPair()
+  const pair = binding.unixStreamPair()
+  const handle = [pair.first, pair.second]
   t.teardown(() => handle.forEach((h) => binding.sourceClose(h)))
   t.throws(() => binding.unixSendFds(handle[0]!, buf, new Int32Array(2), 3), { instanceOf: RangeError })
   t.throws(() => binding.unixSendFds(handle[0]!, buf, new Int32Array([-5]), 1), { instanceOf: RangeError })
@@ -169,4 +171,33 @@ test('hostile arguments: too many, negative, closed, wrong types, a too-small ou
   t.teardown(() => binding.sourceClose(udp))
   t.throws(() => binding.unixSendFds(udp, buf, new Int32Array(1), 0), { instanceOf: TypeError }, 'not a Unix socket')
   for (const s of [a, b, c]) s.close()
+})
+
+// Descriptors with no payload: a stream sends nothing for 0 bytes (the
+// descriptors would be dropped without a word), so that is a RangeError, in
+// the wrapper and the raw binding; a datagram socket sends a datagram of 0
+// bytes that carries them, and recvWithFds receives it, into any buffer.
+test('descriptors with no payload: a RangeError on a stream, an empty datagram on a datagram socket', (t) => {
+  if (!UNIX) return t.pass('Unix only')
+  const [a, b] = UnixStream.pair()
+  const [x, y] = UnixDatagram.pair()
+  const carried = UnixDatagram.pair()
+  try {
+    t.throws(() => a.sendWithFds(Buffer.alloc(0), [carried[0]]), { instanceOf: RangeError, code: 'ERR_OUT_OF_RANGE' })
+    t.throws(() => binding.unixSendFds(handleOf(a), Buffer.alloc(0), new Int32Array([carried[0].fd]), 1), { instanceOf: RangeError })
+    t.is(b.recvWithFds(Buffer.alloc(4)), null, 'nothing reached the stream peer')
+    t.is(a.sendWithFds(Buffer.alloc(0), []), 0, 'no descriptors and no bytes is a no-op')
+    for (const buffer of [Buffer.alloc(16), Buffer.alloc(0)]) {
+      t.is(x.sendWithFds(Buffer.alloc(0), [carried[0], carried[1]]), 0)
+      const got = y.recvWithFds(buffer)
+      t.truthy(got)
+      t.is(got!.size, 0)
+      t.is(got!.fds.length, 2, `into a buffer of ${buffer.length} bytes`)
+      t.deepEqual(got!.fds.map(fdTarget), [carried[0].fd, carried[1].fd].map(fdTarget), 'the descriptors sent')
+      for (const fd of got!.fds) closeSync(fd)
+    }
+    t.throws(() => b.recvWithFds(Buffer.alloc(0)), { instanceOf: RangeError }, 'an empty read buffer on a stream is still refused')
+  } finally {
+    for (const s of [a, b, x, y, ...carried]) s.close()
+  }
 })

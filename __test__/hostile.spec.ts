@@ -7,6 +7,8 @@ import { DatagramBatch, Events, Interest, Poll, Registry, Source, TcpListener, T
 import { expectEvents } from './support/events.ts'
 import { ANY_LOCAL, ANY_LOCAL_V6, addrText } from './support/sockets.ts'
 import { sleep } from './support/workers.ts'
+import { handleOf, registryHandle } from './support/internals.ts'
+import * as raw from '../index.js'
 
 type ErrorClass = typeof Error | typeof TypeError | typeof RangeError
 
@@ -1131,35 +1133,40 @@ test('system errors: UDP failures are Node-style (ENOTCONN, EDESTADDRREQ, ECONNR
 
 // ---------------------------------------------------------------- forged state
 
-test('forged handles: a tampered socket handle is refused by the binding, never another object', (t) => {
+test('forged handles: no program reaches a socket\'s handle, and the binding refuses forged ones, never acting on another object', (t) => {
   const tcp = tcpPair()
   const udp = UdpSocket.bind(ANY_LOCAL)
-  const key = Object.getOwnPropertySymbols(tcp.client).find((s) => s.description === 'node-mio.handle')
-  t.truthy(key, 'sockets keep their handle under a symbol')
-  const own = tcp.client as unknown as Record<symbol, number>
-  const real = own[key!]!
-  const listenerHandle = (tcp.listener as unknown as Record<symbol, number>)[key!]!
-  const udpHandle = (udp as unknown as Record<symbol, number>)[key!]!
+  const poll = new Poll()
+  const fast = raw.fastCalls()
+  const real = handleOf(tcp.client)
   try {
-    // Numbers that can never be a live handle: "closed".
-    for (const forged of [NaN, Infinity, -1, 0.5, 1, 2 ** 32 - 1, real + 0.5, real + 2 ** 32, 2 ** 53, 2 ** 64]) {
-      own[key!] = forged
-      throwsExactly(t, () => tcp.client.read(Buffer.alloc(4)), Error, 'ERR_SOCKET_CLOSED', `read with handle ${forged}`)
-      throwsExactly(t, () => tcp.client.localAddr(), Error, 'ERR_SOCKET_CLOSED', `localAddr with handle ${forged}`)
+    // The handle is a private field: no own property, string or symbol,
+    // holds it, so none can be read or replaced.
+    for (const key of Reflect.ownKeys(tcp.client)) {
+      t.not(Reflect.get(tcp.client, key), real, `own property ${String(key)} holds the handle`)
     }
-    // A live handle of another kind: a type error, not a read from a listener.
-    for (const forged of [listenerHandle, udpHandle]) {
-      own[key!] = forged
-      throwsExactly(t, () => tcp.client.read(Buffer.alloc(4)), TypeError, 'ERR_INVALID_ARG_TYPE', 'read with a non-stream handle')
-      throwsExactly(t, () => tcp.client.write(Buffer.from('x')), TypeError, 'ERR_INVALID_ARG_TYPE', 'write with a non-stream handle')
-      throwsExactly(t, () => tcp.client.setNodelay(true), TypeError, 'ERR_INVALID_ARG_TYPE', 'setNodelay with a non-stream handle')
+    t.deepEqual(Reflect.ownKeys(tcp.client).filter((key) => typeof key === 'symbol'), [], 'no own symbol')
+    // Numbers the binding never gave out: ERR_MIO_INVALID_HANDLE.
+    for (const forged of [NaN, Infinity, -1, 0.5, 1, 2 ** 32 - 1, real + 0.5, real + 2 ** 44, 2 ** 53, 2 ** 64]) {
+      throwsExactly(t, () => fast.streamRead(forged, Buffer.alloc(4)), TypeError, 'ERR_MIO_INVALID_HANDLE', `read with handle ${forged}`)
+      throwsExactly(t, () => raw.socketLocalAddr(forged), TypeError, 'ERR_MIO_INVALID_HANDLE', `localAddr with handle ${forged}`)
     }
-    own[key!] = real
-    t.is(tcp.client.write(Buffer.from('fine')), 4, 'the real handle still works')
+    // A live handle of another kind of socket: a type error, not a read from a listener.
+    for (const forged of [handleOf(tcp.listener), handleOf(udp)]) {
+      throwsExactly(t, () => fast.streamRead(forged, Buffer.alloc(4)), TypeError, 'ERR_INVALID_ARG_TYPE', 'read with a non-stream handle')
+      throwsExactly(t, () => fast.streamWrite(forged, Buffer.from('x')), TypeError, 'ERR_INVALID_ARG_TYPE', 'write with a non-stream handle')
+      throwsExactly(t, () => raw.socketSetNodelay(forged, true), TypeError, 'ERR_INVALID_ARG_TYPE', 'setNodelay with a non-stream handle')
+    }
+    // A live handle of another table (a Registry's) names no socket.
+    const registry = registryHandle(poll.registry)
+    throwsExactly(t, () => fast.streamRead(registry, Buffer.alloc(4)), TypeError, 'ERR_MIO_INVALID_HANDLE', 'read with a Registry handle')
+    throwsExactly(t, () => raw.sourceClose(registry), TypeError, 'ERR_MIO_INVALID_HANDLE', 'close with a Registry handle')
+    t.is(poll.poll(new Events(4), 0), 0, 'the Poll behind that registry still works')
+    t.is(tcp.client.write(Buffer.from('fine')), 4, 'the socket still works')
   } finally {
-    own[key!] = real
     tcp.close()
     udp.close()
+    poll.close()
   }
   healthy(t)
 })
@@ -1246,7 +1253,7 @@ test('forged objects: a Uint8Array lying about its byteLength cannot fake the en
 // TypeError.
 test('forged objects: sockets have no public constructor', (t) => {
   const listener = TcpListener.bind(ANY_LOCAL)
-  const handle = (listener as unknown as Record<symbol, number>)[Object.getOwnPropertySymbols(listener)[0]!]!
+  const handle = handleOf(listener)
   try {
     const Ctor = TcpListener as unknown as new (handle: number) => TcpListener
     t.throws(() => new Ctor(handle), { instanceOf: TypeError }, 'an alias of a live socket')

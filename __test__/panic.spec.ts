@@ -96,3 +96,32 @@ const noRust = process.env.NODE_MIO_NO_RUST === '1' && !process.env.NODE_MIO_TES
   t.is(lines.callbacks, '1', 'the watch delivered the next event')
   t.regex(result.stderr, /forced by testingPanicNext/, 'the panic message is printed, as Rust prints any panic')
 })
+
+// The events storage's environment teardown hook is a callback from outside
+// JavaScript, like the watch's: a panic there is contained (reported on
+// stderr, naming the hook), never an abort of the process.
+;(noRust ? test.skip : test)('a panic in the events teardown hook of an ending worker is contained; the process carries on', async (t) => {
+  t.timeout(10 * 60_000)
+  const addon = testingAddon()
+  const result = await runNode(
+    `
+    const { Worker } = require('node:worker_threads')
+    const worker = new Worker(
+      'const raw = require(' + ${JSON.stringify(JSON.stringify(addon))} + ');' +
+        'raw.eventsRegister(new Float64Array(raw.EVENT_STRIDE * 4));' +
+        'raw.testingPanicNext(1)',
+      { eval: true },
+    )
+    worker.on('exit', (code) => {
+      console.log('worker=' + code)
+      setImmediate(() => console.log('alive=true'))
+    })
+    `,
+    { patience: 60_000 },
+  )
+  t.is(result.signal, null, result.stderr)
+  t.is(result.code, 0, result.stderr)
+  t.regex(result.stdout, /worker=0/)
+  t.regex(result.stdout, /alive=true/)
+  t.regex(result.stderr, /\(in the events teardown hook\)/, 'the contained panic names the hook')
+})

@@ -31,7 +31,7 @@ import { Events, Interest, PipeReceiver, PipeSender, Poll, Token, UnixStream, pi
 import { assertBlocking, assertCloseOnExec, assertNonBlocking, makeBlocking, openFdCount } from './support/descriptors.ts'
 import { expectEvents, expectNoEvents } from './support/events.ts'
 import { BARRIER_WAIT, Barrier, Peer } from './support/workers.ts'
-import { fstatSync } from './support/raw-fd.ts'
+import { closeSync, fstatSync } from './support/raw-fd.ts'
 
 const RECEIVER = Token(0)
 const SENDER = Token(1)
@@ -328,10 +328,16 @@ unix('fromFd adopts pipe ends and detachFd hands them back open', (t) => {
 unix('fromFd rejects a descriptor that is not a pipe, and leaves it open', (t) => {
   const [a, b] = UnixStream.pair()
   using _b = b
-  using stream = a
-  t.throws(() => PipeReceiver.fromFd(stream.fd), { code: 'ERR_INVALID_ARG_VALUE' })
-  t.throws(() => PipeSender.fromFd(stream.fd), { code: 'ERR_INVALID_ARG_VALUE' })
-  t.true(fstatSync(stream.fd).isSocket())
+  // Handed over: a descriptor a live source owns is refused as owned first.
+  const fd = a.detachFd()
+  using stream = UnixStream.fromFd(fd)
+  const owned = t.throws(() => PipeReceiver.fromFd(fd), { code: 'ERR_MIO_FD_OWNED' })
+  t.regex(owned?.message ?? '', /owned by a live UnixStream/)
+  stream.detachFd()
+  t.throws(() => PipeReceiver.fromFd(fd), { code: 'ERR_INVALID_ARG_VALUE' })
+  t.throws(() => PipeSender.fromFd(fd), { code: 'ERR_INVALID_ARG_VALUE' })
+  t.true(fstatSync(fd).isSocket())
+  closeSync(fd)
   t.throws(() => PipeReceiver.fromFd(-1), { code: 'ERR_OUT_OF_RANGE' })
 })
 

@@ -10,7 +10,7 @@
 // process.cpuUsage(), which a busy machine's other work does not inflate).
 import { Events, Interest, Poll, TcpListener, TcpStream, Token } from 'node-mio'
 import * as raw from '../index.js'
-import { kHandle } from '../dist/source.js'
+import { handleOf } from '../dist/source.js'
 
 const N = Number(process.argv[2] ?? 1_000_000)
 if (!(N >= 1000 && N <= 100_000_000)) throw new Error('calls must be 1000..1e8')
@@ -31,7 +31,7 @@ let server: TcpStream | undefined
 for (let i = 0; i < 1000 && server === undefined; i++) server = listener.accept()?.[0]
 if (server === undefined) throw new Error('no connection')
 const rbuf = Buffer.alloc(4096)
-const serverHandle = (server as unknown as Record<symbol, number>)[kHandle]!
+const serverHandle = handleOf(server)
 
 const cases: Record<string, () => unknown> = {
   poll_wrapper_ns: () => idle.poll(events, 0),

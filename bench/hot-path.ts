@@ -4,7 +4,7 @@
 // Run: node --import tsx bench/hot-path.ts [iterations]
 import * as mio from 'node-mio'
 import * as raw from '../index.js'
-import { kHandle } from '../dist/source.js'
+import { handleOf } from '../dist/source.js'
 import { hotPathCases } from './lib/hot-path-cases.mjs'
 
 const N = Number(process.argv[2] ?? 1_000_000)
@@ -23,7 +23,7 @@ function time(name: string, iterations: number, body: () => unknown): number {
   return median
 }
 
-const { cases, close } = hotPathCases({ mio, raw, kHandle })
+const { cases, close } = hotPathCases({ mio, raw, handleOf })
 console.log(`node ${process.version}, ${process.platform}-${process.arch}, ${N} calls per round, median of 5 rounds`)
 const results: Record<string, number> = {}
 for (const [name, c] of Object.entries(cases)) results[name] = time(c.label, N * c.share, c.body)

@@ -15,7 +15,10 @@ import { hotPathCases } from './lib/hot-path-cases.mjs'
 
 const [root = '.', name = '', calls = '', mode] = process.argv.slice(2)
 const load = createRequire(path.join(path.resolve(root), 'package.json'))
-const build = { mio: load('./dist/index.js'), raw: load('./index.js'), kHandle: load('./dist/source.js').kHandle }
+const source = load('./dist/source.js')
+// A build that exports `kHandle` instead keeps the handle under that symbol.
+const handleOf = source.handleOf ?? ((s) => s[source.kHandle])
+const build = { mio: load('./dist/index.js'), raw: load('./index.js'), handleOf }
 const N = Number(calls)
 const { cases, close } = hotPathCases(build)
 const c = cases[name]

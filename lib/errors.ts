@@ -9,10 +9,14 @@
  * @packageDocumentation
  */
 
+import { defineValue } from './intrinsics'
+
 type CodedError = Error & { code: string }
 
 function coded<E extends Error>(error: E, code: string): E & CodedError {
-  return Object.assign(error, { code })
+  // Defined, not assigned: no setter on Error.prototype runs.
+  defineValue(error, 'code', code)
+  return error as E & CodedError
 }
 
 /** How Node's messages show a received value. */
@@ -70,7 +74,11 @@ export function closedWhilePending(what: string, operation: string): Error {
 export function restated(from: unknown, message: string): unknown {
   if (!(from instanceof Error) || typeof (from as CodedError).code !== 'string') return from
   const { code, errno, syscall } = from as CodedError & { errno?: number; syscall?: string }
-  return Object.assign(new Error(`${syscall ?? 'poll'} ${code}: ${message}`), { code, errno, syscall })
+  const error = new Error(`${syscall ?? 'poll'} ${code}: ${message}`)
+  defineValue(error, 'code', code)
+  defineValue(error, 'errno', errno)
+  defineValue(error, 'syscall', syscall)
+  return error
 }
 
 /** `ERR_FEATURE_UNAVAILABLE_ON_PLATFORM`: `what` exists on `where` only. */

@@ -1,6 +1,6 @@
 import binding from './binding'
 import { invalidArgType, outOfRange } from './errors'
-import { ArrayBufferCtor, Float64ArrayCtor } from './intrinsics'
+import { ArrayBufferCtor, Float64ArrayCtor, filledArray, finalizeWith } from './intrinsics'
 import type { Token } from './token'
 
 const STRIDE = binding.EVENT_STRIDE
@@ -230,8 +230,8 @@ export class Events implements Iterable<Event> {
     // elsewhere).
     this.#data = new Float64ArrayCtor(new ArrayBufferCtor(capacity * STRIDE * Float64ArrayCtor.BYTES_PER_ELEMENT))
     this.#storage = binding.eventsRegister(this.#data)
-    finalizer.register(this, this.#storage)
-    this.#views = new Array<Event | undefined>(capacity).fill(undefined)
+    finalizeWith(finalizer, this, this.#storage)
+    this.#views = filledArray<Event>(capacity)
   }
 
   /** How many events one poll can return. */

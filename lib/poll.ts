@@ -2,7 +2,9 @@ import binding, { fast } from './binding'
 import { closedWhilePending, invalidArgType, outOfRange, restated } from './errors'
 import { Events, eventsStorage, isEvents, setLength } from './events'
 import { Registry } from './registry'
+import { kConstruct } from './source'
 import { Watch, watchDriver } from './watch'
+import { finalizeWith, unfinalize } from './intrinsics'
 
 /** What a forgotten `Poll` leaves to close: its selector and its registry's entry. */
 interface Held {
@@ -44,14 +46,15 @@ export class Poll implements Disposable {
   constructor() {
     this.#handle = binding.pollNew()
     this.#held = { poll: this.#handle, registry: 0 }
-    finalizer.register(this, this.#held, this)
+    finalizeWith(finalizer, this, this.#held, this)
   }
 
   /** The registry that registers sources with this `Poll`. */
   get registry(): Registry {
     if (this.#registry === undefined) {
-      this.#registry = Registry.of(binding.pollRegistry(this.#handle), this)
-      this.#held.registry = this.#registry.handle
+      const handle = binding.pollRegistry(this.#handle)
+      this.#held.registry = handle
+      this.#registry = Registry.of(handle, this, kConstruct)
     }
     return this.#registry
   }
@@ -128,7 +131,7 @@ export class Poll implements Disposable {
       }
     }
     id = binding.watchStart(this.#handle, driver, capacity, onReady)
-    watch = Watch.of(id, this, driver)
+    watch = Watch.of(id, this, driver, kConstruct)
     this.#watch = watch
     // Events a stopped watch left with this Poll come first, without
     // waiting for the OS.
@@ -234,11 +237,11 @@ export class Poll implements Disposable {
     const handle = this.#handle
     if (handle === 0) return
     this.#handle = 0
-    finalizer.unregister(this)
+    unfinalize(finalizer, this)
     this.#watch?.stop()
     // A copy: a callback may add or remove others while they run.
     for (const onClose of Array.from(this.#onClose)) onClose()
-    if (this.#registry !== undefined) Registry.release(this.#registry)
+    if (this.#registry !== undefined) Registry.release(this.#registry, kConstruct)
     binding.pollClose(handle)
   }
 

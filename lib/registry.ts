@@ -1,16 +1,20 @@
 import binding from './binding'
 import { invalidArgType } from './errors'
 import { checkInterest, type Interest } from './interest'
-import { kHandle, Source } from './source'
+import { handleOf, kConstruct, Source } from './source'
 import { Token } from './token'
+import { finalizeWith, unfinalize } from './intrinsics'
 
 const finalizer = new FinalizationRegistry<number>((handle) => {
   binding.registryClose(handle)
 })
 
+/** The native handle of `registry` (a private field). @internal */
+export let registryHandle!: (registry: Registry) => number
+
 function sourceHandle(source: unknown): number {
   if (!Source.isSource(source)) throw invalidArgType('source', 'a node-mio socket (TcpListener, TcpStream, UdpSocket, ...)', source)
-  return source[kHandle]
+  return handleOf(source)
 }
 
 /**
@@ -29,26 +33,31 @@ export class Registry {
   #handle: number
   readonly #owner: object | undefined
 
-  private constructor(handle: number, owner?: object) {
+  static {
+    registryHandle = (registry) => registry.#handle
+  }
+
+  private constructor(handle: number, owner: object | undefined, key: typeof kConstruct) {
+    if (key !== kConstruct || typeof handle !== 'number' || !(handle > 0)) {
+      throw new TypeError('Registry has no public constructor: use poll.registry or registry.tryClone()')
+    }
     this.#handle = handle
     // The Poll stays alive while its registry is reachable.
     this.#owner = owner
-    if (owner === undefined) finalizer.register(this, handle, this)
+    if (owner === undefined) finalizeWith(finalizer, this, handle, this)
   }
 
-  /** The registry `handle` names; `owner` (its Poll) is kept alive with it. @internal */
-  static of(handle: number, owner?: object): Registry {
-    return new Registry(handle, owner)
+  /**
+   * The registry `handle` names, which the binding just made; `owner` (its
+   * Poll) is kept alive with it. Only node-mio holds `key`. @internal
+   */
+  static of(handle: number, owner: object | undefined, key: typeof kConstruct): Registry {
+    return new Registry(handle, owner, key)
   }
 
   /** @internal */
   static isRegistry(value: unknown): value is Registry {
     return typeof value === 'object' && value !== null && #handle in value
-  }
-
-  /** @internal */
-  get handle(): number {
-    return this.#handle
   }
 
   /**
@@ -75,7 +84,7 @@ export class Registry {
 
   /** Another registry for the same `Poll` (its own selector descriptor, as mio's `try_clone`). */
   tryClone(): Registry {
-    return new Registry(binding.registryTryClone(this.#handle))
+    return new Registry(binding.registryTryClone(this.#handle), undefined, kConstruct)
   }
 
   /** Releases a cloned registry's descriptor. Does nothing for `poll.registry` (closed with its `Poll`). */
@@ -93,15 +102,15 @@ export class Registry {
    * Forgets the native registry: every later call throws `ERR_MIO_CLOSED`,
    * and the handle, never kept, can name nothing else. @internal
    */
-  static release(registry: Registry): void {
-    registry.#release()
+  static release(registry: Registry, key: typeof kConstruct): void {
+    if (key === kConstruct) registry.#release()
   }
 
   #release(): void {
     const handle = this.#handle
     if (handle === 0) return
     this.#handle = 0
-    finalizer.unregister(this)
+    unfinalize(finalizer, this)
     binding.registryClose(handle)
   }
 

@@ -2,17 +2,23 @@ import binding from './binding'
 import { socketClosed } from './errors'
 import { checkInteger } from './validate'
 import { requireUnix } from './platform'
-
-/** Where an I/O object keeps its native handle. Not exported from the package. */
-export const kHandle: unique symbol = Symbol('node-mio.handle')
+import { finalizeWith, unfinalize } from './intrinsics'
 
 /**
- * Proof that a source is being built by node-mio itself (from `bind`,
- * `connect`, `accept`, `fromFd`...), never from a handle someone passed in,
- * which would make two objects own one socket. Not exported from the
- * package.
+ * Proof that a wrapper (a source, a `Registry`, a `Watch`) is being built by
+ * node-mio itself from a handle the binding just gave it (from `bind`,
+ * `connect`, `accept`, `fromFd`...), never from a handle someone passed
+ * in, which would make two objects own one native object, and a finalizer
+ * close what its wrapper never made. Not exported from the package.
  */
 export const kConstruct: unique symbol = Symbol('node-mio.construct')
+
+/**
+ * The handle of `source`, kept in a private field that no program can read
+ * or replace. Not exported from the package (the benches and specs load it
+ * from dist/).
+ */
+export let handleOf!: (source: object) => number
 
 const finalizer = new FinalizationRegistry<number>((handle) => {
   binding.sourceClose(handle)
@@ -29,25 +35,26 @@ const finalizer = new FinalizationRegistry<number>((handle) => {
  * explicitly to release them at a known time.
  */
 export abstract class Source implements Disposable {
-  /** @internal */
-  [kHandle]: number
+  // A private field, defined (not assigned) by the constructor: no setter a
+  // program puts anywhere runs, and nothing outside this class reaches it.
+  #handle: number
 
-  // The brand `isSource` tests with `#source in value`.
-  // oxlint-disable-next-line eslint/no-unused-private-class-members
-  readonly #source = true
+  static {
+    handleOf = (source) => (source as Source).#handle
+  }
 
   /** Sockets come from their static methods (`TcpStream.connect`, `UdpSocket.bind`, ...). */
   protected constructor(handle: number, key: typeof kConstruct) {
     if (key !== kConstruct || typeof handle !== 'number' || !(handle > 0)) {
       throw new TypeError(`${new.target.name} has no public constructor: use its static methods (bind, connect, accept, fromFd)`)
     }
-    this[kHandle] = handle
-    finalizer.register(this, handle, this)
+    this.#handle = handle
+    finalizeWith(finalizer, this, handle, this)
   }
 
   /** @internal */
   static isSource(value: unknown): value is Source {
-    return typeof value === 'object' && value !== null && #source in value
+    return typeof value === 'object' && value !== null && #handle in value
   }
 
   /**
@@ -56,13 +63,13 @@ export abstract class Source implements Disposable {
    * the platform lacks the member.
    */
   #requireUnixOpen(what: string): void {
-    if (this[kHandle] === 0) throw socketClosed()
+    if (this.#handle === 0) throw socketClosed()
     requireUnix(what)
   }
 
   /** Whether `close()` was called. Any other use after close throws `ERR_SOCKET_CLOSED`. */
   get closed(): boolean {
-    return this[kHandle] === 0
+    return this.#handle === 0
   }
 
   /**
@@ -71,7 +78,7 @@ export abstract class Source implements Disposable {
    */
   get fd(): number {
     this.#requireUnixOpen('fd')
-    return binding.sourceRawFd(this[kHandle])
+    return binding.sourceRawFd(this.#handle)
   }
 
   /**
@@ -87,24 +94,50 @@ export abstract class Source implements Disposable {
    */
   detachFd(): number {
     this.#requireUnixOpen('detachFd')
-    const fd = binding.sourceDetachFd(this[kHandle])
-    this[kHandle] = 0
-    finalizer.unregister(this)
+    const fd = binding.sourceDetachFd(this.#handle)
+    this.#handle = 0
+    unfinalize(finalizer, this)
     return fd
   }
 
   /** Closes the socket (and deregisters it). Closing again does nothing. */
   close(): void {
-    const handle = this[kHandle]
+    const handle = this.#handle
     if (handle === 0) return
-    this[kHandle] = 0
-    finalizer.unregister(this)
+    this.#handle = 0
+    unfinalize(finalizer, this)
     binding.sourceClose(handle)
   }
 
   /** `close()`, for `using`. */
   [Symbol.dispose](): void {
     this.close()
+  }
+}
+
+/**
+ * Builds the wrapper of a source the binding just made (`accept`): if
+ * building it throws, the source is closed before the error propagates,
+ * never left open with no object to close it. @internal
+ */
+export function adopt<T>(handle: number, build: (handle: number) => T): T {
+  try {
+    return build(handle)
+  } catch (error) {
+    binding.sourceClose(handle)
+    throw error
+  }
+}
+
+/** {@link adopt} for two new sources (a pair, a pipe). @internal */
+export function adoptPair<T>(pair: { first: number; second: number }, build: (first: number, second: number) => T): T {
+  const { first, second } = pair
+  try {
+    return build(first, second)
+  } catch (error) {
+    binding.sourceClose(first)
+    binding.sourceClose(second)
+    throw error
   }
 }
 

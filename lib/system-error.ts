@@ -10,9 +10,12 @@ import { types } from 'node:util'
  * Argument errors are `TypeError`/`RangeError` with `ERR_INVALID_ARG_TYPE`,
  * `ERR_INVALID_ARG_VALUE`, `ERR_INVALID_ADDRESS`, `ERR_OUT_OF_RANGE` or
  * `ERR_SOCKET_BAD_PORT`; use after close is `ERR_SOCKET_CLOSED` (sockets) or
- * `ERR_MIO_CLOSED` (`Poll`, `Registry`, `Waker`, `Watch`); a feature the
- * platform lacks is `ERR_FEATURE_UNAVAILABLE_ON_PLATFORM`; a bug in node-mio's
- * native code is `ERR_MIO_PANIC`.
+ * `ERR_MIO_CLOSED` (`Poll`, `Registry`, `Waker`, `Watch`); a raw-binding
+ * handle of another kind of object or another thread is
+ * `ERR_MIO_INVALID_HANDLE`; `fromFd` of a descriptor a live source owns is
+ * `ERR_MIO_FD_OWNED`; a feature the platform lacks is
+ * `ERR_FEATURE_UNAVAILABLE_ON_PLATFORM`; a bug in node-mio's native code is
+ * `ERR_MIO_PANIC`.
  */
 export interface CodedError extends Error {
   /** `'ECONNREFUSED'`, `'ERR_SOCKET_CLOSED'`, ... */

@@ -1,7 +1,8 @@
 import binding from './binding'
 import { invalidArgType } from './errors'
-import { Registry } from './registry'
+import { Registry, registryHandle } from './registry'
 import { Token } from './token'
+import { finalizeWith, unfinalize } from './intrinsics'
 
 const finalizer = new FinalizationRegistry<number>((handle) => {
   binding.wakerClose(handle)
@@ -28,8 +29,8 @@ export class Waker implements Disposable {
 
   constructor(registry: Registry, token: Token) {
     if (!Registry.isRegistry(registry)) throw invalidArgType('registry', 'a Registry (poll.registry)', registry)
-    this.#handle = binding.wakerNew(registry.handle, Token(token))
-    finalizer.register(this, this.#handle, this)
+    this.#handle = binding.wakerNew(registryHandle(registry), Token(token))
+    finalizeWith(finalizer, this, this.#handle, this)
   }
 
   /** Wakes the `Poll`. */
@@ -68,7 +69,7 @@ export class Waker implements Disposable {
     const handle = this.#handle
     if (handle === 0) return
     this.#handle = 0
-    finalizer.unregister(this)
+    unfinalize(finalizer, this)
     binding.wakerClose(handle)
   }
 

@@ -1,4 +1,6 @@
 import binding from './binding'
+import { kConstruct } from './source'
+import { finalizeWith, unfinalize } from './intrinsics'
 
 /** How a watch runs: libuv's `uv_poll` on the selector, or a polling thread. */
 export type WatchMode = 'uv' | 'thread'
@@ -32,16 +34,22 @@ export class Watch implements Disposable {
   /** `'uv'`: the selector watched on libuv's loop; `'thread'`: a polling thread. */
   readonly mode: WatchMode
 
-  private constructor(handle: number, owner: object, mode: WatchMode) {
+  private constructor(handle: number, owner: object, mode: WatchMode, key: typeof kConstruct) {
+    if (key !== kConstruct || typeof handle !== 'number' || !(handle > 0)) {
+      throw new TypeError('Watch has no public constructor: use poll.watch()')
+    }
     this.#handle = handle
     this.#owner = owner
     this.mode = mode
-    finalizer.register(this, handle, this)
+    finalizeWith(finalizer, this, handle, this)
   }
 
-  /** The watch `handle` names, keeping `owner` (its Poll) alive. @internal */
-  static of(handle: number, owner: object, mode: WatchMode): Watch {
-    return new Watch(handle, owner, mode)
+  /**
+   * The watch `handle` names, which the binding just started, keeping
+   * `owner` (its Poll) alive. Only node-mio holds `key`. @internal
+   */
+  static of(handle: number, owner: object, mode: WatchMode, key: typeof kConstruct): Watch {
+    return new Watch(handle, owner, mode, key)
   }
 
   /** Whether the watch is still running. */
@@ -54,7 +62,7 @@ export class Watch implements Disposable {
     const handle = this.#handle
     if (handle === 0) return
     this.#handle = 0
-    finalizer.unregister(this)
+    unfinalize(finalizer, this)
     // Events the driver took and did not deliver stay with the Poll.
     binding.watchStop(handle)
   }

@@ -47,7 +47,11 @@ pub fn guard_raw(
 /// Runs a callback that nothing can return an error to (a libuv callback, an
 /// environment cleanup hook): a panic is contained and reported on stderr.
 pub fn contain(what: &str, body: impl FnOnce()) {
-  if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(body)) {
+  let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+    testing::maybe_panic();
+    body()
+  }));
+  if let Err(payload) = outcome {
     eprintln!("node-mio: {}", Error::panic(payload.as_ref()));
     eprintln!("node-mio: (in {what})");
   }

@@ -21,9 +21,9 @@ use napi::{sys, Env, JsValue};
 use napi_derive::napi;
 use std::cell::{Cell, RefCell};
 
-use crate::boundary::guard;
+use crate::boundary::{contain, guard};
 use crate::error::{Error, Result};
-use crate::handle::{Handle, Table};
+use crate::handle::{Handle, Table, Tag};
 use crate::napi_raw;
 
 #[napi]
@@ -100,7 +100,7 @@ struct Storage {
 }
 
 thread_local! {
-  static STORAGE: RefCell<Table<Storage>> = const { RefCell::new(Table::new()) };
+  static STORAGE: RefCell<Table<Storage>> = const { RefCell::new(Table::new(Tag::Events)) };
   /// Whether this thread's environment has the hook that deletes the
   /// references still held when it is torn down.
   static HOOKED: Cell<bool> = const { Cell::new(false) };
@@ -110,14 +110,16 @@ thread_local! {
 /// was still alive, or its finalizer had not run) when the environment
 /// ends: Node frees its own references then, not those a program created.
 unsafe extern "C" fn on_env_teardown(_: *mut std::ffi::c_void) {
-  let left = STORAGE.with_borrow_mut(Table::drain);
-  for entry in left {
-    // SAFETY: cleanup hooks run while the environment can still take
-    // Node-API calls; each reference was created in it and is deleted once
-    // (the entry left the table).
-    unsafe { napi_raw::delete_reference(entry.env, entry.reference) };
-  }
-  HOOKED.set(false);
+  contain("the events teardown hook", || {
+    let left = STORAGE.with_borrow_mut(Table::drain);
+    for entry in left {
+      // SAFETY: cleanup hooks run while the environment can still take
+      // Node-API calls; each reference was created in it and is deleted
+      // once (the entry left the table).
+      unsafe { napi_raw::delete_reference(entry.env, entry.reference) };
+    }
+    HOOKED.set(false);
+  });
 }
 
 /// Checks a capacity (in events): 1 to `EVENTS_MAX_CAPACITY`. The one place
@@ -157,12 +159,21 @@ pub fn events_register(env: Env, storage: Unknown) -> napi::Result<Handle> {
       // when the environment is torn down.
       HOOKED.set(unsafe { napi_raw::add_cleanup_hook(raw, on_env_teardown, std::ptr::null_mut()) });
     }
-    Ok(STORAGE.with_borrow_mut(|table| {
-      table.insert(Storage {
-        reference,
-        env: raw,
-      })
-    }))
+    let handle = STORAGE.with_borrow(Table::reserve).inspect_err(|_| {
+      // SAFETY: the reference was just created on this env and is deleted
+      // once: no entry holds it.
+      unsafe { napi_raw::delete_reference(raw, reference) };
+    })?;
+    STORAGE.with_borrow_mut(|table| {
+      table.fill(
+        handle,
+        Storage {
+          reference,
+          env: raw,
+        },
+      )
+    });
+    Ok(handle)
   })
 }
 
@@ -171,7 +182,10 @@ pub fn events_register(env: Env, storage: Unknown) -> napi::Result<Handle> {
 pub fn events_release(env: Env, handle: Handle) -> napi::Result<bool> {
   guard(&env, || {
     Ok(
-      match STORAGE.with_borrow_mut(|table| table.remove(handle)) {
+      match STORAGE.with_borrow_mut(|table| match table.remove(handle) {
+        Some(entry) => Ok(Some(entry)),
+        None => table.stale(handle).map(|()| None),
+      })? {
         Some(entry) => {
           // SAFETY: the reference was created on this thread's env, which is
           // still alive (the wrapper releases storage from a finalizer or a
@@ -195,9 +209,15 @@ pub fn with_storage<R>(
   handle: Handle,
   f: impl FnOnce(&mut [f64]) -> Result<R>,
 ) -> Result<R> {
-  let reference = STORAGE
-    .with_borrow(|table| table.get(handle).map(|entry| entry.reference))
-    .ok_or_else(|| Error::invalid_type("unknown events storage"))?;
+  let reference = STORAGE.with_borrow(|table| match table.get(handle) {
+    Some(entry) => Ok(entry.reference),
+    None => Err(
+      table
+        .stale(handle)
+        .err()
+        .unwrap_or_else(|| Error::invalid_type("unknown events storage")),
+    ),
+  })?;
   // SAFETY: the reference is live (its entry is in the table) and this is a
   // Node-API call of this env, whose handle scope is open.
   let array = unsafe { napi_raw::reference_value(env, reference) }

@@ -13,7 +13,7 @@ use napi_derive::napi;
 use crate::boundary::{guard, guard_raw};
 use crate::error::{Error, Result};
 use crate::events::{self, EVENTS_MAX_CAPACITY, EVENT_STRIDE};
-use crate::handle::{Handle, Table};
+use crate::handle::{Handle, Table, Tag};
 use crate::napi_raw;
 
 /// One mio `Poll` and what every `Registry` of it shares.
@@ -142,14 +142,17 @@ impl PollCore {
 }
 
 thread_local! {
-  static POLLS: RefCell<Table<Rc<PollCore>>> = const { RefCell::new(Table::new()) };
+  static POLLS: RefCell<Table<Rc<PollCore>>> = const { RefCell::new(Table::new(Tag::Poll)) };
 }
 
 /// The shared core of a live `Poll`.
 pub fn core(handle: Handle) -> Result<Rc<PollCore>> {
-  POLLS
-    .with_borrow(|polls| polls.get(handle).cloned())
-    .ok_or_else(|| Error::closed("Poll"))
+  POLLS.with_borrow(|polls| {
+    polls
+      .get(handle)
+      .cloned()
+      .ok_or_else(|| polls.missing(handle))
+  })
 }
 
 /// `Poll::new()`.
@@ -167,7 +170,7 @@ pub fn poll_new(env: Env) -> napi::Result<Handle> {
       pending: RefCell::new(VecDeque::new()),
       tokens: RefCell::new(HashMap::new()),
     };
-    Ok(POLLS.with_borrow_mut(|polls| polls.insert(Rc::new(core))))
+    POLLS.with_borrow_mut(|polls| polls.insert(Rc::new(core)))
   })
 }
 
@@ -333,17 +336,21 @@ fn timeout_from_ms(ms: f64) -> Result<Option<Duration>> {
 /// A `Registry` handle for this `Poll` (`poll.registry()`).
 #[napi]
 pub fn poll_registry(env: Env, handle: Handle) -> napi::Result<Handle> {
-  guard(&env, || Ok(crate::registry::insert(core(handle)?, None)))
+  guard(&env, || crate::registry::insert(core(handle)?, None))
 }
 
 /// Closes the selector. Returns `false` if it was already closed.
 #[napi]
 pub fn poll_close(env: Env, handle: Handle) -> napi::Result<bool> {
-  guard(&env, || Ok(close(handle)))
+  guard(&env, || close(handle))
 }
 
-fn close(handle: Handle) -> bool {
-  match POLLS.with_borrow_mut(|polls| polls.remove(handle)) {
+fn close(handle: Handle) -> Result<bool> {
+  let removed = POLLS.with_borrow_mut(|polls| match polls.remove(handle) {
+    Some(core) => Ok(Some(core)),
+    None => polls.stale(handle).map(|()| None),
+  })?;
+  Ok(match removed {
     Some(core) => {
       if let Some(watch) = core.watch.get() {
         crate::watch::stop(watch);
@@ -354,5 +361,5 @@ fn close(handle: Handle) -> bool {
       true
     }
     None => false,
-  }
+  })
 }

@@ -8,7 +8,7 @@ use napi_derive::napi;
 
 use crate::boundary::guard;
 use crate::error::{Error, Result};
-use crate::handle::{Handle, Table};
+use crate::handle::{Handle, Table, Tag};
 use crate::poll::PollCore;
 use crate::source::{self, Op};
 use crate::{interest, token};
@@ -29,13 +29,14 @@ impl Drop for RegistryEntry {
 }
 
 thread_local! {
-  static REGISTRIES: RefCell<Table<RegistryEntry>> = const { RefCell::new(Table::new()) };
+  static REGISTRIES: RefCell<Table<RegistryEntry>> = const { RefCell::new(Table::new(Tag::Registry)) };
 }
 
-pub fn insert(core: Rc<PollCore>, own: Option<mio::Registry>) -> Handle {
+pub fn insert(core: Rc<PollCore>, own: Option<mio::Registry>) -> Result<Handle> {
   if own.is_some() {
     core.add_clone();
   }
+  // (A failed insert drops the entry, which undoes `add_clone`.)
   REGISTRIES.with_borrow_mut(|registries| registries.insert(RegistryEntry { core, own }))
 }
 
@@ -47,7 +48,7 @@ pub fn with<R>(
   REGISTRIES.with_borrow(|registries| {
     let entry = registries
       .get(handle)
-      .ok_or_else(|| Error::closed("Registry"))?;
+      .ok_or_else(|| registries.missing(handle))?;
     match &entry.own {
       Some(registry) => f(registry, &entry.core),
       None => entry.core.with_registry(|registry| match registry {
@@ -108,7 +109,7 @@ pub fn registry_try_clone(env: Env, handle: Handle) -> napi::Result<Handle> {
       let clone = registry.try_clone().map_err(|e| Error::system(&e, "dup"))?;
       Ok((core.clone(), clone))
     })?;
-    Ok(insert(core, Some(clone)))
+    insert(core, Some(clone))
   })
 }
 
@@ -117,7 +118,10 @@ pub fn registry_try_clone(env: Env, handle: Handle) -> napi::Result<Handle> {
 #[napi]
 pub fn registry_close(env: Env, handle: Handle) -> napi::Result<bool> {
   guard(&env, || {
-    let entry = REGISTRIES.with_borrow_mut(|registries| registries.remove(handle));
+    let entry = REGISTRIES.with_borrow_mut(|registries| match registries.remove(handle) {
+      Some(entry) => Ok(Some(entry)),
+      None => registries.stale(handle).map(|()| None),
+    })?;
     Ok(entry.is_some())
   })
 }

@@ -12,15 +12,17 @@
 //! capability instead of matching every kind.
 
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::io;
 use std::rc::{Rc, Weak};
+use std::sync::{Mutex, MutexGuard};
 
 use napi::Env;
 use napi_derive::napi;
 
 use crate::boundary::guard;
 use crate::error::{Error, Result};
-use crate::handle::{Handle, Table};
+use crate::handle::{Handle, Table, Tag};
 use crate::poll::PollCore;
 
 /// The I/O objects a handle can name.
@@ -262,6 +264,88 @@ impl Io {
   }
 }
 
+/// The descriptors (Unix) or sockets (Windows) the sources of every thread
+/// own, with the owner's kind and how many sources claim the number (more
+/// than one only after a program closed a source's descriptor behind its
+/// back and the OS gave the number out again).
+type Owners = BTreeMap<i64, (Kind, u32)>;
+
+/// The process's [`Owners`]. Every change is one insert or update, so a
+/// poisoned lock is taken over.
+fn owners() -> MutexGuard<'static, Owners> {
+  static OWNERS: Mutex<Owners> = Mutex::new(BTreeMap::new());
+  OWNERS
+    .lock()
+    .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A source's claim on its descriptor, dropped after the descriptor is
+/// closed or handed over (it is declared after `io` wherever both are
+/// fields, so it drops second): while it lives, `fromFd` of that number is
+/// refused, so no two sources own one descriptor.
+pub struct Owner(i64);
+
+impl Owner {
+  /// Records that a new source of `kind` owns `raw` (fresh from the OS).
+  fn new(raw: Raw, kind: Kind) -> Owner {
+    let key = raw as i64;
+    owners()
+      .entry(key)
+      .and_modify(|(owner, count)| {
+        *owner = kind;
+        *count += 1;
+      })
+      .or_insert((kind, 1));
+    Owner(key)
+  }
+
+  /// Claims `raw` for a source of `kind` adopting it (`fromFd`), unless a
+  /// live source already owns it.
+  #[cfg(unix)]
+  pub fn claim(raw: Raw, kind: Kind) -> Result<Owner> {
+    let key = raw as i64;
+    let mut owners = owners();
+    if let Some((owner, _)) = owners.get(&key) {
+      return Err(Error::Coded {
+        class: crate::error::Class::Error,
+        code: "ERR_MIO_FD_OWNED",
+        message: format!(
+          "descriptor {raw} is owned by a live {}: a descriptor has one owner (hand it over with detachFd())",
+          owner.name()
+        ),
+      });
+    }
+    owners.insert(key, (kind, 1));
+    Ok(Owner(key))
+  }
+}
+
+impl Drop for Owner {
+  fn drop(&mut self) {
+    let mut owners = owners();
+    if let Some((_, count)) = owners.get_mut(&self.0) {
+      *count -= 1;
+      if *count == 0 {
+        owners.remove(&self.0);
+      }
+    }
+  }
+}
+
+/// A source taken out of its table (closed or being handed over): the I/O
+/// object, then its claim on the descriptor, dropped in that order.
+pub struct Taken {
+  #[cfg_attr(
+    windows,
+    expect(
+      dead_code,
+      reason = "handed over by detachFd, Unix only; elsewhere only closed"
+    )
+  )]
+  pub io: Io,
+  _owner: Option<Owner>,
+}
+
 pub struct SourceEntry {
   pub io: Io,
   registered: Option<Weak<PollCore>>,
@@ -274,18 +358,54 @@ pub struct SourceEntry {
   /// reading it, not by setting it to 0; `scripts/cross/winsock-probe.c`).
   /// Unused on Unix, where reading `SO_ERROR` clears it.
   reported_error: Cell<Option<i32>>,
+  /// The claim on the descriptor (none for a `SourceFd`, which borrows it).
+  /// Declared after `io`, so dropped after the descriptor is closed.
+  owner: Option<Owner>,
 }
 
 thread_local! {
-  static SOURCES: RefCell<Table<SourceEntry>> = const { RefCell::new(Table::new()) };
+  static SOURCES: RefCell<Table<SourceEntry>> = const { RefCell::new(Table::new(Tag::Source)) };
 }
 
-pub fn insert(io: Io) -> Handle {
-  insert_connecting(io, None)
+/// Stores a new source. If there is no handle to give it, it is closed and
+/// the error returned.
+pub fn insert(io: Io) -> Result<Handle> {
+  insert_entry(io, None, None)
 }
 
 /// Stores a stream whose connect to `target` is under way.
-pub fn insert_connecting(io: Io, target: Option<std::net::SocketAddr>) -> Handle {
+pub fn insert_connecting(io: Io, target: Option<std::net::SocketAddr>) -> Result<Handle> {
+  insert_entry(io, target, None)
+}
+
+/// Stores a source adopted with `owner` already claimed (`fromFd`).
+#[cfg(unix)]
+pub fn insert_claimed(io: Io, owner: Owner) -> Result<Handle> {
+  insert_entry(io, None, Some(owner))
+}
+
+/// Stores two new sources (a pair, a pipe): both, or neither (closed).
+#[cfg(unix)]
+pub fn insert_pair(a: Io, b: Io) -> Result<(Handle, Handle)> {
+  let first = insert(a)?;
+  match insert(b) {
+    Ok(second) => Ok((first, second)),
+    Err(error) => {
+      drop(take(first));
+      Err(error)
+    }
+  }
+}
+
+fn insert_entry(
+  io: Io,
+  target: Option<std::net::SocketAddr>,
+  owner: Option<Owner>,
+) -> Result<Handle> {
+  let owner = owner.or_else(|| match (io.kind(), io.raw()) {
+    (Kind::Fd, _) | (_, None) => None,
+    (kind, Some(raw)) => Some(Owner::new(raw, kind)),
+  });
   SOURCES.with_borrow_mut(|sources| {
     sources.insert(SourceEntry {
       io,
@@ -293,6 +413,7 @@ pub fn insert_connecting(io: Io, target: Option<std::net::SocketAddr>) -> Handle
       token: None,
       target,
       reported_error: Cell::new(None),
+      owner,
     })
   })
 }
@@ -309,7 +430,7 @@ pub fn target(handle: Handle) -> Option<std::net::SocketAddr> {
 pub fn with<R>(handle: Handle, f: impl FnOnce(&Io) -> Result<R>) -> Result<R> {
   SOURCES.with_borrow(|sources| match sources.get(handle) {
     Some(entry) => f(&entry.io),
-    None => Err(Error::closed("socket")),
+    None => Err(sources.missing(handle)),
   })
 }
 
@@ -322,7 +443,7 @@ pub fn with_reported<R>(
 ) -> Result<R> {
   SOURCES.with_borrow(|sources| match sources.get(handle) {
     Some(entry) => f(&entry.io, &entry.reported_error),
-    None => Err(Error::closed("socket")),
+    None => Err(sources.missing(handle)),
   })
 }
 
@@ -359,9 +480,12 @@ pub fn registration(
   op: Op,
 ) -> Result<()> {
   SOURCES.with_borrow_mut(|sources| {
-    let entry = sources
-      .get_mut(handle)
-      .ok_or_else(|| Error::closed("socket"))?;
+    if sources.get(handle).is_none() {
+      return Err(sources.missing(handle));
+    }
+    let Some(entry) = sources.get_mut(handle) else {
+      return Err(Error::closed("socket"));
+    };
     let current = entry
       .registered
       .as_ref()
@@ -465,9 +589,17 @@ fn registration_error(e: &io::Error, syscall: &'static str) -> Error {
 
 /// Takes the source out of the table, deregistered: closing its descriptor
 /// (dropping it) is then all that is left, or handing it on (`detachFd`).
-pub fn take(handle: Handle) -> Option<Io> {
+/// `None` for a closed source; an error for a handle that is not a socket's
+/// of this thread.
+pub fn take(handle: Handle) -> Result<Option<Taken>> {
   // Take it out first so nothing runs inside the table borrow.
-  let mut entry = SOURCES.with_borrow_mut(|sources| sources.remove(handle))?;
+  let removed = SOURCES.with_borrow_mut(|sources| match sources.remove(handle) {
+    Some(entry) => Ok(Some(entry)),
+    None => sources.stale(handle).map(|()| None),
+  })?;
+  let Some(mut entry) = removed else {
+    return Ok(None);
+  };
   // Closing a descriptor removes it from epoll and kqueue, but a borrowed
   // one (`SourceFd`) or one handed on stays open: deregister explicitly.
   if let Some(core) = entry.registered.take().and_then(|poll| poll.upgrade()) {
@@ -481,12 +613,82 @@ pub fn take(handle: Handle) -> Option<Io> {
       }
     });
   }
-  Some(entry.io)
+  Ok(Some(Taken {
+    io: entry.io,
+    _owner: entry.owner,
+  }))
 }
 
 /// Closes (drops) the source, deregistering it. Returns `false` if it was
 /// already closed.
 #[napi]
 pub fn source_close(env: Env, handle: Handle) -> napi::Result<bool> {
-  guard(&env, || Ok(take(handle).is_some()))
+  guard(&env, || Ok(take(handle)?.is_some()))
+}
+
+/// A result that carries new sources to JavaScript (`accept`, a pair, a
+/// pipe): if it cannot be built, the sources are closed before the error
+/// propagates, so none is left in the table with no object to close it.
+/// The value's fields are defined, never assigned: building it runs no
+/// setter a program put on `Object.prototype`.
+pub struct Fresh<T> {
+  pub value: T,
+  pub sources: [Handle; 2],
+}
+
+impl<T> Fresh<T> {
+  pub fn one(value: T, source: Handle) -> Self {
+    Fresh {
+      value,
+      sources: [source, 0.0],
+    }
+  }
+}
+
+impl<T: napi::bindgen_prelude::ToNapiValue> napi::bindgen_prelude::ToNapiValue for Fresh<T> {
+  unsafe fn to_napi_value(
+    env: napi::sys::napi_env,
+    val: Self,
+  ) -> napi::Result<napi::sys::napi_value> {
+    // SAFETY: forwarded with the caller's `env`.
+    let result = unsafe { T::to_napi_value(env, val.value) };
+    if result.is_err() {
+      for handle in val.sources {
+        if handle != 0.0 {
+          drop(take(handle));
+        }
+      }
+    }
+    result
+  }
+}
+
+impl<T: napi::bindgen_prelude::TypeName> napi::bindgen_prelude::TypeName for Fresh<T> {
+  fn type_name() -> &'static str {
+    T::type_name()
+  }
+
+  fn value_type() -> napi::ValueType {
+    T::value_type()
+  }
+}
+
+/// Two new sources' handles (a pair, a pipe), as an object whose fields
+/// are defined (not an array, whose elements are assigned through
+/// `Array.prototype`).
+#[cfg(unix)]
+#[napi(object)]
+pub struct HandlePair {
+  pub first: Handle,
+  pub second: Handle,
+}
+
+/// Stores a pair of new sources and returns their handles for JavaScript.
+#[cfg(unix)]
+pub fn fresh_pair(a: Io, b: Io) -> Result<Fresh<HandlePair>> {
+  let (first, second) = insert_pair(a, b)?;
+  Ok(Fresh {
+    value: HandlePair { first, second },
+    sources: [first, second],
+  })
 }

@@ -19,7 +19,7 @@ use napi_derive::napi;
 
 use crate::boundary::guard;
 use crate::error::{Error, Result};
-use crate::handle::{Handle, Table};
+use crate::handle::{Handle, Table, Tag};
 use crate::{registry, token};
 
 struct WakerEntry {
@@ -37,7 +37,7 @@ impl Drop for WakerEntry {
 }
 
 thread_local! {
-  static WAKERS: RefCell<Table<WakerEntry>> = const { RefCell::new(Table::new()) };
+  static WAKERS: RefCell<Table<WakerEntry>> = const { RefCell::new(Table::new(Tag::Waker)) };
 }
 
 type Shared = HashMap<u64, Weak<mio::Waker>>;
@@ -71,12 +71,12 @@ pub fn waker_new(env: Env, registry: Handle, token: f64) -> napi::Result<Handle>
       core.token_added(token);
       Ok(waker)
     })?;
-    Ok(WAKERS.with_borrow_mut(|wakers| {
+    WAKERS.with_borrow_mut(|wakers| {
       wakers.insert(WakerEntry {
         waker: Arc::new(waker),
         shared: None,
       })
-    }))
+    })
   })
 }
 
@@ -84,9 +84,12 @@ pub fn waker_new(env: Env, registry: Handle, token: f64) -> napi::Result<Handle>
 #[napi]
 pub fn waker_wake(env: Env, handle: Handle) -> napi::Result<()> {
   guard(&env, || {
-    let waker = WAKERS
-      .with_borrow(|wakers| wakers.get(handle).map(|entry| entry.waker.clone()))
-      .ok_or_else(|| Error::closed("Waker"))?;
+    let waker = WAKERS.with_borrow(|wakers| {
+      wakers
+        .get(handle)
+        .map(|entry| entry.waker.clone())
+        .ok_or_else(|| wakers.missing(handle))
+    })?;
     waker.wake().map_err(|e| Error::system(&e, "wake"))
   })
 }
@@ -100,9 +103,12 @@ pub fn waker_share(env: Env, handle: Handle) -> napi::Result<f64> {
   guard(&env, || {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     WAKERS.with_borrow_mut(|wakers| -> Result<f64> {
-      let entry = wakers
-        .get_mut(handle)
-        .ok_or_else(|| Error::closed("Waker"))?;
+      if wakers.get(handle).is_none() {
+        return Err(wakers.missing(handle));
+      }
+      let Some(entry) = wakers.get_mut(handle) else {
+        return Err(Error::closed("Waker"));
+      };
       if let Some(id) = entry.shared {
         return Ok(id as f64);
       }
@@ -139,7 +145,10 @@ pub fn waker_wake_shared(env: Env, id: f64) -> napi::Result<bool> {
 #[napi]
 pub fn waker_close(env: Env, handle: Handle) -> napi::Result<bool> {
   guard(&env, || {
-    let entry = WAKERS.with_borrow_mut(|wakers| wakers.remove(handle));
+    let entry = WAKERS.with_borrow_mut(|wakers| match wakers.remove(handle) {
+      Some(entry) => Ok(Some(entry)),
+      None => wakers.stale(handle).map(|()| None),
+    })?;
     Ok(entry.is_some())
   })
 }

@@ -9,11 +9,11 @@ export interface HotPathCase {
   body: () => unknown
 }
 
-/** One build's wrapper, raw binding and handle key. */
+/** One build's wrapper, raw binding and a source's handle. */
 export interface Build {
   mio: typeof NodeMio
   raw: typeof Raw
-  kHandle: symbol
+  handleOf: (source: object) => number
 }
 
 export function hotPathCases(build: Build): { cases: Record<string, HotPathCase>; close(): void }

@@ -7,10 +7,10 @@
 // hot-path-cases.d.mts.
 
 /**
- * The cases on fresh sockets and polls of `build` ({ mio, raw, kHandle }:
- * the wrapper, the raw binding and the handle key); `close()` releases them.
+ * The cases on fresh sockets and polls of `build` ({ mio, raw, handleOf }:
+ * the wrapper, the raw binding and a source's handle); `close()` releases them.
  */
-export function hotPathCases({ mio, raw, kHandle }) {
+export function hotPathCases({ mio, raw, handleOf }) {
   const { Events, Interest, Poll, TcpListener, TcpStream, Token } = mio
   const fast = raw.fastCalls()
   // A connected pair on loopback, with nothing in flight.
@@ -30,7 +30,7 @@ export function hotPathCases({ mio, raw, kHandle }) {
   const idleEvents = new Events(64)
   const buf = Buffer.alloc(64)
   const rbuf = Buffer.alloc(4096)
-  const h = (s) => s[kHandle]
+  const h = (s) => handleOf(s)
   const ch = h(client)
   const sh = h(server)
   const idleHandle = raw.pollNew()

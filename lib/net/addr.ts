@@ -1,4 +1,5 @@
 import { badPort, invalidArgType } from '../errors'
+import { filledArray } from '../intrinsics'
 
 /**
  * An IP socket address as `node:net` returns it (`server.address()`).
@@ -65,7 +66,7 @@ const V4_TEXT = new Map<number, string>()
 const V4_NUMBER = new Map<string, number>()
 const V6_SLOTS = 1024
 const v6Words = new Float64Array(V6_SLOTS * 5)
-const v6Text: Array<string | undefined> = new Array<string | undefined>(V6_SLOTS).fill(undefined)
+const v6Text: Array<string | undefined> = filledArray<string>(V6_SLOTS)
 
 function hex(group: number): string {
   return group.toString(16)

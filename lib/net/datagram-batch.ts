@@ -194,8 +194,11 @@ export class DatagramBatch {
       this.#records.fill(0, at + FAMILY, at + SEGMENT)
       return
     }
-    binding.udpAddressParts(addressText(target, 'target'), PARTS)
-    this.#records.set(PARTS, at + FAMILY)
+    const text = addressText(target, 'target')
+    binding.udpAddressParts(text, PARTS)
+    // Element writes, which run no code, straight after the binding's.
+    const records = this.#records
+    for (let k = 0; k < PARTS.length; k++) records[at + FAMILY + k] = PARTS[k]!
   }
 
   /** Copies datagram `from`'s peer to datagram `i` (no allocation). */

@@ -98,11 +98,15 @@ export function keepaliveArgs(value: unknown, name: string): [boolean, number | 
   ]
 }
 
+const { create: ObjectCreate } = Object
+
 /** Checks `options` for `kind` and converts it for the binding. @internal */
 export function nativeOptions(options: unknown, kind: keyof typeof KEYS): SocketOptions {
   if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options)
   const allowed: readonly string[] = KEYS[kind]
-  const out: SocketOptions = {}
+  // No prototype: what is stored here is what was checked, whatever
+  // setters a program put on Object.prototype.
+  const out = ObjectCreate(null) as SocketOptions
   for (const [key, value] of Object.entries(options)) {
     if (!allowed.includes(key)) throw invalidArgValue('options', `has an unknown option "${key}" (known: ${allowed.join(', ')})`, options)
     if (value === undefined) continue

@@ -1,6 +1,6 @@
 import binding from '../binding'
 import { checkBoolean, checkInteger } from '../validate'
-import { kHandle, Source } from '../source'
+import { handleOf, Source } from '../source'
 import type { SystemError } from '../system-error'
 import type { SocketAddress } from './addr'
 import { checkSize } from './options'
@@ -23,27 +23,27 @@ export abstract class Socket extends Source {
    * ```
    */
   takeError(): SystemError | null {
-    return binding.socketTakeError(this[kHandle]) as SystemError | null
+    return binding.socketTakeError(handleOf(this)) as SystemError | null
   }
 
   /** Sets `SO_RCVBUF` in bytes (the OS may round or double it). */
   setRecvBufferSize(size: number): void {
-    binding.socketSetRecvBufferSize(this[kHandle], checkSize(size, 'size'))
+    binding.socketSetRecvBufferSize(handleOf(this), checkSize(size, 'size'))
   }
 
   /** Reads `SO_RCVBUF`. */
   recvBufferSize(): number {
-    return binding.socketRecvBufferSize(this[kHandle])
+    return binding.socketRecvBufferSize(handleOf(this))
   }
 
   /** Sets `SO_SNDBUF` in bytes (the OS may round or double it). */
   setSendBufferSize(size: number): void {
-    binding.socketSetSendBufferSize(this[kHandle], checkSize(size, 'size'))
+    binding.socketSetSendBufferSize(handleOf(this), checkSize(size, 'size'))
   }
 
   /** Reads `SO_SNDBUF`. */
   sendBufferSize(): number {
-    return binding.socketSendBufferSize(this[kHandle])
+    return binding.socketSendBufferSize(handleOf(this))
   }
 }
 
@@ -51,29 +51,29 @@ export abstract class Socket extends Source {
 export abstract class IpSocket extends Socket {
   /** The local address (with the port the OS picked for port `0`). */
   localAddr(): SocketAddress {
-    return binding.socketLocalAddr(this[kHandle]) as SocketAddress
+    return binding.socketLocalAddr(handleOf(this)) as SocketAddress
   }
 
   /** Sets the IP time-to-live (`IP_TTL`), 1 to 255. */
   setTtl(ttl: number): void {
     checkInteger(ttl, 'ttl', 1, 255)
-    binding.socketSetTtl(this[kHandle], ttl)
+    binding.socketSetTtl(handleOf(this), ttl)
   }
 
   /** Reads the IP time-to-live. */
   ttl(): number {
-    return binding.socketTtl(this[kHandle])
+    return binding.socketTtl(handleOf(this))
   }
 
   /** Sets `SO_REUSEADDR` (it matters before `bind`: prefer the `reuseAddress` option). */
   setReuseAddress(on: boolean): void {
     checkBoolean(on, 'on')
-    binding.socketSetReuseAddress(this[kHandle], on)
+    binding.socketSetReuseAddress(handleOf(this), on)
   }
 
   /** Reads `SO_REUSEADDR`. */
   reuseAddress(): boolean {
-    return binding.socketReuseAddress(this[kHandle])
+    return binding.socketReuseAddress(handleOf(this))
   }
 
   /**
@@ -83,16 +83,16 @@ export abstract class IpSocket extends Socket {
    */
   setReusePort(on: boolean): void {
     checkBoolean(on, 'on')
-    binding.socketSetReusePort(this[kHandle], on)
+    binding.socketSetReusePort(handleOf(this), on)
   }
 
   /** Reads `SO_REUSEPORT` (Linux, macOS, FreeBSD). */
   reusePort(): boolean {
-    return binding.socketReusePort(this[kHandle])
+    return binding.socketReusePort(handleOf(this))
   }
 
   /** Reads `IPV6_V6ONLY` (set it with the `ipv6Only` option of `bind`/`connect`). */
   ipv6Only(): boolean {
-    return binding.socketIpv6Only(this[kHandle])
+    return binding.socketIpv6Only(handleOf(this))
   }
 }

@@ -1,5 +1,5 @@
 import binding from '../binding'
-import { checkFd, kConstruct, kHandle } from '../source'
+import { adopt, checkFd, kConstruct, handleOf } from '../source'
 import { addressText, type SocketAddress, type SocketAddressInput } from './addr'
 import { nativeOptions, type ListenOptions } from './options'
 import { IpSocket } from './socket'
@@ -53,8 +53,8 @@ export class TcpListener extends IpSocket {
    * pending (drain done).
    */
   accept(): [TcpStream, SocketAddress] | null {
-    const accepted = binding.tcpListenerAccept(this[kHandle])
+    const accepted = binding.tcpListenerAccept(handleOf(this))
     if (accepted === null) return null
-    return [new TcpStream(accepted.handle, kConstruct), accepted.address as SocketAddress]
+    return adopt(accepted.handle, (handle) => [new TcpStream(handle, kConstruct), accepted.address as SocketAddress])
   }
 }

@@ -2,7 +2,7 @@ import binding from '../binding'
 import { invalidArgValue } from '../errors'
 import { badReadBuffer, checkBoolean, isUint8Array } from '../validate'
 import { read, readv, write, writev } from '../io'
-import { checkFd, kConstruct, kHandle } from '../source'
+import { checkFd, kConstruct, handleOf } from '../source'
 import { addressText, type SocketAddress, type SocketAddressInput } from './addr'
 import { checkMillis, keepaliveArgs, nativeOptions, type ConnectOptions, type KeepaliveOptions } from './options'
 import { IpSocket } from './socket'
@@ -74,7 +74,7 @@ export class TcpStream extends IpSocket {
    * `subarray` view.
    */
   read(buf: Uint8Array, offset?: number, length?: number): number | null {
-    return read(this[kHandle], buf, offset, length)
+    return read(handleOf(this), buf, offset, length)
   }
 
   /**
@@ -91,7 +91,7 @@ export class TcpStream extends IpSocket {
    * ```
    */
   write(buf: Uint8Array, offset?: number, length?: number): number | null {
-    return write(this[kHandle], buf, offset, length)
+    return write(handleOf(this), buf, offset, length)
   }
 
   /**
@@ -100,7 +100,7 @@ export class TcpStream extends IpSocket {
    * go in one call; the count tells what was written.
    */
   writev(bufs: readonly Uint8Array[]): number | null {
-    return writev(this[kHandle], bufs)
+    return writev(handleOf(this), bufs)
   }
 
   /**
@@ -110,34 +110,34 @@ export class TcpStream extends IpSocket {
    * must not overlap.
    */
   readv(bufs: readonly Uint8Array[]): number | null {
-    return readv(this[kHandle], bufs)
+    return readv(handleOf(this), bufs)
   }
 
   /** Like `read`, but leaves the data in the socket. */
   peek(buf: Uint8Array): number | null {
     if (!isUint8Array(buf) || buf.byteLength === 0) badReadBuffer(buf)
-    return binding.tcpStreamPeek(this[kHandle], buf)
+    return binding.tcpStreamPeek(handleOf(this), buf)
   }
 
   /** The remote address; throws `ENOTCONN` while a connect is in progress. */
   peerAddr(): SocketAddress {
-    return binding.socketPeerAddr(this[kHandle]) as SocketAddress
+    return binding.socketPeerAddr(handleOf(this)) as SocketAddress
   }
 
   /** Shuts down the read half, the write half, or both. */
   shutdown(how: Shutdown): void {
-    binding.socketShutdown(this[kHandle], checkShutdown(how))
+    binding.socketShutdown(handleOf(this), checkShutdown(how))
   }
 
   /** Sets `TCP_NODELAY` (disables Nagle's algorithm when `true`). */
   setNodelay(nodelay: boolean): void {
     checkBoolean(nodelay, 'nodelay')
-    binding.socketSetNodelay(this[kHandle], nodelay)
+    binding.socketSetNodelay(handleOf(this), nodelay)
   }
 
   /** Reads `TCP_NODELAY`. */
   nodelay(): boolean {
-    return binding.socketNodelay(this[kHandle])
+    return binding.socketNodelay(handleOf(this))
   }
 
   /**
@@ -146,7 +146,7 @@ export class TcpStream extends IpSocket {
    */
   setKeepalive(keepalive: boolean | KeepaliveOptions): void {
     const [enabled, idle, interval] = keepaliveArgs(keepalive, 'keepalive')
-    binding.socketSetKeepalive(this[kHandle], enabled, idle, interval)
+    binding.socketSetKeepalive(handleOf(this), enabled, idle, interval)
   }
 
   /** Reads keepalive: whether it is on, and its timing where the OS reports it. */
@@ -158,11 +158,13 @@ export class TcpStream extends IpSocket {
     /** Time between probes, in milliseconds, where the OS reports it. */
     interval?: number
   } {
-    const info = binding.socketKeepalive(this[kHandle])
-    const out: { enabled: boolean; idle?: number; interval?: number } = { enabled: info.enabled }
-    if (info.idleMs != null) out.idle = info.idleMs
-    if (info.intervalMs != null) out.interval = info.intervalMs
-    return out
+    const info = binding.socketKeepalive(handleOf(this))
+    // Spread defines the optional fields: no setter on Object.prototype runs.
+    return {
+      enabled: info.enabled,
+      ...(info.idleMs != null ? { idle: info.idleMs } : {}),
+      ...(info.intervalMs != null ? { interval: info.intervalMs } : {}),
+    }
   }
 
   /**
@@ -170,11 +172,11 @@ export class TcpStream extends IpSocket {
    * seconds), at most 32767 s; `0`: `close()` resets the connection; `null`: off.
    */
   setLinger(ms: number | null): void {
-    binding.socketSetLinger(this[kHandle], ms === null ? null : checkMillis(ms, 'ms'))
+    binding.socketSetLinger(handleOf(this), ms === null ? null : checkMillis(ms, 'ms'))
   }
 
   /** Reads `SO_LINGER` in milliseconds, or `null` when off. */
   linger(): number | null {
-    return binding.socketLinger(this[kHandle])
+    return binding.socketLinger(handleOf(this))
   }
 }

@@ -1,7 +1,7 @@
 import binding, { fast } from '../binding'
 import { invalidArgType } from '../errors'
 import { badReadBuffer, checkBoolean, checkInteger, checkString, checkWriteBuffer, isUint8Array } from '../validate'
-import { checkFd, kConstruct, kHandle } from '../source'
+import { checkFd, kConstruct, handleOf } from '../source'
 import { addressOfParts, addressText, checkPort, ipv4Number, type RemoteInfo, type SocketAddress, type SocketAddressInput } from './addr'
 import { requireLinux } from '../platform'
 import { nativeOptions, type UdpBindOptions } from './options'
@@ -83,14 +83,14 @@ export class UdpSocket extends IpSocket {
       if (typeof address === 'string' && typeof port === 'number') {
         checkPort(port, 'target.port')
         const ip = ipv4Number(address)
-        if (ip !== undefined) return udpSendToV4(this[kHandle], buf, ip, port, start, size)
-        return udpSendTo(this[kHandle], buf, address, port, start, size)
+        if (ip !== undefined) return udpSendToV4(handleOf(this), buf, ip, port, start, size)
+        return udpSendTo(handleOf(this), buf, address, port, start, size)
       }
     }
     const text = addressText(target, 'target')
-    if (offset === undefined && length === undefined) return binding.udpSendTo(this[kHandle], buf, text)
+    if (offset === undefined && length === undefined) return binding.udpSendTo(handleOf(this), buf, text)
     const [address, port] = splitAddress(text)
-    return udpSendTo(this[kHandle], buf, address, port, start, size)
+    return udpSendTo(handleOf(this), buf, address, port, start, size)
   }
 
   /**
@@ -101,9 +101,9 @@ export class UdpSocket extends IpSocket {
    */
   recvFrom(buf: Uint8Array, into?: RemoteInfo): RemoteInfo | null {
     if (!isUint8Array(buf) || buf.byteLength === 0) badReadBuffer(buf)
-    if (into === undefined) return binding.udpRecvFrom(this[kHandle], buf) as RemoteInfo | null
+    if (into === undefined) return binding.udpRecvFrom(handleOf(this), buf) as RemoteInfo | null
     if (typeof into !== 'object' || into === null) throw invalidArgType('into', 'an object', into)
-    const size = udpRecvFrom(this[kHandle], buf, PARTS_BUFFER)
+    const size = udpRecvFrom(handleOf(this), buf, PARTS_BUFFER)
     if (size === null) return null
     // Everything is read out of PARTS before the first write to `into`,
     // whose setters may call in again.
@@ -140,7 +140,7 @@ export class UdpSocket extends IpSocket {
   recvBatch(batch: DatagramBatch): number | null {
     const storage = batchStorage(batch)
     const { buffer, recordsBuffer, capacity } = storage
-    const handle = this[kHandle]
+    const handle = handleOf(this)
     // Ask for about what the last receive found (see `BatchStorage.hint`),
     // and for twice as many again while every one asked for arrives.
     let ask = storage.hint
@@ -177,7 +177,7 @@ export class UdpSocket extends IpSocket {
     checkInteger(start, 'start', 0, capacity)
     const total = count ?? batch.length - start
     checkInteger(total, 'count', 0, capacity - start)
-    const handle = this[kHandle]
+    const handle = handleOf(this)
     let sent = 0
     while (sent < total) {
       const want = total - sent < NATIVE_BATCH ? total - sent : NATIVE_BATCH
@@ -203,13 +203,13 @@ export class UdpSocket extends IpSocket {
   setGro(on: boolean): void {
     checkBoolean(on, 'on')
     if (!this.closed) requireLinux('UDP_GRO') // closed: ERR_SOCKET_CLOSED from the binding
-    binding.udpSetGro(this[kHandle], on)
+    binding.udpSetGro(handleOf(this), on)
   }
 
   /** Reads `UDP_GRO` (Linux only). */
   gro(): boolean {
     if (!this.closed) requireLinux('UDP_GRO') // closed: ERR_SOCKET_CLOSED from the binding
-    return binding.udpGro(this[kHandle])
+    return binding.udpGro(handleOf(this))
   }
 
   /**
@@ -220,123 +220,123 @@ export class UdpSocket extends IpSocket {
   setSegmentSize(size: number): void {
     checkInteger(size, 'size', 0, 65535)
     if (!this.closed) requireLinux('UDP_SEGMENT') // closed: ERR_SOCKET_CLOSED from the binding
-    binding.udpSetSegmentSize(this[kHandle], size)
+    binding.udpSetSegmentSize(handleOf(this), size)
   }
 
   /** Reads `UDP_SEGMENT` (Linux only). */
   segmentSize(): number {
     if (!this.closed) requireLinux('UDP_SEGMENT') // closed: ERR_SOCKET_CLOSED from the binding
-    return binding.udpSegmentSize(this[kHandle])
+    return binding.udpSegmentSize(handleOf(this))
   }
 
   /** Like `recvFrom`, but leaves the datagram queued. */
   peekFrom(buf: Uint8Array): RemoteInfo | null {
     if (!isUint8Array(buf) || buf.byteLength === 0) badReadBuffer(buf)
-    return binding.udpPeekFrom(this[kHandle], buf) as RemoteInfo | null
+    return binding.udpPeekFrom(handleOf(this), buf) as RemoteInfo | null
   }
 
   /** Sets the peer for `send`/`recv`/`peek`; datagrams from elsewhere are then dropped. */
   connect(addr: SocketAddressInput): void {
-    binding.udpConnect(this[kHandle], addressText(addr))
+    binding.udpConnect(handleOf(this), addressText(addr))
   }
 
   /** Sends to the connected peer; returns the bytes sent or `null` if not ready. */
   send(buf: Uint8Array): number | null {
     if (!isUint8Array(buf) || buf.byteLength === 0) checkWriteBuffer(buf)
-    return binding.udpSend(this[kHandle], buf)
+    return binding.udpSend(handleOf(this), buf)
   }
 
   /** Receives from the connected peer; returns the size or `null` if nothing is waiting. */
   recv(buf: Uint8Array): number | null {
     if (!isUint8Array(buf) || buf.byteLength === 0) badReadBuffer(buf)
-    return binding.udpRecv(this[kHandle], buf)
+    return binding.udpRecv(handleOf(this), buf)
   }
 
   /** Like `recv`, but leaves the datagram queued. */
   peek(buf: Uint8Array): number | null {
     if (!isUint8Array(buf) || buf.byteLength === 0) badReadBuffer(buf)
-    return binding.udpPeek(this[kHandle], buf)
+    return binding.udpPeek(handleOf(this), buf)
   }
 
   /** The connected peer's address; throws `ENOTCONN` if not connected. */
   peerAddr(): SocketAddress {
-    return binding.socketPeerAddr(this[kHandle]) as SocketAddress
+    return binding.socketPeerAddr(handleOf(this)) as SocketAddress
   }
 
   /** Sets `SO_BROADCAST`. */
   setBroadcast(on: boolean): void {
     checkBoolean(on, 'on')
-    binding.udpSetBroadcast(this[kHandle], on)
+    binding.udpSetBroadcast(handleOf(this), on)
   }
 
   /** Reads `SO_BROADCAST`. */
   broadcast(): boolean {
-    return binding.udpBroadcast(this[kHandle])
+    return binding.udpBroadcast(handleOf(this))
   }
 
   /** Sets `IP_MULTICAST_LOOP`. */
   setMulticastLoopV4(on: boolean): void {
     checkBoolean(on, 'on')
-    binding.udpSetMulticastLoopV4(this[kHandle], on)
+    binding.udpSetMulticastLoopV4(handleOf(this), on)
   }
 
   /** Reads `IP_MULTICAST_LOOP`. */
   multicastLoopV4(): boolean {
-    return binding.udpMulticastLoopV4(this[kHandle])
+    return binding.udpMulticastLoopV4(handleOf(this))
   }
 
   /** Sets `IP_MULTICAST_TTL`, 0 to 255. */
   setMulticastTtlV4(ttl: number): void {
     checkInteger(ttl, 'ttl', 0, 255)
-    binding.udpSetMulticastTtlV4(this[kHandle], ttl)
+    binding.udpSetMulticastTtlV4(handleOf(this), ttl)
   }
 
   /** Reads `IP_MULTICAST_TTL`. */
   multicastTtlV4(): number {
-    return binding.udpMulticastTtlV4(this[kHandle])
+    return binding.udpMulticastTtlV4(handleOf(this))
   }
 
   /** Sets `IPV6_MULTICAST_LOOP`. */
   setMulticastLoopV6(on: boolean): void {
     checkBoolean(on, 'on')
-    binding.udpSetMulticastLoopV6(this[kHandle], on)
+    binding.udpSetMulticastLoopV6(handleOf(this), on)
   }
 
   /** Reads `IPV6_MULTICAST_LOOP`. */
   multicastLoopV6(): boolean {
-    return binding.udpMulticastLoopV6(this[kHandle])
+    return binding.udpMulticastLoopV6(handleOf(this))
   }
 
   /** Joins IPv4 multicast `group` on the interface with address `iface` (`'0.0.0.0'`: any). */
   joinMulticastV4(group: string, iface: string): void {
     checkString(group, 'group')
     checkString(iface, 'iface')
-    binding.udpJoinMulticastV4(this[kHandle], group, iface)
+    binding.udpJoinMulticastV4(handleOf(this), group, iface)
   }
 
   /** Leaves an IPv4 multicast group. */
   leaveMulticastV4(group: string, iface: string): void {
     checkString(group, 'group')
     checkString(iface, 'iface')
-    binding.udpLeaveMulticastV4(this[kHandle], group, iface)
+    binding.udpLeaveMulticastV4(handleOf(this), group, iface)
   }
 
   /** Joins IPv6 multicast `group` on interface index `iface` (`0`: any). */
   joinMulticastV6(group: string, iface: number): void {
     checkString(group, 'group')
     checkInteger(iface, 'iface', 0, 0xffff_ffff)
-    binding.udpJoinMulticastV6(this[kHandle], group, iface)
+    binding.udpJoinMulticastV6(handleOf(this), group, iface)
   }
 
   /** Leaves an IPv6 multicast group. */
   leaveMulticastV6(group: string, iface: number): void {
     checkString(group, 'group')
     checkInteger(iface, 'iface', 0, 0xffff_ffff)
-    binding.udpLeaveMulticastV6(this[kHandle], group, iface)
+    binding.udpLeaveMulticastV6(handleOf(this), group, iface)
   }
 
   /** Reads `IPV6_V6ONLY` (mio has no setter). */
   onlyV6(): boolean {
-    return binding.udpOnlyV6(this[kHandle])
+    return binding.udpOnlyV6(handleOf(this))
   }
 }

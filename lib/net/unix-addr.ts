@@ -53,7 +53,7 @@ export function unixTarget(addr: unknown, name = 'address'): { path: string } | 
   throw invalidArgType(name, "a path string, { path }, or { abstract: string | Uint8Array }", addr)
 }
 
-/** Normalizes the binding's address object (one field set). @internal */
+/** Normalizes the binding's address object (one field not `null`). @internal */
 export function unixAddress(raw: { path?: string | null; abstract?: Buffer | null; unnamed?: boolean | null }): UnixAddress {
   if (typeof raw.path === 'string') return { path: raw.path }
   if (raw.abstract != null) return { abstract: raw.abstract }

@@ -1,7 +1,7 @@
 import binding from '../binding'
 import { badReadBuffer, checkString, checkWriteBuffer, isUint8Array } from '../validate'
 import { requireUnix } from '../platform'
-import { checkFd, kConstruct, kHandle, type Source } from '../source'
+import { adoptPair, checkFd, kConstruct, handleOf, type Source } from '../source'
 import { recvWithFds, sendWithFds, type FdsReceived } from './fds'
 import { Socket } from './socket'
 import { checkShutdown, type Shutdown } from './tcp-stream'
@@ -38,8 +38,7 @@ export class UnixDatagram extends Socket {
   /** Two connected, unnamed sockets (`socketpair`). */
   static pair(): [UnixDatagram, UnixDatagram] {
     requireUnix('UnixDatagram')
-    const [a, b] = binding.unixDatagramPair()
-    return [new UnixDatagram(a, kConstruct), new UnixDatagram(b, kConstruct)]
+    return adoptPair(binding.unixDatagramPair(), (a, b) => [new UnixDatagram(a, kConstruct), new UnixDatagram(b, kConstruct)])
   }
 
   /** Adopts a Unix datagram socket descriptor (checked, made non-blocking, owned). */
@@ -50,79 +49,82 @@ export class UnixDatagram extends Socket {
   /** Sets the peer (a path) for `send`/`recv`. */
   connect(path: string): void {
     checkString(path, 'path')
-    binding.unixDatagramConnect(this[kHandle], path)
+    binding.unixDatagramConnect(handleOf(this), path)
   }
 
   /** Sends one datagram to `path`: the bytes sent, or `null` when it would block. */
   sendTo(buf: Uint8Array, path: string): number | null {
     if (!isUint8Array(buf) || buf.byteLength === 0) checkWriteBuffer(buf)
     checkString(path, 'path')
-    return binding.unixDatagramSendTo(this[kHandle], buf, path)
+    return binding.unixDatagramSendTo(handleOf(this), buf, path)
   }
 
   /** Receives one datagram: its sender and size, or `null` when none is waiting. */
   recvFrom(buf: Uint8Array): UnixRemoteInfo | null {
     if (!isUint8Array(buf) || buf.byteLength === 0) badReadBuffer(buf)
-    const info = binding.unixDatagramRecvFrom(this[kHandle], buf)
+    const info = binding.unixDatagramRecvFrom(handleOf(this), buf)
     return info === null ? null : { ...unixAddress(info), size: info.size }
   }
 
   /** Sends to the connected peer: the bytes sent, or `null` when it would block. */
   send(buf: Uint8Array): number | null {
     if (!isUint8Array(buf) || buf.byteLength === 0) checkWriteBuffer(buf)
-    return binding.unixDatagramSend(this[kHandle], buf)
+    return binding.unixDatagramSend(handleOf(this), buf)
   }
 
   /** Receives from the connected peer: the size, or `null` when nothing is waiting. */
   recv(buf: Uint8Array): number | null {
     if (!isUint8Array(buf) || buf.byteLength === 0) badReadBuffer(buf)
-    return binding.unixDatagramRecv(this[kHandle], buf)
+    return binding.unixDatagramRecv(handleOf(this), buf)
   }
 
   /** The local address. */
   localAddr(): UnixAddress {
-    return unixAddress(binding.unixLocalAddr(this[kHandle]))
+    return unixAddress(binding.unixLocalAddr(handleOf(this)))
   }
 
   /** The connected peer's address; throws `ENOTCONN` if not connected. */
   peerAddr(): UnixAddress {
-    return unixAddress(binding.unixPeerAddr(this[kHandle]))
+    return unixAddress(binding.unixPeerAddr(handleOf(this)))
   }
 
   /** Shuts down reading, writing, or both. */
   shutdown(how: Shutdown): void {
-    binding.socketShutdown(this[kHandle], checkShutdown(how))
+    binding.socketShutdown(handleOf(this), checkShutdown(how))
   }
 
   /**
    * Sends the datagram with descriptors (`SCM_RIGHTS`) to the connected peer: numbers, or
    * node-mio sources (their `fd`; the source stays open and yours). The
-   * receiver gets duplicates. At most 253 descriptors; `buf` must not be
-   * empty on a stream (the descriptors ride on its first byte). Returns the
-   * bytes sent, or `null` when it would block (nothing was sent then).
+   * receiver gets duplicates. At most 253 descriptors. To send descriptors
+   * with no payload, send an empty buffer: a datagram of 0 bytes carries
+   * them, and the peer's `recvWithFds` (with any buffer, even an empty one)
+   * returns `{ size: 0, fds }`. Returns the bytes sent, or `null` when it
+   * would block (nothing was sent then).
    *
    * @example
    * ```ts
    * const [conn] = listener.accept()!
-   * channel.sendWithFds(Buffer.from('c'), [conn]) // hand the connection to another process
+   * channel.sendWithFds(Buffer.alloc(0), [conn]) // a bare hand-over: no payload
    * conn.close()
    * ```
    */
   sendWithFds(buf: Uint8Array, fds: ReadonlyArray<number | Source>): number | null {
-    return sendWithFds(this[kHandle], buf, fds)
+    return sendWithFds(handleOf(this), buf, fds, false)
   }
 
   /**
-   * Receives into `buf` with up to `maxFds` (default 16, at most 253)
-   * descriptors: `{ size, fds }`, or `null` when nothing is waiting. The
-   * descriptors are close-on-exec and yours: adopt them (`TcpStream.fromFd`)
-   * or close them. More descriptors than `maxFds` throws
-   * `ERR_MIO_FDS_TRUNCATED` after closing every one of them (the bytes are
-   * consumed). Descriptors sent with bytes that a plain `read`/`recv`
-   * receives are closed by the kernel, never leaked.
+   * Receives one datagram into `buf` with up to `maxFds` (default 16, at
+   * most 253) descriptors: `{ size, fds }`, or `null` when nothing is
+   * waiting. `buf` may be empty, and `size` `0`: a datagram of no bytes
+   * that carries only descriptors. The descriptors are close-on-exec and
+   * yours: adopt them (`TcpStream.fromFd`) or close them. More descriptors
+   * than `maxFds` throws `ERR_MIO_FDS_TRUNCATED` after closing every one of
+   * them (the datagram is consumed). Descriptors sent with a datagram that a
+   * plain `recv` receives are closed by the kernel, never leaked.
    */
   recvWithFds(buf: Uint8Array, maxFds = 16): FdsReceived | null {
-    return recvWithFds(this[kHandle], buf, maxFds)
+    return recvWithFds(handleOf(this), buf, maxFds, false)
   }
 }
 

@@ -1,6 +1,6 @@
 import binding from '../binding'
 import { requireUnix } from '../platform'
-import { checkFd, kConstruct, kHandle } from '../source'
+import { adopt, checkFd, kConstruct, handleOf } from '../source'
 import { Socket } from './socket'
 import { unixAddress, unixTarget, type UnixAddress, type UnixAddressInput } from './unix-addr'
 import { UnixStream } from './unix-stream'
@@ -40,13 +40,13 @@ export class UnixListener extends Socket {
 
   /** Accepts a pending connection: `[stream, peer address]`, or `null` when none is pending. */
   accept(): [UnixStream, UnixAddress] | null {
-    const accepted = binding.unixListenerAccept(this[kHandle])
+    const accepted = binding.unixListenerAccept(handleOf(this))
     if (accepted === null) return null
-    return [new UnixStream(accepted.handle, kConstruct), unixAddress(accepted.address)]
+    return adopt(accepted.handle, (handle) => [new UnixStream(handle, kConstruct), unixAddress(accepted.address)])
   }
 
   /** The bound address. */
   localAddr(): UnixAddress {
-    return unixAddress(binding.unixLocalAddr(this[kHandle]))
+    return unixAddress(binding.unixLocalAddr(handleOf(this)))
   }
 }

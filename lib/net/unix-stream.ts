@@ -1,7 +1,7 @@
 import binding from '../binding'
 import { read, readv, write, writev } from '../io'
 import { requireUnix } from '../platform'
-import { checkFd, kConstruct, kHandle, type Source } from '../source'
+import { adoptPair, checkFd, kConstruct, handleOf, type Source } from '../source'
 import { recvWithFds, sendWithFds, type FdsReceived } from './fds'
 import { Socket } from './socket'
 import { checkShutdown, type Shutdown } from './tcp-stream'
@@ -45,8 +45,7 @@ export class UnixStream extends Socket {
   /** Two connected, unnamed streams (`socketpair`). */
   static pair(): [UnixStream, UnixStream] {
     requireUnix('UnixStream')
-    const [a, b] = binding.unixStreamPair()
-    return [new UnixStream(a, kConstruct), new UnixStream(b, kConstruct)]
+    return adoptPair(binding.unixStreamPair(), (a, b) => [new UnixStream(a, kConstruct), new UnixStream(b, kConstruct)])
   }
 
   /** Adopts a connected Unix stream socket descriptor (checked, made non-blocking, owned). */
@@ -56,7 +55,7 @@ export class UnixStream extends Socket {
 
   /** Reads into `buf`: the count, `0` at the end of the stream, or `null` when nothing is ready. */
   read(buf: Uint8Array, offset?: number, length?: number): number | null {
-    return read(this[kHandle], buf, offset, length)
+    return read(handleOf(this), buf, offset, length)
   }
 
   /**
@@ -66,27 +65,27 @@ export class UnixStream extends Socket {
    * must not overlap.
    */
   readv(bufs: readonly Uint8Array[]): number | null {
-    return readv(this[kHandle], bufs)
+    return readv(handleOf(this), bufs)
   }
 
   /** Writes from `buf`: the count taken (maybe short), or `null` when the buffer is full. */
   write(buf: Uint8Array, offset?: number, length?: number): number | null {
-    return write(this[kHandle], buf, offset, length)
+    return write(handleOf(this), buf, offset, length)
   }
 
   /** Writes up to 64 buffers in one system call: the total taken, or `null`. */
   writev(bufs: readonly Uint8Array[]): number | null {
-    return writev(this[kHandle], bufs)
+    return writev(handleOf(this), bufs)
   }
 
   /** The local address (usually `{ unnamed: true }` for a client). */
   localAddr(): UnixAddress {
-    return unixAddress(binding.unixLocalAddr(this[kHandle]))
+    return unixAddress(binding.unixLocalAddr(handleOf(this)))
   }
 
   /** The peer's address. */
   peerAddr(): UnixAddress {
-    return unixAddress(binding.unixPeerAddr(this[kHandle]))
+    return unixAddress(binding.unixPeerAddr(handleOf(this)))
   }
 
   /**
@@ -102,21 +101,22 @@ export class UnixStream extends Socket {
    * ```
    */
   peerCred(): PeerCred {
-    const cred = binding.unixStreamPeerCred(this[kHandle])
+    const cred = binding.unixStreamPeerCred(handleOf(this))
     return { pid: cred.pid ?? undefined, uid: cred.uid, gid: cred.gid }
   }
 
   /** Shuts down the read half, the write half, or both. */
   shutdown(how: Shutdown): void {
-    binding.socketShutdown(this[kHandle], checkShutdown(how))
+    binding.socketShutdown(handleOf(this), checkShutdown(how))
   }
 
   /**
    * Sends the bytes (maybe short) with descriptors (`SCM_RIGHTS`) to the peer: numbers, or
    * node-mio sources (their `fd`; the source stays open and yours). The
-   * receiver gets duplicates. At most 253 descriptors; `buf` must not be
-   * empty on a stream (the descriptors ride on its first byte). Returns the
-   * bytes sent, or `null` when it would block (nothing was sent then).
+   * receiver gets duplicates. At most 253 descriptors. `buf` must not be
+   * empty when `fds` is not (a `RangeError`): the descriptors ride on its
+   * bytes, and a stream sends nothing for 0 bytes. Returns the bytes sent,
+   * or `null` when it would block (nothing was sent then).
    *
    * @example
    * ```ts
@@ -126,7 +126,7 @@ export class UnixStream extends Socket {
    * ```
    */
   sendWithFds(buf: Uint8Array, fds: ReadonlyArray<number | Source>): number | null {
-    return sendWithFds(this[kHandle], buf, fds)
+    return sendWithFds(handleOf(this), buf, fds, true)
   }
 
   /**
@@ -139,6 +139,6 @@ export class UnixStream extends Socket {
    * receives are closed by the kernel, never leaked.
    */
   recvWithFds(buf: Uint8Array, maxFds = 16): FdsReceived | null {
-    return recvWithFds(this[kHandle], buf, maxFds)
+    return recvWithFds(handleOf(this), buf, maxFds, true)
   }
 }

@@ -2,7 +2,7 @@ import binding from '../binding'
 import { checkBoolean } from '../validate'
 import { read, readv, write, writev } from '../io'
 import { requireUnix } from '../platform'
-import { checkFd, kConstruct, kHandle, Source } from '../source'
+import { adoptPair, checkFd, kConstruct, handleOf, Source } from '../source'
 
 /**
  * The writing end of a pipe (mio's `pipe::Sender`). Closing it gives the
@@ -16,23 +16,23 @@ export class PipeSender extends Source {
 
   /** Writes from `buf`: the count taken (maybe short), or `null` when the pipe is full. */
   write(buf: Uint8Array, offset?: number, length?: number): number | null {
-    return write(this[kHandle], buf, offset, length)
+    return write(handleOf(this), buf, offset, length)
   }
 
   /** Writes up to 64 buffers in one system call: the total taken, or `null`. */
   writev(bufs: readonly Uint8Array[]): number | null {
-    return writev(this[kHandle], bufs)
+    return writev(handleOf(this), bufs)
   }
 
   /** Sets or clears `O_NONBLOCK` (on by default; a blocking end blocks this thread). */
   setNonblocking(nonblocking: boolean): void {
     checkBoolean(nonblocking, 'nonblocking')
-    binding.sourceSetNonblocking(this[kHandle], nonblocking)
+    binding.sourceSetNonblocking(handleOf(this), nonblocking)
   }
 
-  /** The end `handle` names, owned by the new object. @internal */
-  static adopt(handle: number): PipeSender {
-    return new PipeSender(handle, kConstruct)
+  /** The end `handle` names, which the binding just made, owned by the new object. @internal */
+  static adopt(handle: number, key: typeof kConstruct): PipeSender {
+    return new PipeSender(handle, key)
   }
 }
 
@@ -48,7 +48,7 @@ export class PipeReceiver extends Source {
 
   /** Reads into `buf`: the count, `0` when every sender is closed, or `null` when empty. */
   read(buf: Uint8Array, offset?: number, length?: number): number | null {
-    return read(this[kHandle], buf, offset, length)
+    return read(handleOf(this), buf, offset, length)
   }
 
   /**
@@ -58,18 +58,18 @@ export class PipeReceiver extends Source {
    * must not overlap.
    */
   readv(bufs: readonly Uint8Array[]): number | null {
-    return readv(this[kHandle], bufs)
+    return readv(handleOf(this), bufs)
   }
 
   /** Sets or clears `O_NONBLOCK` (on by default; a blocking end blocks this thread). */
   setNonblocking(nonblocking: boolean): void {
     checkBoolean(nonblocking, 'nonblocking')
-    binding.sourceSetNonblocking(this[kHandle], nonblocking)
+    binding.sourceSetNonblocking(handleOf(this), nonblocking)
   }
 
-  /** The end `handle` names, owned by the new object. @internal */
-  static adopt(handle: number): PipeReceiver {
-    return new PipeReceiver(handle, kConstruct)
+  /** The end `handle` names, which the binding just made, owned by the new object. @internal */
+  static adopt(handle: number, key: typeof kConstruct): PipeReceiver {
+    return new PipeReceiver(handle, key)
   }
 }
 
@@ -93,6 +93,5 @@ export class PipeReceiver extends Source {
  */
 export function pipe(): [PipeSender, PipeReceiver] {
   requireUnix('pipe')
-  const [sender, receiver] = binding.pipeNew()
-  return [PipeSender.adopt(sender), PipeReceiver.adopt(receiver)]
+  return adoptPair(binding.pipeNew(), (sender, receiver) => [PipeSender.adopt(sender, kConstruct), PipeReceiver.adopt(receiver, kConstruct)])
 }

@@ -2,7 +2,7 @@ import binding from '../binding'
 import { checkBoolean } from '../validate'
 import { read, write, writev } from '../io'
 import { requireUnix } from '../platform'
-import { checkFd, kConstruct, kHandle, Source } from '../source'
+import { checkFd, kConstruct, handleOf, Source } from '../source'
 
 /**
  * Registers any file descriptor the program holds, without taking
@@ -43,22 +43,22 @@ export class SourceFd extends Source {
 
   /** Reads with `read(2)`: the count, `0` at the end, or `null` when it would block. */
   read(buf: Uint8Array, offset?: number, length?: number): number | null {
-    return read(this[kHandle], buf, offset, length)
+    return read(handleOf(this), buf, offset, length)
   }
 
   /** Writes with `write(2)`: the count taken, or `null` when it would block. */
   write(buf: Uint8Array, offset?: number, length?: number): number | null {
-    return write(this[kHandle], buf, offset, length)
+    return write(handleOf(this), buf, offset, length)
   }
 
   /** Writes up to 64 buffers with `writev(2)`: the total taken, or `null`. */
   writev(bufs: readonly Uint8Array[]): number | null {
-    return writev(this[kHandle], bufs)
+    return writev(handleOf(this), bufs)
   }
 
   /** Sets or clears `O_NONBLOCK` on the descriptor (it changes it for every holder). */
   setNonblocking(nonblocking: boolean): void {
     checkBoolean(nonblocking, 'nonblocking')
-    binding.sourceSetNonblocking(this[kHandle], nonblocking)
+    binding.sourceSetNonblocking(handleOf(this), nonblocking)
   }
 }

@@ -3,7 +3,7 @@ import { checkString } from '../validate'
 import { read, readv, write, writev } from '../io'
 import { unavailable } from '../errors'
 import type { SystemError } from '../system-error'
-import { kConstruct, kHandle, Source } from '../source'
+import { kConstruct, handleOf, Source } from '../source'
 
 /** The binding's named-pipe calls, which exist only in Windows builds. */
 interface WindowsBinding {
@@ -54,29 +54,29 @@ export class NamedPipe extends Source {
 
   /** Starts or checks the connect of a server end: `true` when a client is connected. */
   connect(): boolean {
-    return windows().namedPipeConnect(this[kHandle])
+    return windows().namedPipeConnect(handleOf(this))
   }
 
   /** Disconnects the client of a server end, so that another can connect. */
   disconnect(): void {
-    windows().namedPipeDisconnect(this[kHandle])
+    windows().namedPipeDisconnect(handleOf(this))
   }
 
   /** The outcome of a completed connect: an error, or `null`. */
   takeError(): SystemError | null {
-    return windows().namedPipeTakeError(this[kHandle])
+    return windows().namedPipeTakeError(handleOf(this))
   }
 
   /** Reads into `buf`: the count, `0` at the end, or `null` when nothing is ready. */
   read(buf: Uint8Array, offset?: number, length?: number): number | null {
     windows()
-    return read(this[kHandle], buf, offset, length)
+    return read(handleOf(this), buf, offset, length)
   }
 
   /** Writes from `buf`: the count taken, or `null` when it would block. */
   write(buf: Uint8Array, offset?: number, length?: number): number | null {
     windows()
-    return write(this[kHandle], buf, offset, length)
+    return write(handleOf(this), buf, offset, length)
   }
 
   /**
@@ -86,7 +86,7 @@ export class NamedPipe extends Source {
    */
   writev(bufs: readonly Uint8Array[]): number | null {
     windows()
-    return writev(this[kHandle], bufs)
+    return writev(handleOf(this), bufs)
   }
 
   /**
@@ -95,6 +95,6 @@ export class NamedPipe extends Source {
    */
   readv(bufs: readonly Uint8Array[]): number | null {
     windows()
-    return readv(this[kHandle], bufs)
+    return readv(handleOf(this), bufs)
   }
 }

@@ -45,7 +45,7 @@ pub struct SocketOptions {
 }
 
 /// Keepalive settings as read back from a socket.
-#[napi(object)]
+#[napi(object, use_nullable = true)]
 pub struct KeepaliveInfo {
   pub enabled: bool,
   /// Idle time before the first probe, where the OS reports it.
@@ -260,7 +260,7 @@ pub fn tcp_listener_bind_with(
       .listen(backlog)
       .map_err(|e| Error::system(&e, "listen").at(addr))?;
     let listener = mio::net::TcpListener::from_std(socket.into());
-    Ok(source::insert(Io::TcpListener(listener)))
+    source::insert(Io::TcpListener(listener))
   })
 }
 
@@ -288,7 +288,7 @@ pub fn tcp_stream_connect_with(
       Err(e) => return Err(Error::system(&e, "connect").at(addr)),
     }
     let stream = mio::net::TcpStream::from_std(socket.into());
-    Ok(source::insert_connecting(Io::TcpStream(stream), Some(addr)))
+    source::insert_connecting(Io::TcpStream(stream), Some(addr))
   })
 }
 
@@ -302,7 +302,7 @@ pub fn udp_bind_with(env: Env, addr: String, options: SocketOptions) -> napi::Re
       .bind(&addr.into())
       .map_err(|e| Error::system(&e, "bind").at(addr))?;
     let udp = mio::net::UdpSocket::from_std(socket.into());
-    Ok(source::insert(Io::UdpSocket(udp)))
+    source::insert(Io::UdpSocket(udp))
   })
 }
 

@@ -108,7 +108,7 @@ pub fn udp_bind(env: Env, addr: String) -> napi::Result<Handle> {
   guard(&env, || {
     let addr = addr::parse(&addr)?;
     let socket = mio::net::UdpSocket::bind(addr).map_err(|e| Error::system(&e, "bind").at(addr))?;
-    Ok(source::insert(crate::source::Io::UdpSocket(socket)))
+    source::insert(crate::source::Io::UdpSocket(socket))
   })
 }
 

@@ -11,7 +11,7 @@ use socket2::{SockRef, Type};
 use crate::boundary::guard;
 use crate::error::{Error, Result};
 use crate::handle::Handle;
-use crate::source::{self, Io, Kind};
+use crate::source::{self, Io, Kind, Owner};
 use crate::unix::source_fd::check_open;
 
 /// The descriptor behind a handle.
@@ -199,14 +199,18 @@ pub fn source_from_fd(env: Env, kind: String, fd: i32) -> napi::Result<Handle> {
       .filter(|kind| !matches!(kind, Kind::Fd | Kind::NamedPipe))
       .ok_or_else(|| Error::invalid_arg(format!("unknown source kind {kind:?}")))?;
     check_open(fd)?;
+    // Refused while a live source owns `fd` (whatever it is); held from
+    // here, so no other thread adopts it meanwhile.
+    let owner = Owner::claim(fd, kind)?;
     check_kind(fd, kind)?;
     set_nonblocking(fd)?;
-    // SAFETY: `fd` is open, and the caller hands it over (documented): from
-    // here on the source owns it and closes it.
+    // SAFETY: `fd` is open, owned by no source (claimed above), and the
+    // caller hands it over (documented): from here on the source owns it
+    // and closes it.
     let owned = unsafe { OwnedFd::from_raw_fd(fd) };
     let io =
       Io::from_owned(kind, owned).ok_or_else(|| Error::invalid_arg("no such source kind"))?;
-    Ok(source::insert(io))
+    source::insert_claimed(io, owner)
   })
 }
 
@@ -221,8 +225,8 @@ pub fn source_detach_fd(env: Env, handle: Handle) -> napi::Result<i32> {
       )),
       _ => Ok(()),
     })?;
-    let io = source::take(handle).ok_or_else(|| Error::closed("socket"))?;
-    match io.into_owned() {
+    let taken = source::take(handle)?.ok_or_else(|| Error::closed("socket"))?;
+    match taken.io.into_owned() {
       Ok(owned) => Ok(owned.into_raw_fd()),
       // Checked above: a SourceFd is never taken.
       Err(io) => Ok(io.raw().unwrap_or(-1)),

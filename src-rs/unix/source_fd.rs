@@ -95,7 +95,7 @@ pub fn check_open(fd: i32) -> Result<()> {
 pub fn source_fd_new(env: Env, fd: i32) -> napi::Result<Handle> {
   guard(&env, || {
     check_open(fd)?;
-    Ok(source::insert(Io::Fd(Fd(fd))))
+    source::insert(Io::Fd(Fd(fd)))
   })
 }
 

@@ -67,7 +67,7 @@ use napi_derive::napi;
 use crate::boundary::{guard, guard_raw};
 use crate::error::{Error, Result};
 use crate::events;
-use crate::handle::{Handle, Table};
+use crate::handle::{Handle, Table, Tag};
 use crate::napi_raw;
 use crate::poll::{self, PollCore};
 
@@ -83,7 +83,7 @@ struct Entry {
 }
 
 thread_local! {
-  static WATCHES: RefCell<Table<Entry>> = const { RefCell::new(Table::new()) };
+  static WATCHES: RefCell<Table<Entry>> = const { RefCell::new(Table::new(Tag::Watch)) };
 }
 
 /// The drivers that run here, best first: `['uv', 'thread']` with Node.js
@@ -116,6 +116,7 @@ pub fn watch_start(
   guard(&env, || {
     let capacity = events::check_capacity(capacity as usize)?;
     poll::core(poll)?;
+    let id = WATCHES.with_borrow(Table::reserve)?;
     let started = match driver.as_str() {
       "uv" => uv::start(&env, poll, on_ready).map(Driver::Uv),
       "thread" => thread::start(&env, poll, capacity, on_ready).map(Driver::Thread),
@@ -125,11 +126,14 @@ pub fn watch_start(
     }?;
     // The drivers check the Poll after whatever JavaScript their setup ran.
     let core = poll::core(poll)?;
-    let id = WATCHES.with_borrow_mut(|watches| {
-      watches.insert(Entry {
-        driver: started,
-        core: Rc::downgrade(&core),
-      })
+    WATCHES.with_borrow_mut(|watches| {
+      watches.fill(
+        id,
+        Entry {
+          driver: started,
+          core: Rc::downgrade(&core),
+        },
+      );
     });
     core.watch.set(Some(id));
     WATCHES.with_borrow(|watches| match watches.get(id).map(|entry| &entry.driver) {
@@ -184,7 +188,7 @@ pub unsafe extern "C" fn watch_take(
 fn take(handle: Handle, out: &mut [f64]) -> Result<u32> {
   WATCHES.with_borrow(|watches| {
     let Some(entry) = watches.get(handle) else {
-      return Ok(0);
+      return watches.stale(handle).map(|()| 0);
     };
     let Some(core) = entry.core.upgrade() else {
       return Ok(0);
@@ -204,7 +208,13 @@ fn take(handle: Handle, out: &mut [f64]) -> Result<u32> {
 /// was already stopped.
 #[napi]
 pub fn watch_stop(env: Env, handle: Handle) -> napi::Result<bool> {
-  guard(&env, || Ok(stop(handle)))
+  guard(&env, || {
+    if stop(handle) {
+      return Ok(true);
+    }
+    WATCHES.with_borrow(|watches| watches.stale(handle))?;
+    Ok(false)
+  })
 }
 
 /// Stops the watch `handle` (see `watch_stop`): the `Poll` keeps the events
@@ -253,7 +263,7 @@ pub(crate) fn teardown(handle: Handle) {
 pub fn watch_ref(env: Env, handle: Handle, keep_alive: bool) -> napi::Result<()> {
   guard(&env, || {
     WATCHES.with_borrow(|watches| {
-      let entry = watches.get(handle).ok_or_else(|| Error::closed("Watch"))?;
+      let entry = watches.get(handle).ok_or_else(|| watches.missing(handle))?;
       match &entry.driver {
         Driver::Uv(watch) => watch.set_ref(keep_alive),
         Driver::Thread(watch) => watch.set_ref(keep_alive)?,

@@ -26,7 +26,7 @@ pub fn named_pipe_new(env: Env, name: String) -> napi::Result<Handle> {
   guard(&env, || {
     let pipe = mio::windows::NamedPipe::new(&name)
       .map_err(|e| Error::system(&e, "CreateNamedPipe").on_path(&name))?;
-    Ok(source::insert(Io::NamedPipe(pipe)))
+    source::insert(Io::NamedPipe(pipe))
   })
 }
 
@@ -43,7 +43,7 @@ pub fn named_pipe_open(env: Env, name: String) -> napi::Result<Handle> {
     // SAFETY: the handle was just opened for overlapped I/O and is owned by
     // nothing else: `into_raw_handle` gave up the `File`'s ownership.
     let pipe = unsafe { mio::windows::NamedPipe::from_raw_handle(file.into_raw_handle()) };
-    Ok(source::insert(Io::NamedPipe(pipe)))
+    source::insert(Io::NamedPipe(pipe))
   })
 }
 

@@ -7,7 +7,7 @@ use crate::boundary::guard;
 use crate::error::Error;
 use crate::handle::Handle;
 use crate::net::addr::{self, SocketAddress};
-use crate::source::{self, Io};
+use crate::source::{self, Fresh, Io};
 use crate::stream::nonblocking;
 
 /// A connection taken by `accept`: the new stream's handle and its peer.
@@ -24,21 +24,28 @@ pub fn tcp_listener_bind(env: Env, addr: String) -> napi::Result<Handle> {
     let addr = addr::parse(&addr)?;
     let listener =
       mio::net::TcpListener::bind(addr).map_err(|e| Error::system(&e, "bind").at(addr))?;
-    Ok(source::insert(Io::TcpListener(listener)))
+    source::insert(Io::TcpListener(listener))
   })
 }
 
 /// `TcpListener::accept()`, or `null` when no connection is pending.
-#[napi]
-pub fn tcp_listener_accept(env: Env, handle: Handle) -> napi::Result<Option<Accepted>> {
+#[napi(ts_return_type = "Accepted | null")]
+pub fn tcp_listener_accept(env: Env, handle: Handle) -> napi::Result<Option<Fresh<Accepted>>> {
   guard(&env, || {
     let accepted = source::with(handle, |io| match io {
       Io::TcpListener(listener) => nonblocking("accept", || listener.accept()),
       _ => Err(Error::wrong_kind("TcpListener")),
     })?;
-    Ok(accepted.map(|(stream, peer)| Accepted {
-      handle: source::insert(Io::TcpStream(stream)),
-      address: peer.into(),
-    }))
+    let Some((stream, peer)) = accepted else {
+      return Ok(None);
+    };
+    let handle = source::insert(Io::TcpStream(stream))?;
+    Ok(Some(Fresh::one(
+      Accepted {
+        handle,
+        address: peer.into(),
+      },
+      handle,
+    )))
   })
 }

@@ -21,7 +21,7 @@ pub fn tcp_stream_connect(env: Env, addr: String) -> napi::Result<Handle> {
     let addr = addr::parse(&addr)?;
     let stream =
       mio::net::TcpStream::connect(addr).map_err(|e| Error::system(&e, "connect").at(addr))?;
-    Ok(source::insert_connecting(Io::TcpStream(stream), Some(addr)))
+    source::insert_connecting(Io::TcpStream(stream), Some(addr))
   })
 }
 

@@ -8,8 +8,9 @@ use napi_derive::napi;
 
 use crate::error::{Error, Result};
 
-/// A Unix socket address: exactly one of the fields is set.
-#[napi(object)]
+/// A Unix socket address: exactly one of the fields is not `null`. Every
+/// field is defined (`null` when unset), never assigned.
+#[napi(object, use_nullable = true)]
 pub struct UnixAddress {
   /// A filesystem path.
   pub path: Option<String>,

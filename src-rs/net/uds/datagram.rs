@@ -10,12 +10,12 @@ use crate::error::{Error, Result};
 use crate::handle::Handle;
 use crate::napi_raw::{self, JsBytes};
 use crate::net::uds::addr::{abstract_addr, UnixAddress};
-use crate::source::{self, Io, Kind};
+use crate::source::{self, Fresh, HandlePair, Io, Kind};
 use crate::stream::{arg_bytes, nonblocking, on_descriptor, readable, MAX_CHUNK};
 use crate::sys::io as os;
 
 /// A received datagram's sender (one of `path`, `abstract`, `unnamed`) and size.
-#[napi(object)]
+#[napi(object, use_nullable = true)]
 pub struct UnixRemoteInfo {
   pub path: Option<String>,
   #[napi(js_name = "abstract")]
@@ -41,7 +41,7 @@ pub fn unix_datagram_bind(env: Env, path: String) -> napi::Result<Handle> {
   guard(&env, || {
     let socket =
       mio::net::UnixDatagram::bind(&path).map_err(|e| Error::system(&e, "bind").on_path(&path))?;
-    Ok(source::insert(Io::UnixDatagram(socket)))
+    source::insert(Io::UnixDatagram(socket))
   })
 }
 
@@ -54,7 +54,7 @@ pub fn unix_datagram_bind_abstract(env: Env, name: Unknown) -> napi::Result<Hand
       .ok_or_else(|| Error::invalid_type("name must be a Uint8Array or Buffer"))?;
     let addr = abstract_addr(&name)?;
     let socket = mio::net::UnixDatagram::bind_addr(&addr).map_err(|e| Error::system(&e, "bind"))?;
-    Ok(source::insert(Io::UnixDatagram(socket)))
+    source::insert(Io::UnixDatagram(socket))
   })
 }
 
@@ -63,19 +63,16 @@ pub fn unix_datagram_bind_abstract(env: Env, name: Unknown) -> napi::Result<Hand
 pub fn unix_datagram_unbound(env: Env) -> napi::Result<Handle> {
   guard(&env, || {
     let socket = mio::net::UnixDatagram::unbound().map_err(|e| Error::system(&e, "socket"))?;
-    Ok(source::insert(Io::UnixDatagram(socket)))
+    source::insert(Io::UnixDatagram(socket))
   })
 }
 
 /// `UnixDatagram::pair()`: two connected sockets.
-#[napi(ts_return_type = "[Handle, Handle]")]
-pub fn unix_datagram_pair(env: Env) -> napi::Result<Vec<Handle>> {
+#[napi(ts_return_type = "HandlePair")]
+pub fn unix_datagram_pair(env: Env) -> napi::Result<Fresh<HandlePair>> {
   guard(&env, || {
     let (a, b) = mio::net::UnixDatagram::pair().map_err(|e| Error::system(&e, "socketpair"))?;
-    Ok(vec![
-      source::insert(Io::UnixDatagram(a)),
-      source::insert(Io::UnixDatagram(b)),
-    ])
+    source::fresh_pair(Io::UnixDatagram(a), Io::UnixDatagram(b))
   })
 }
 

@@ -61,6 +61,16 @@ fn with_unix<R>(
   })
 }
 
+/// Whether the source behind `handle` is a Unix stream (else a datagram
+/// socket, or an error).
+fn is_stream(handle: Handle) -> Result<bool> {
+  source::with(handle, |io| match io {
+    Io::UnixStream(_) => Ok(true),
+    Io::UnixDatagram(_) => Ok(false),
+    _ => Err(Error::wrong_kind("UnixStream or UnixDatagram")),
+  })
+}
+
 /// An `Int32Array` of a plain `ArrayBuffer`: its first element and length.
 ///
 /// # Safety
@@ -118,8 +128,16 @@ pub fn unix_send_fds(
       }
       *slot = fd;
     }
+    let stream = is_stream(handle)?;
     // SAFETY: as above, taken last.
     let buf = unsafe { arg_bytes(env.raw(), buf.raw(), "buffer") }?.prefix(MAX_CHUNK);
+    if stream && count > 0 && buf.is_empty() {
+      // A stream sends no message for 0 bytes, and the descriptors would be
+      // dropped without a word.
+      return Err(Error::out_of_range(
+        "The \"buffer\" argument must not be empty on a stream: the descriptors ride on its bytes",
+      ));
+    }
     let mut control: Control = [0; (MAX_FDS * 4 + 64) / 8];
     with_unix(handle, "sendmsg", |fd| {
       let mut iov = libc::iovec {
@@ -194,8 +212,16 @@ pub fn unix_recv_fds(
         max + 1
       )));
     }
+    let stream = is_stream(handle)?;
     // SAFETY: as above, taken last.
-    let buf = readable(unsafe { arg_bytes(env.raw(), buf.raw(), "buffer") }?)?;
+    let buf = unsafe { arg_bytes(env.raw(), buf.raw(), "buffer") }?;
+    // A datagram may be empty and still carry descriptors; a stream's 0
+    // bytes read would be the end of the stream.
+    let buf = if stream {
+      readable(buf)?
+    } else {
+      buf.prefix(MAX_CHUNK)
+    };
     let mut control: Control = [0; (MAX_FDS * 4 + 64) / 8];
     let mut got = [0 as RawFd; MAX_FDS];
     let received = with_unix(handle, "recvmsg", |fd| {

@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::handle::Handle;
 use crate::napi_raw;
 use crate::net::uds::addr::{abstract_addr, UnixAddress};
-use crate::source::{self, Io};
+use crate::source::{self, Fresh, Io};
 use crate::stream::nonblocking;
 
 /// A connection taken by `accept`: the stream's handle and its peer.
@@ -26,7 +26,7 @@ pub fn unix_listener_bind(env: Env, path: String) -> napi::Result<Handle> {
   guard(&env, || {
     let listener =
       mio::net::UnixListener::bind(&path).map_err(|e| Error::system(&e, "bind").on_path(&path))?;
-    Ok(source::insert(Io::UnixListener(listener)))
+    source::insert(Io::UnixListener(listener))
   })
 }
 
@@ -40,22 +40,29 @@ pub fn unix_listener_bind_abstract(env: Env, name: Unknown) -> napi::Result<Hand
     let addr = abstract_addr(&name)?;
     let listener =
       mio::net::UnixListener::bind_addr(&addr).map_err(|e| Error::system(&e, "bind"))?;
-    Ok(source::insert(Io::UnixListener(listener)))
+    source::insert(Io::UnixListener(listener))
   })
 }
 
 /// `UnixListener::accept()`, or `null` when no connection is pending.
-#[napi]
-pub fn unix_listener_accept(env: Env, handle: Handle) -> napi::Result<Option<UnixAccepted>> {
+#[napi(ts_return_type = "UnixAccepted | null")]
+pub fn unix_listener_accept(env: Env, handle: Handle) -> napi::Result<Option<Fresh<UnixAccepted>>> {
   guard(&env, || {
     let accepted = source::with(handle, |io| match io {
       Io::UnixListener(listener) => nonblocking("accept", || listener.accept()),
       _ => Err(Error::wrong_kind("UnixListener")),
     })?;
-    Ok(accepted.map(|(stream, peer)| UnixAccepted {
-      handle: source::insert(Io::UnixStream(stream)),
-      address: UnixAddress::from(&peer),
-    }))
+    let Some((stream, peer)) = accepted else {
+      return Ok(None);
+    };
+    let handle = source::insert(Io::UnixStream(stream))?;
+    Ok(Some(Fresh::one(
+      UnixAccepted {
+        handle,
+        address: UnixAddress::from(&peer),
+      },
+      handle,
+    )))
   })
 }
 

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::handle::Handle;
 use crate::napi_raw;
 use crate::net::uds::addr::abstract_addr;
-use crate::source::{self, Io};
+use crate::source::{self, Fresh, HandlePair, Io};
 
 /// `UnixStream::connect(path)`.
 #[napi]
@@ -19,7 +19,7 @@ pub fn unix_stream_connect(env: Env, path: String) -> napi::Result<Handle> {
   guard(&env, || {
     let stream = mio::net::UnixStream::connect(&path)
       .map_err(|e| Error::system(&e, "connect").on_path(&path))?;
-    Ok(source::insert(Io::UnixStream(stream)))
+    source::insert(Io::UnixStream(stream))
   })
 }
 
@@ -33,24 +33,21 @@ pub fn unix_stream_connect_abstract(env: Env, name: Unknown) -> napi::Result<Han
     let addr = abstract_addr(&name)?;
     let stream =
       mio::net::UnixStream::connect_addr(&addr).map_err(|e| Error::system(&e, "connect"))?;
-    Ok(source::insert(Io::UnixStream(stream)))
+    source::insert(Io::UnixStream(stream))
   })
 }
 
 /// `UnixStream::pair()`: two connected streams.
-#[napi(ts_return_type = "[Handle, Handle]")]
-pub fn unix_stream_pair(env: Env) -> napi::Result<Vec<Handle>> {
+#[napi(ts_return_type = "HandlePair")]
+pub fn unix_stream_pair(env: Env) -> napi::Result<Fresh<HandlePair>> {
   guard(&env, || {
     let (a, b) = mio::net::UnixStream::pair().map_err(|e| Error::system(&e, "socketpair"))?;
-    Ok(vec![
-      source::insert(Io::UnixStream(a)),
-      source::insert(Io::UnixStream(b)),
-    ])
+    source::fresh_pair(Io::UnixStream(a), Io::UnixStream(b))
   })
 }
 
 /// The credentials of a Unix stream's peer, as of when it connected.
-#[napi(object)]
+#[napi(object, use_nullable = true)]
 pub struct PeerCred {
   /// The peer's process id, where the OS reports it (Linux, macOS).
   pub pid: Option<i32>,
