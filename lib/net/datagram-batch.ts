@@ -36,13 +36,15 @@ export interface BatchStorage {
   hint: number
 }
 
-const storage = new WeakMap<DatagramBatch, BatchStorage>()
+/** Whether `value` was made by the `DatagramBatch` constructor (a private-field brand check). */
+let isBatch!: (value: object) => boolean
+/** The storage of a `DatagramBatch`, from its private field. */
+let storageOf!: (batch: DatagramBatch) => BatchStorage
 
 /** The storage of `batch`, or a `TypeError` for anything that is not a `DatagramBatch`. @internal */
 export function batchStorage(batch: unknown, name = 'batch'): BatchStorage {
-  const found = typeof batch === 'object' && batch !== null ? storage.get(batch as DatagramBatch) : undefined
-  if (found === undefined) throw invalidArgType(name, 'an instance of DatagramBatch', batch)
-  return found
+  if (typeof batch !== 'object' || batch === null || !isBatch(batch)) throw invalidArgType(name, 'an instance of DatagramBatch', batch)
+  return storageOf(batch as DatagramBatch)
 }
 
 /**
@@ -82,6 +84,14 @@ export class DatagramBatch {
    */
   length = 0
   readonly #records: Float64Array
+  // What UdpSocket's calls take (see `batchStorage`): a private field, which
+  // a lookup reaches faster than a WeakMap and no program can replace.
+  readonly #storage: BatchStorage
+
+  static {
+    isBatch = (value) => #storage in value
+    storageOf = (batch) => batch.#storage
+  }
 
   /**
    * @param capacity slots, 1 to 65536.
@@ -101,7 +111,7 @@ export class DatagramBatch {
       this.#records[i * STRIDE + OFFSET] = i * slotSize
       this.#records[i * STRIDE + CAPACITY] = slotSize
     }
-    storage.set(this, { buffer: this.buffer, records: this.#records, recordsBuffer, capacity, hint: NATIVE_BATCH })
+    this.#storage = { buffer: this.buffer, records: this.#records, recordsBuffer, capacity, hint: NATIVE_BATCH }
   }
 
   #at(i: number): number {
