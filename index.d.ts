@@ -320,7 +320,8 @@ export declare function tcpStreamPeek(handle: Handle, buf: Uint8Array): number |
 /**
  * Writes the parts of IP socket address `addr` (`ip:port` text) into
  * `out`, a `Float64Array` of at least 7: `[family, port, w0..w3, scope]`,
- * as a batch record holds a peer.
+ * as a batch record holds a peer. A send target: port 0 is
+ * `ERR_SOCKET_BAD_PORT`.
  */
 export declare function udpAddressParts(addr: string, out: Float64Array): void
 
@@ -457,6 +458,15 @@ export declare function unixDatagramConnect(handle: Handle, path: string): void
 
 /** `UnixDatagram::pair()`: two connected sockets. */
 export declare function unixDatagramPair(): HandlePair
+
+/**
+ * `UnixDatagram.peerCred()`: the peer's credentials where the OS recorded
+ * them for this socket, else `null`. Linux records them for a `pair()`
+ * (`socketpair`), not for a `connect()` to a path: there `SO_PEERCRED`
+ * answers pid 0 and user -1, which is no one. Where `getpeereid` refuses
+ * a datagram socket (`ENOTCONN`, `EINVAL`, `EOPNOTSUPP`), also `null`.
+ */
+export declare function unixDatagramPeerCred(handle: Handle): PeerCred | null
 
 /** `UnixDatagram::recv(buf)`. */
 export declare function unixDatagramRecv(handle: Handle, buf: Uint8Array): number | null

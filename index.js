@@ -934,6 +934,7 @@ module.exports.unixDatagramBind = nativeBinding.unixDatagramBind
 module.exports.unixDatagramBindAbstract = nativeBinding.unixDatagramBindAbstract
 module.exports.unixDatagramConnect = nativeBinding.unixDatagramConnect
 module.exports.unixDatagramPair = nativeBinding.unixDatagramPair
+module.exports.unixDatagramPeerCred = nativeBinding.unixDatagramPeerCred
 module.exports.unixDatagramRecv = nativeBinding.unixDatagramRecv
 module.exports.unixDatagramRecvFrom = nativeBinding.unixDatagramRecvFrom
 module.exports.unixDatagramSend = nativeBinding.unixDatagramSend

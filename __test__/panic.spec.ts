@@ -12,15 +12,23 @@ import { runNode } from './support/processes.ts'
 
 const root = join(import.meta.dirname, '..')
 
-/** The testing build of the addon, built once. */
+let testingAddonPath: string | undefined
+
+/**
+ * The testing build of the addon, built once: the tests run concurrently, and
+ * a second copy over the file while the first test's child loads it fails
+ * that load ("file too short").
+ */
 function testingAddon(): string {
   const given = process.env.NODE_MIO_TESTING_ADDON
   if (given) return given
+  if (testingAddonPath !== undefined) return testingAddonPath
   const targetDir = join(root, 'target', 'testing')
   execFileSync('cargo', ['build', '--quiet', '--features', 'testing', '--target-dir', targetDir], { cwd: root, stdio: 'inherit' })
   const built = join(targetDir, 'debug', process.platform === 'win32' ? 'node_mio.dll' : process.platform === 'darwin' ? 'libnode_mio.dylib' : 'libnode_mio.so')
   const addon = join(targetDir, 'mio-testing.node')
   copyFileSync(built, addon)
+  testingAddonPath = addon
   return addon
 }
 

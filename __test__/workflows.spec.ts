@@ -37,7 +37,7 @@ test('every napi target is built and uploaded as bindings-<target>', (t) => {
 test('Android arm64 is built on Linux with the runner NDK, as napi build expects', (t) => {
   // napi build links an Android target with $ANDROID_NDK_LATEST_HOME's clang,
   // which GitHub's Ubuntu runners preinstall; no runner runs Android, so the
-  // binary has no test job (README: platform table).
+  // binary has no test job (docs/platforms.md).
   t.regex(job('build'), /- host: ubuntu-latest\n\s+target: aarch64-linux-android\n\s+build: \$NAPI_BUILD --target aarch64-linux-android\n/)
   t.true(pkg.napi.targets.includes('aarch64-linux-android'))
   t.notRegex(job('build'), /aarch64-linux-android --(use-napi-cross|cross-compile)/)
@@ -69,6 +69,25 @@ test('publish needs every test and runs only for a version', (t) => {
   t.regex(publish, /id-token: write/)
   t.is(pkg.scripts.artifacts, 'napi artifacts')
   t.regex(pkg.scripts.prepublishOnly ?? '', /^napi prepublish/)
+})
+
+test('the API site is built by npm run docs and published to GitHub Pages only after a publish', (t) => {
+  const docs = job('docs')
+  t.regex(docs, /needs: publish\n/)
+  t.regex(docs, /if: \$\{\{ needs\.publish\.outputs\.publish == 'true' \}\}/)
+  t.regex(job('publish'), /outputs:\n\s+publish: \$\{\{ steps\.release\.outputs\.publish \}\}/)
+  t.regex(docs, /run: npm run docs\n/)
+  t.regex(docs, /actions\/upload-pages-artifact@v\d+\n\s+with:\n\s+path: docs\/api\n/)
+  t.regex(docs, /actions\/deploy-pages@v\d+/)
+  t.regex(docs, /pages: write/)
+  t.regex(docs, /id-token: write/)
+  t.is(pkg.scripts.docs, 'typedoc')
+  const typedoc = JSON.parse(readFileSync(join(root, 'typedoc.json'), 'utf8')) as { out: string; readme: string; projectDocuments: string[] }
+  t.is(typedoc.out, 'docs/api')
+  t.is(typedoc.readme, 'README.md')
+  for (const guide of ['tcp-server', 'batched-udp', 'passing-descriptors', 'any-descriptor', 'workers-and-wakers', 'moving-from-node']) {
+    t.true(typedoc.projectDocuments.includes(`docs/guides/${guide}.md`), guide)
+  }
 })
 
 test('the publish steps take the downloaded artifacts of every target (napi artifacts, prepublish --dry-run)', async (t) => {

@@ -6,7 +6,7 @@ import binding from './binding'
  *
  * mio picks them by platform: epoll and eventfd on Linux and Android (and
  * illumos), kqueue and `EVFILT_USER` on macOS and the BSDs, IOCP on
- * Windows. A build from source with `NODE_MIO_BACKEND` (see the README's
+ * Windows. A build from source with `NODE_MIO_BACKEND` (see CONTRIBUTING.md,
  * "Alternative backends") swaps in mio's secondary ones: the `poll(2)`
  * selector (`'poll'`), which has no descriptor of its own, so every
  * {@link Watch} runs on a polling thread (`mode` `'thread'`), and the pipe

@@ -60,9 +60,12 @@ export function emptyReadBuffer(name: string): RangeError {
   )
 }
 
-/** `ERR_SOCKET_BAD_PORT`, a `RangeError` as `node:net` throws it. */
+/**
+ * `ERR_SOCKET_BAD_PORT`, a `RangeError` worded as `node:net` words it, and as
+ * the native core words a bad port in `'ip:port'` text.
+ */
 export function badPort(name: string, actual: unknown): RangeError {
-  return coded(outOfRange(name, 'an integer >= 0 and <= 65535', actual), 'ERR_SOCKET_BAD_PORT')
+  return coded(new RangeError(`${name} should be >= 0 and < 65536. Received ${String(actual)}.`), 'ERR_SOCKET_BAD_PORT')
 }
 
 /** `ERR_MIO_CLOSED`: `what` was closed while an operation waited on it. */

@@ -14,8 +14,10 @@ import { types } from 'node:util'
  * handle of another kind of object or another thread is
  * `ERR_MIO_INVALID_HANDLE`; `fromFd` of a descriptor a live source owns is
  * `ERR_MIO_FD_OWNED`; a feature the platform lacks is
- * `ERR_FEATURE_UNAVAILABLE_ON_PLATFORM`; a bug in node-mio's native code is
- * `ERR_MIO_PANIC`.
+ * `ERR_FEATURE_UNAVAILABLE_ON_PLATFORM`; more descriptors than `recvWithFds`
+ * asked for is `ERR_MIO_FDS_TRUNCATED` (every one of them closed, the bytes
+ * consumed); a bug in node-mio's native code is `ERR_MIO_PANIC`. Failures
+ * of the operating system are {@link SystemError}s.
  */
 export interface CodedError extends Error {
   /** `'ECONNREFUSED'`, `'ERR_SOCKET_CLOSED'`, ... */
@@ -65,4 +67,45 @@ export function isSystemError(error: unknown, code?: string): error is SystemErr
     typeof (error as SystemError).errno === 'number' &&
     typeof (error as SystemError).syscall === 'string'
   )
+}
+
+/**
+ * What {@link UdpSocket.sendBatch} throws when the system refuses a
+ * datagram (`EMSGSIZE`, `EINVAL`, `EDESTADDRREQ`...): that datagram's error,
+ * with how many datagrams the call sent before it and the slot that failed.
+ * The datagrams before `index` were sent; none after it were tried.
+ */
+export interface SendBatchError extends CodedError {
+  /** How many datagrams this call sent before the failing one. */
+  sent: number
+  /** The failing datagram's slot in the batch: the call's `start + sent`. */
+  index: number
+  /** libuv's error number, when the operating system refused it. */
+  errno?: number
+  /** `'sendmmsg'`, `'sendmsg'`, ... when the operating system refused it. */
+  syscall?: string
+}
+
+/**
+ * Whether `error` is a {@link SendBatchError} (with `code`, when given).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   socket.sendBatch(batch)
+ * } catch (error) {
+ *   if (!isSendBatchError(error)) throw error
+ *   console.warn(`slot ${error.index}: ${error.code}; ${error.sent} sent before it`)
+ * }
+ * ```
+ */
+export function isSendBatchError(error: unknown, code?: string): error is SendBatchError {
+  return hasErrorCode(error, code) && typeof (error as SendBatchError).sent === 'number' && typeof (error as SendBatchError).index === 'number'
+}
+
+/** `error` as a {@link SendBatchError}: defined, never assigned (no setter of the user's runs). @internal */
+export function sendBatchError(error: unknown, sent: number, index: number): unknown {
+  if (!hasErrorCode(error)) return error
+  const field = { enumerable: true, writable: true, configurable: true }
+  return Object.defineProperties(error, { sent: { ...field, value: sent }, index: { ...field, value: index } })
 }

@@ -1,6 +1,6 @@
 // mio's secondary implementations, which node-mio can be built with
 // (`NODE_MIO_BACKEND=<name> npm run build`, see scripts/build.mjs and the
-// README's "Alternative backends"). Each name sets mio's cfg flags through
+// CONTRIBUTING.md, "Alternative backends"). Each name sets mio's cfg flags through
 // RUSTFLAGS, builds in its own cargo target folder (so the default build's
 // cache stays warm) and writes its addon there, where
 // NAPI_RS_NATIVE_LIBRARY_PATH (honoured by index.js) loads it.

@@ -50,7 +50,7 @@ const expected = (backend) => ({
 // What mio's poll(2) selector does differently, found by running the suite
 // with it. These specs assert epoll's behaviour (the default on Linux);
 // with `poll` their failures are counted as known differences, not
-// failures, and the README's "Alternative backends" lists them. Each:
+// failures, and CONTRIBUTING.md's "Alternative backends" lists them. Each:
 // [spec › title prefix, why].
 const POLL_DIFFERENCES = [
   // mio emulates edge triggering: an event removes that interest until an
@@ -159,7 +159,7 @@ for (const backend of chosen) {
 console.log('\n# backends')
 for (const r of results) {
   const known = r.known ? `, ${r.known} known failure${r.known === 1 ? '' : 's'}` : ''
-  const differs = r.differs ? `, ${r.differs} known difference${r.differs === 1 ? '' : 's'} (failed as the README says)` : ''
+  const differs = r.differs ? `, ${r.differs} known difference${r.differs === 1 ? '' : 's'} (failed as CONTRIBUTING.md says)` : ''
   console.log(`${r.name}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped${known}${differs}${r.notes.length ? ` (${r.notes.join('; ')})` : ''}`)
 }
 process.exit(results.every((r) => r.failed === 0) ? 0 : 1)

@@ -53,6 +53,7 @@ expectTypeOf<keyof typeof mio>().toEqualTypeOf<
   | 'Event'
   | 'Events'
   | 'hasErrorCode'
+  | 'isSendBatchError'
   | 'isSystemError'
   | 'Interest'
   | 'IpSocket'
@@ -188,6 +189,13 @@ if (mio.isSystemError(caught, 'ECONNREFUSED')) {
   expectTypeOf(caught.port).toEqualTypeOf<number | undefined>()
 }
 if (mio.hasErrorCode(caught)) expectTypeOf(caught.code).toEqualTypeOf<string>()
+if (mio.isSendBatchError(caught)) {
+  expectTypeOf(caught.sent).toEqualTypeOf<number>()
+  expectTypeOf(caught.index).toEqualTypeOf<number>()
+  expectTypeOf(caught.code).toEqualTypeOf<string>()
+}
+declare const datagram: UnixDatagram
+expectTypeOf(datagram.peerCred()).toEqualTypeOf<mio.PeerCred | null>()
 
 // A shared waker arrives from postMessage as a message, rebuilt by SharedWaker.from.
 declare const message: mio.SharedWakerMessage

@@ -129,7 +129,11 @@ export class DatagramBatch {
     return this.#records[this.#at(i) + SIZE]!
   }
 
-  /** Sets datagram `i`'s size for a send, 0 to `slotSize`. */
+  /**
+   * Sets datagram `i`'s size for a send, 0 to `slotSize`. Its target is
+   * kept: after a receive, write a reply over slot `i`'s bytes, `setSize`
+   * it, and `sendBatch` answers that slot's sender.
+   */
   setSize(i: number, size: number): void {
     const at = this.#at(i)
     checkInteger(size, 'size', 0, this.slotSize)
@@ -196,7 +200,10 @@ export class DatagramBatch {
   /**
    * Sets where datagram `i` goes: an address, or `null` for the connected
    * peer (`connect`). After a receive each datagram's target is already its
-   * sender.
+   * sender. A slot never given a target (a new batch) also goes to the
+   * connected peer; on a socket that is not connected, `sendBatch` throws
+   * `EDESTADDRREQ` for it. Port 0 names no peer: `ERR_SOCKET_BAD_PORT`, as
+   * `node:dgram` says.
    */
   setTarget(i: number, target: SocketAddressInput | null): void {
     const at = this.#at(i)

@@ -4,6 +4,7 @@ import { badReadBuffer, checkBoolean, checkInteger, checkString, checkWriteBuffe
 import { checkFd, kConstruct, handleOf } from '../source'
 import { addressOfParts, addressText, checkPort, ipv4Number, type RemoteInfo, type SocketAddress, type SocketAddressInput } from './addr'
 import { requireLinux } from '../platform'
+import { sendBatchError } from '../system-error'
 import { nativeOptions, type UdpBindOptions } from './options'
 import { batchStorage, NATIVE_BATCH, type DatagramBatch } from './datagram-batch'
 import { IpSocket } from './socket'
@@ -168,9 +169,40 @@ export class UdpSocket extends IpSocket {
    * Sends datagrams `start` to `start + count - 1` of `batch` (default: all
    * `batch.length` of them), each to its target, with as few system calls
    * as the platform allows (`sendmmsg` on Linux and FreeBSD): how many were
-   * sent, or `null` when the socket could take none. Fewer than `count`
-   * means the socket is full: send the rest (from `start + sent`) on the
-   * next writable event. Allocates nothing.
+   * sent, or `null` when the socket could take none. Allocates nothing.
+   *
+   * - **Fewer than `count`** means the socket is full, and only that: send
+   *   the rest (from `start + sent`) on the next writable event.
+   * - **A datagram the system refuses** (`EMSGSIZE`, `EINVAL`,
+   *   `EDESTADDRREQ`, `ENETUNREACH`...) throws its error, a
+   *   {@link SendBatchError} whose `sent` says how many datagrams this call
+   *   sent before it and `index` which slot failed (`start + sent`): skip
+   *   or fix that slot and call again from there. No edge is awaited for a
+   *   failure, so nothing waits forever. (`sendmmsg` itself reports such a
+   *   failure as a short count; `sendBatch` asks again from the failing
+   *   datagram to tell it from a full socket.)
+   * - **A slot with no target** (never set, or `setTarget(i, null)`) goes to
+   *   the connected peer (`connect`); on a socket that is not connected
+   *   that slot fails with `EDESTADDRREQ`, as above.
+   *
+   * @example
+   * ```ts
+   * // send what is queued in `batch` from `next`; true when all went out
+   * function flush(): boolean {
+   *   while (next < batch.length) {
+   *     try {
+   *       const n = socket.sendBatch(batch, next)
+   *       if (n === null) return false // full: wait for WRITABLE
+   *       next += n
+   *     } catch (error) {
+   *       if (!isSendBatchError(error)) throw error
+   *       console.warn(`datagram ${error.index} dropped: ${error.code}`)
+   *       next = error.index + 1 // the ones before it were sent
+   *     }
+   *   }
+   *   return true
+   * }
+   * ```
    */
   sendBatch(batch: DatagramBatch, start = 0, count?: number): number | null {
     const { buffer, recordsBuffer, capacity } = batchStorage(batch)
@@ -185,12 +217,13 @@ export class UdpSocket extends IpSocket {
       try {
         n = udpSendBatch(handle, buffer, recordsBuffer, start + sent, want)
       } catch (error) {
-        if (sent === 0) throw error
-        break
+        throw sendBatchError(error, sent, start + sent)
       }
-      if (n === null) break
+      // null: the socket is full. A short count is a full socket or a
+      // datagram the system refused; the next call tells which (null, or
+      // that datagram's error).
+      if (n === null || n === 0) break
       sent += n
-      if (n < want) break
     }
     return sent === 0 && total > 0 ? null : sent
   }

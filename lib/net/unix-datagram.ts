@@ -6,6 +6,7 @@ import { recvWithFds, sendWithFds, type FdsReceived } from './fds'
 import { Socket } from './socket'
 import { checkShutdown, type Shutdown } from './tcp-stream'
 import { unixAddress, unixTarget, type UnixAddress, type UnixAddressInput, type UnixRemoteInfo } from './unix-addr'
+import type { PeerCred } from './unix-stream'
 
 /**
  * A non-blocking Unix domain datagram socket, as mio's `UnixDatagram`.
@@ -91,6 +92,26 @@ export class UnixDatagram extends Socket {
   /** Shuts down reading, writing, or both. */
   shutdown(how: Shutdown): void {
     binding.socketShutdown(handleOf(this), checkShutdown(how))
+  }
+
+  /**
+   * The peer's credentials (`{ pid, uid, gid }`), where the OS recorded
+   * them for this socket, else `null`. Linux records them for a `pair()`
+   * (`socketpair`), and they are then the credentials of the process that
+   * called `pair()`, whichever process holds the other end later (a child
+   * that inherited it included). On Linux a socket `connect`ed to a path,
+   * or not connected, has none (`null`); so does any socket where
+   * `getpeereid` refuses datagram sockets.
+   *
+   * @example
+   * ```ts
+   * const [parent, child] = UnixDatagram.pair()
+   * parent.peerCred()?.pid === process.pid // true on Linux: the creator
+   * ```
+   */
+  peerCred(): PeerCred | null {
+    const cred = binding.unixDatagramPeerCred(handleOf(this))
+    return cred === null ? null : { pid: cred.pid ?? undefined, uid: cred.uid, gid: cred.gid }
   }
 
   /**

@@ -7,7 +7,7 @@ import { Socket } from './socket'
 import { checkShutdown, type Shutdown } from './tcp-stream'
 import { unixAddress, unixTarget, type UnixAddress, type UnixAddressInput } from './unix-addr'
 
-/** A Unix stream peer's credentials (`UnixStream.peerCred()`). */
+/** A Unix socket peer's credentials (`UnixStream.peerCred()`, `UnixDatagram.peerCred()`). */
 export interface PeerCred {
   /** The peer's process id, where the OS reports it (Linux, macOS); else `undefined`. */
   pid: number | undefined
@@ -93,6 +93,11 @@ export class UnixStream extends Socket {
    * reports it (Linux `SO_PEERCRED`, macOS `LOCAL_PEERPID`, illumos
    * `getpeerucred`; `undefined` on the BSDs), `uid` and `gid` everywhere
    * (`getpeereid` on macOS and the BSDs).
+   *
+   * On a `UnixStream.pair()` both ends report the process that called
+   * `pair()`, even after one end went to a child or a worker process: the
+   * OS records the credentials when the pair is made. Only a connection
+   * accepted from a `UnixListener` reports the process that connected.
    *
    * @example
    * ```ts

@@ -45,7 +45,7 @@ pub fn parse_parts(address: &str, port: u32) -> Result<SocketAddr> {
   let port = u16::try_from(port).map_err(|_| {
     Error::range_error(
       "ERR_SOCKET_BAD_PORT",
-      format!("port must be 0 to 65535, got {port}"),
+      format!("Port should be >= 0 and < 65536. Received {port}."),
     )
   })?;
   if let Ok(ip) = address.parse::<std::net::IpAddr>() {
@@ -74,7 +74,7 @@ pub fn parse(text: &str) -> Result<SocketAddr> {
       if ip && numeric && too_large {
         return Error::range_error(
           "ERR_SOCKET_BAD_PORT",
-          format!("port must be 0 to 65535, got {port} in {text:?}"),
+          format!("Port should be >= 0 and < 65536. Received {port} in {text:?}."),
         );
       }
     }
@@ -88,9 +88,21 @@ pub fn parse(text: &str) -> Result<SocketAddr> {
   })
 }
 
+/// A datagram's destination: port 0 names no peer, so it is
+/// `ERR_SOCKET_BAD_PORT`, as `node:dgram`'s `send` and `connect` say.
+pub fn destination(addr: SocketAddr) -> Result<SocketAddr> {
+  if addr.port() == 0 {
+    return Err(Error::range_error(
+      "ERR_SOCKET_BAD_PORT",
+      format!("Port should be > 0 and < 65536. Received 0 in \"{addr}\"."),
+    ));
+  }
+  Ok(addr)
+}
+
 #[cfg(test)]
 mod tests {
-  use super::{parse, SocketAddress};
+  use super::{destination, parse, SocketAddress};
   use crate::error::Error;
   use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6};
 
@@ -131,5 +143,19 @@ mod tests {
     assert_eq!(code("localhost:70000"), "ERR_INVALID_ADDRESS");
     assert_eq!(code("127.0.0.1:-1"), "ERR_INVALID_ADDRESS");
     assert_eq!(code("127.0.0.1:"), "ERR_INVALID_ADDRESS");
+  }
+
+  #[test]
+  fn port_0_is_no_destination() {
+    let zero: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    assert!(matches!(
+      destination(zero),
+      Err(Error::Coded {
+        code: "ERR_SOCKET_BAD_PORT",
+        ..
+      })
+    ));
+    let one: SocketAddr = "[::1]:1".parse().unwrap();
+    assert!(destination(one).is_ok());
   }
 }

@@ -121,7 +121,7 @@ pub fn udp_send_to(
   target: String,
 ) -> napi::Result<Option<u32>> {
   guard(&env, || {
-    let target = addr::parse(&target)?;
+    let target = addr::destination(addr::parse(&target)?)?;
     // SAFETY: `buf` is this call's argument, read last.
     let buf = unsafe { arg_bytes(env.raw(), buf.raw(), "buffer") }?;
     send(handle, buf, Some(target))
@@ -144,7 +144,7 @@ pub fn udp_send_to_parts(
   length: Option<u32>,
 ) -> napi::Result<Option<u32>> {
   guard(&env, || {
-    let target = addr::parse_parts(&address, port)?;
+    let target = addr::destination(addr::parse_parts(&address, port)?)?;
     // SAFETY: `buf` is this call's argument, read last.
     let buf = unsafe { arg_bytes(env.raw(), buf.raw(), "buffer") }?;
     let size = buf.len();
@@ -393,7 +393,7 @@ pub fn udp_peek_from(env: Env, handle: Handle, buf: Unknown) -> napi::Result<Opt
 #[napi]
 pub fn udp_connect(env: Env, handle: Handle, addr: String) -> napi::Result<()> {
   guard(&env, || {
-    let addr = addr::parse(&addr)?;
+    let addr = addr::destination(addr::parse(&addr)?)?;
     with_udp(handle, |io| match io {
       crate::source::Io::UdpSocket(s) => s
         .connect(addr)

@@ -584,11 +584,12 @@ pub fn udp_segment_size(env: Env, handle: Handle) -> napi::Result<u32> {
 
 /// Writes the parts of IP socket address `addr` (`ip:port` text) into
 /// `out`, a `Float64Array` of at least 7: `[family, port, w0..w3, scope]`,
-/// as a batch record holds a peer.
+/// as a batch record holds a peer. A send target: port 0 is
+/// `ERR_SOCKET_BAD_PORT`.
 #[napi(ts_args_type = "addr: string, out: Float64Array")]
 pub fn udp_address_parts(env: Env, addr: String, out: Unknown) -> napi::Result<()> {
   guard(&env, || {
-    let addr = crate::net::addr::parse(&addr)?;
+    let addr = crate::net::addr::destination(crate::net::addr::parse(&addr)?)?;
     // SAFETY: `out` is this call's argument; no JavaScript runs until this
     // call returns.
     let parts = unsafe { super::udp::parts_out(env.raw(), out.raw()) }?;

@@ -184,3 +184,33 @@ pub fn unix_datagram_recv_from(
     }))
   })
 }
+
+/// `UnixDatagram.peerCred()`: the peer's credentials where the OS recorded
+/// them for this socket, else `null`. Linux records them for a `pair()`
+/// (`socketpair`), not for a `connect()` to a path: there `SO_PEERCRED`
+/// answers pid 0 and user -1, which is no one. Where `getpeereid` refuses
+/// a datagram socket (`ENOTCONN`, `EINVAL`, `EOPNOTSUPP`), also `null`.
+#[napi]
+pub fn unix_datagram_peer_cred(
+  env: Env,
+  handle: Handle,
+) -> napi::Result<Option<crate::net::uds::stream::PeerCred>> {
+  guard(&env, || {
+    use std::os::fd::AsRawFd;
+    with_datagram(handle, |s| {
+      match crate::net::uds::stream::peer_cred_of(s.as_raw_fd()) {
+        Ok(cred) if cred.pid.is_none() && cred.uid == u32::MAX => Ok(None),
+        Ok(cred) => Ok(Some(cred)),
+        Err(e)
+          if matches!(
+            e.raw_os_error(),
+            Some(libc::ENOTCONN | libc::EINVAL | libc::EOPNOTSUPP)
+          ) =>
+        {
+          Ok(None)
+        }
+        Err(e) => Err(Error::system(&e, "getsockopt")),
+      }
+    })
+  })
+}

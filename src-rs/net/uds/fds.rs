@@ -282,7 +282,8 @@ pub fn unix_recv_fds(
         class: Class::Error,
         code: "ERR_MIO_FDS_TRUNCATED",
         message: format!(
-          "more descriptors arrived than the receive asked for (at most {max}): all were closed; {size} bytes were received"
+          "more descriptors arrived than the receive asked for (at most {max}): all were closed; {size} {} received",
+          if size == 1 { "byte was" } else { "bytes were" }
         ),
       });
     }

@@ -57,7 +57,7 @@ pub struct PeerCred {
 
 /// `SO_PEERCRED` on Linux.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn peer_cred_of(fd: std::os::fd::RawFd) -> std::io::Result<PeerCred> {
+pub(crate) fn peer_cred_of(fd: std::os::fd::RawFd) -> std::io::Result<PeerCred> {
   let mut cred = libc::ucred {
     pid: 0,
     uid: 0,
@@ -86,7 +86,7 @@ fn peer_cred_of(fd: std::os::fd::RawFd) -> std::io::Result<PeerCred> {
 
 /// `getpeerucred` on illumos and Solaris (they have no `getpeereid`).
 #[cfg(any(target_os = "illumos", target_os = "solaris"))]
-fn peer_cred_of(fd: std::os::fd::RawFd) -> std::io::Result<PeerCred> {
+pub(crate) fn peer_cred_of(fd: std::os::fd::RawFd) -> std::io::Result<PeerCred> {
   let mut cred: *mut libc::ucred_t = std::ptr::null_mut();
   // SAFETY: `cred` is a live out-pointer; on success it owns a `ucred_t`
   // that `ucred_free` releases below.
@@ -118,7 +118,7 @@ fn peer_cred_of(fd: std::os::fd::RawFd) -> std::io::Result<PeerCred> {
   target_os = "illumos",
   target_os = "solaris"
 )))]
-fn peer_cred_of(fd: std::os::fd::RawFd) -> std::io::Result<PeerCred> {
+pub(crate) fn peer_cred_of(fd: std::os::fd::RawFd) -> std::io::Result<PeerCred> {
   let (mut uid, mut gid) = (0, 0);
   // SAFETY: `uid` and `gid` are live out-pointers.
   if unsafe { libc::getpeereid(fd, &mut uid, &mut gid) } != 0 {
