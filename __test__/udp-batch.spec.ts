@@ -259,6 +259,8 @@ test('the hot-path calls check their ArrayBuffer, numbers and windows as the bin
   t.throws(v4(-1, 9), { instanceOf: RangeError })
   t.throws(v4(0x7f000001, 65536), { code: 'ERR_SOCKET_BAD_PORT' })
   t.throws(v4(0x7f000001, 9.5), { code: 'ERR_SOCKET_BAD_PORT' })
+  t.throws(v4(0x7f000001, 0), { code: 'ERR_SOCKET_BAD_PORT' }, 'port 0 names no peer')
+  t.throws(() => fast.udpSendTo(handle, buf, '127.0.0.1', 0, 0, 8), { code: 'ERR_SOCKET_BAD_PORT' })
   t.throws(v4('127.0.0.1', 9), { instanceOf: TypeError })
   t.throws(v4(0x7f000001, 9, 60, 8), { instanceOf: RangeError }, 'a window past the buffer')
   const text = (address: unknown) => () => fast.udpSendTo(handle, buf, address as string, 9, 0, 8)

@@ -305,7 +305,7 @@ pub unsafe extern "C" fn udp_send_to_v4_fast(
       let handle = napi_raw::get_number(env, handle, "handle")?;
       let ip = napi_raw::get_index(env, ip, "ip", f64::from(u32::MAX))? as u32;
       let port = port_number(napi_raw::get_number(env, port, "port")?)?;
-      let target = SocketAddr::from((Ipv4Addr::from(ip), port));
+      let target = addr::destination(SocketAddr::from((Ipv4Addr::from(ip), port)))?;
       let offset = napi_raw::get_number(env, offset, "offset")?;
       let length = napi_raw::get_number(env, length, "length")?;
       let buf = arg_bytes(env, buf, "buffer")?.window(offset, length)?;
@@ -352,7 +352,7 @@ pub unsafe extern "C" fn udp_send_to_fast(
       let address = napi_raw::get_short_str(env, address, "address", &mut room)?;
       let port = port_number(napi_raw::get_number(env, port, "port")?)?;
       let target = match address {
-        Some(address) => addr::parse_parts(address, u32::from(port))?,
+        Some(address) => addr::destination(addr::parse_parts(address, u32::from(port))?)?,
         None => {
           return Err(Error::type_error(
             "ERR_INVALID_ADDRESS",
