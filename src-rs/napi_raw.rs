@@ -182,11 +182,13 @@ pub unsafe fn get_number(env: Env, value: Value, name: &str) -> Result<f64> {
 }
 
 /// Whether `value` is an integer from 0 to `max` (at most 2^53). Without
-/// `f64::fract`, which is a library call (`trunc`) on baseline x86-64, and
-/// this check runs for every datagram of a batch.
+/// `f64::fract`, a library call (`trunc`) on baseline x86-64, and through
+/// `i64`, which converts each way in about one instruction where `u64` takes
+/// some thirty (callgrind): this runs for every field of every datagram of a
+/// batch.
 #[inline]
 pub fn whole_in(value: f64, max: f64) -> bool {
-  value >= 0.0 && value <= max && (value as u64) as f64 == value
+  value >= 0.0 && value <= max && (value as i64) as f64 == value
 }
 
 /// An integer argument from 0 to `max`, without coercion: a `TypeError` for

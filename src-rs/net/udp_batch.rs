@@ -158,10 +158,20 @@ impl Records {
     length: usize,
     name: &str,
   ) -> Result<JsBytes<'call>> {
-    let max = buf.len() as f64;
-    let offset = self.integer(record, OFFSET, "offset", max)?;
-    let size = self.integer(record, length, name, max - offset)?;
-    buf.window(offset, size)
+    // `JsBytes::window` checks both numbers; the record's own checks run
+    // only to say which datagram and field was wrong.
+    buf
+      .window(self.get(record, OFFSET), self.get(record, length))
+      .map_err(|error| {
+        let max = buf.len() as f64;
+        match self.integer(record, OFFSET, "offset", max) {
+          Err(e) => e,
+          Ok(offset) => self
+            .integer(record, length, name, max - offset)
+            .err()
+            .unwrap_or(error),
+        }
+      })
   }
 
   /// Record `record`'s peer, `None` for family 0.
