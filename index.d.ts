@@ -63,11 +63,13 @@ export declare function eventsRelease(handle: Handle): boolean
 
 /**
  * The hot-path functions, for the wrapper to keep: `pollPoll`,
- * `watchTake`, `streamRead`, `streamWrite`, and the UDP socket's
+ * `watchTake`, `streamRead`, `streamWrite`; the UDP socket's
  * `udpRecvFrom`, `udpSendTo`, `udpSendToV4`, `udpRecvBatch`,
  * `udpSendBatch` (the `udpRecvFromParts`, `udpSendToParts`, `udpRecvBatch`
  * and `udpSendBatch` of the binding as plain callbacks, their
- * `Float64Array`s passed as the whole `ArrayBuffer`).
+ * `Float64Array`s passed as the whole `ArrayBuffer`); and on Unix
+ * `sourcePollNow`, `unixDatagramSendFast` and `unixDatagramRecvMsg`
+ * (`node-mio/epoll` and `node-mio/unix-dgram`).
  */
 export declare function fastCalls(): {
   pollPoll(handle: Handle, events: Handle, timeoutMs: number): number
@@ -79,6 +81,9 @@ export declare function fastCalls(): {
   udpSendToV4(handle: Handle, buf: Uint8Array, ip: number, port: number, offset: number, length: number): number | null
   udpRecvBatch(handle: Handle, buf: Uint8Array, meta: ArrayBuffer, start: number, count: number): number | null
   udpSendBatch(handle: Handle, buf: Uint8Array, meta: ArrayBuffer, start: number, count: number): number | null
+  sourcePollNow?(handle: Handle, events: number): number
+  unixDatagramSendFast?(handle: Handle, buf: Uint8Array): number | null
+  unixDatagramRecvMsg?(handle: Handle, buf: Uint8Array, out: Int32Array, addr: Uint8Array): number | null
 }
 
 /**
@@ -453,8 +458,20 @@ export declare function unixDatagramBind(path: string): Handle
 /** `UnixDatagram::bind_addr` with a Linux abstract name. */
 export declare function unixDatagramBindAbstract(name: Uint8Array): Handle
 
+/**
+ * Binds an unbound `UnixDatagram` to `path`, a filesystem path or, with a
+ * leading NUL byte, a Linux abstract name.
+ */
+export declare function unixDatagramBindTo(handle: Handle, path: string): void
+
 /** `UnixDatagram::connect(path)`. */
 export declare function unixDatagramConnect(handle: Handle, path: string): void
+
+/**
+ * Connects a `UnixDatagram` to `path`, a filesystem path or, with a
+ * leading NUL byte, a Linux abstract name.
+ */
+export declare function unixDatagramConnectTo(handle: Handle, path: string): void
 
 /** `UnixDatagram::pair()`: two connected sockets. */
 export declare function unixDatagramPair(): HandlePair
@@ -474,11 +491,25 @@ export declare function unixDatagramRecv(handle: Handle, buf: Uint8Array): numbe
 /** `UnixDatagram::recv_from(buf)`: the sender and size, or `null`. */
 export declare function unixDatagramRecvFrom(handle: Handle, buf: Uint8Array): UnixRemoteInfo | null
 
+/**
+ * `unixDatagramRecvFromFds(handle, buf, out, max)`: as `unixRecvFds`, on a
+ * `UnixDatagram`, with the sender: its address and the size, or `null`.
+ */
+export declare function unixDatagramRecvFromFds(handle: Handle, buf: Uint8Array, out: Int32Array, max: number): UnixRemoteInfo | null
+
 /** `UnixDatagram::send(buf)` to the connected peer. */
 export declare function unixDatagramSend(handle: Handle, buf: Uint8Array): number | null
 
 /** `UnixDatagram::send_to(buf, path)`. */
 export declare function unixDatagramSendTo(handle: Handle, buf: Uint8Array, path: string): number | null
+
+/**
+ * `unixDatagramSendToFds(handle, buf, fds, count, path)`: sends `buf` with
+ * the first `count` descriptors of `fds` to `path` (a leading NUL byte
+ * names a Linux abstract socket) from an unconnected `UnixDatagram`: the
+ * bytes sent, or `null`.
+ */
+export declare function unixDatagramSendToFds(handle: Handle, buf: Uint8Array, fds: Int32Array, count: number, path: string): number | null
 
 /** `UnixDatagram::unbound()`: a socket with no name, for `sendTo`. */
 export declare function unixDatagramUnbound(): Handle

@@ -144,6 +144,9 @@ test('the root tarball holds dist/, the generated loader and the license, and no
   for (const file of ['dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts', 'dist/binding.js', 'index.js', 'index.d.ts', 'LICENSE', 'README.md', 'CHANGELOG.md', 'package.json']) {
     t.true(files.includes(file), file)
   }
+  for (const name of ['epoll', 'unix-dgram']) {
+    for (const ext of ['js', 'mjs', 'd.ts', 'd.mts']) t.true(files.includes(`dist/compat/${name}.${ext}`), `dist/compat/${name}.${ext}`)
+  }
   t.false(files.some((f) => f.endsWith('.node') || f.startsWith('lib/') || f.startsWith('src-rs/')), files.join(' '))
   const manifest = JSON.parse(readFileSync(join(app, 'node_modules', 'node-mio', 'package.json'), 'utf8'))
   for (const script of ['preinstall', 'install', 'postinstall', 'prepare']) t.false(script in manifest.scripts, script)
@@ -171,6 +174,25 @@ test('require: the smoke program runs from the installed packages', async (t) =>
   t.true(run.stdout.includes(join(realpathSync.native(app), 'node_modules', 'node-mio', 'dist', 'index.js')), run.stdout)
 })
 
+const DROP_INS = `
+const epoll = new Epoll(() => {})
+const socket = createSocket('unix_dgram')
+socket.close()
+epoll.close()
+console.log(typeof Epoll.EPOLLIN === 'number' && epoll.closed ? 'drop-ins ok' : 'drop-ins FAILED')
+`
+
+test('require and import: node-mio/epoll and node-mio/unix-dgram resolve and run from the installed packages', async (t) => {
+  if (process.platform === 'win32') return t.pass('Unix only: the drop-ins wrap Unix descriptors and sockets')
+  writeFileSync(join(app, 'drop-ins.cjs'), `const { Epoll } = require('node-mio/epoll')\nconst { createSocket } = require('node-mio/unix-dgram')\n${DROP_INS}`)
+  writeFileSync(join(app, 'drop-ins.mjs'), `import { Epoll } from 'node-mio/epoll'\nimport { createSocket } from 'node-mio/unix-dgram'\n${DROP_INS}`)
+  for (const file of ['drop-ins.cjs', 'drop-ins.mjs']) {
+    const run = await node(app, [file])
+    t.is(run.status, 0, run.stderr)
+    t.regex(run.stdout, /drop-ins ok/, file)
+  }
+})
+
 test('import: the smoke program runs from the installed packages', async (t) => {
   writeFileSync(join(app, 'smoke.mjs'), `import { Events, Poll, TcpListener, Waker } from 'node-mio'\n${SMOKE}`)
   const run = await node(app, ['smoke.mjs'])
@@ -180,6 +202,12 @@ test('import: the smoke program runs from the installed packages', async (t) => 
 
 const CONSUMER = `
 import { Events, Interest, Poll, TcpListener, type Event } from 'node-mio'
+import { Epoll } from 'node-mio/epoll'
+import { createSocket, type UnixDgramRemoteInfo } from 'node-mio/unix-dgram'
+export const dropIns = (): void => {
+  new Epoll((err: Error | null, fd: number, events: number) => void [err, fd & events]).close()
+  createSocket('unix_dgram', (buf: Buffer, rinfo: UnixDgramRemoteInfo) => void [buf, rinfo.path]).close()
+}
 const poll: Poll = new Poll()
 const events = new Events(8)
 const listener = TcpListener.bind('127.0.0.1:0')

@@ -34,6 +34,21 @@ test('the exports map points each condition at code and types that exist', (t) =
   t.true(pkg.files.includes('dist'))
 })
 
+test('the drop-in subpaths: node-mio/epoll and node-mio/unix-dgram, one instance for require and import, code and types that exist', async (t) => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+  for (const [subpath, name] of [['./epoll', 'Epoll'], ['./unix-dgram', 'createSocket']] as const) {
+    const entry = pkg.exports[subpath]
+    for (const condition of ['import', 'require']) {
+      for (const file of [entry[condition].types, entry[condition].default]) t.true(existsSync(join(root, file)), `${subpath} ${condition}: ${file}`)
+    }
+    const specifier = `node-mio${subpath.slice(1)}`
+    const cjs = require(specifier)
+    const esm = (await import(specifier)) as Record<string, unknown>
+    t.is(typeof cjs[name], 'function', `${specifier}: ${name}`)
+    t.is(esm[name], cjs[name], `${specifier}: import and require share ${name}`)
+  }
+})
+
 test('the raw binding stays internal: no handle functions on the public module', (t) => {
   const cjs = require('node-mio')
   for (const raw of ['pollNew', 'fastCalls', 'sourceClose', 'streamWritev']) t.false(raw in cjs, raw)

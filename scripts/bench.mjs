@@ -37,9 +37,10 @@ import alloc from '../bench/scenarios/alloc.mjs'
 import echo from '../bench/scenarios/echo.mjs'
 import emptyPoll from '../bench/scenarios/empty-poll.mjs'
 import fdEvents from '../bench/scenarios/fd-events.mjs'
+import dropIns from '../bench/scenarios/drop-ins.mjs'
 
 /** The scenario families, in the order they run and report. */
-const FAMILIES = [echo, emptyPoll, alloc, fdEvents]
+const FAMILIES = [echo, emptyPoll, alloc, fdEvents, dropIns]
 
 const ROUNDS = { quick: 2, full: 5 }
 

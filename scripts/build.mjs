@@ -45,4 +45,9 @@ if (only !== 'native') {
   // ESM entry points over the CommonJS build: one module instance either way.
   writeFileSync(join(root, 'dist', 'index.mjs'), "export * from './index.js'\n")
   writeFileSync(join(root, 'dist', 'index.d.mts'), "export * from './index.js'\n")
+  // The drop-ins for other packages (`node-mio/epoll`, `node-mio/unix-dgram`), the same way.
+  for (const name of ['epoll', 'unix-dgram']) {
+    writeFileSync(join(root, 'dist', 'compat', `${name}.mjs`), `export * from './${name}.js'\n`)
+    writeFileSync(join(root, 'dist', 'compat', `${name}.d.mts`), `export * from './${name}.js'\n`)
+  }
 }

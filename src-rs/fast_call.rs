@@ -92,11 +92,13 @@ fn function<'env>(env: &'env Env, name: &str, callback: Callback) -> Result<Func
 }
 
 /// The hot-path functions, for the wrapper to keep: `pollPoll`,
-/// `watchTake`, `streamRead`, `streamWrite`, and the UDP socket's
+/// `watchTake`, `streamRead`, `streamWrite`; the UDP socket's
 /// `udpRecvFrom`, `udpSendTo`, `udpSendToV4`, `udpRecvBatch`,
 /// `udpSendBatch` (the `udpRecvFromParts`, `udpSendToParts`, `udpRecvBatch`
 /// and `udpSendBatch` of the binding as plain callbacks, their
-/// `Float64Array`s passed as the whole `ArrayBuffer`).
+/// `Float64Array`s passed as the whole `ArrayBuffer`); and on Unix
+/// `sourcePollNow`, `unixDatagramSendFast` and `unixDatagramRecvMsg`
+/// (`node-mio/epoll` and `node-mio/unix-dgram`).
 #[napi(ts_return_type = "{
   pollPoll(handle: Handle, events: Handle, timeoutMs: number): number
   watchTake(watch: Handle, events: Handle): number
@@ -107,6 +109,9 @@ fn function<'env>(env: &'env Env, name: &str, callback: Callback) -> Result<Func
   udpSendToV4(handle: Handle, buf: Uint8Array, ip: number, port: number, offset: number, length: number): number | null
   udpRecvBatch(handle: Handle, buf: Uint8Array, meta: ArrayBuffer, start: number, count: number): number | null
   udpSendBatch(handle: Handle, buf: Uint8Array, meta: ArrayBuffer, start: number, count: number): number | null
+  sourcePollNow?(handle: Handle, events: number): number
+  unixDatagramSendFast?(handle: Handle, buf: Uint8Array): number | null
+  unixDatagramRecvMsg?(handle: Handle, buf: Uint8Array, out: Int32Array, addr: Uint8Array): number | null
 }")]
 pub fn fast_calls(env: &Env) -> napi::Result<Object<'_>> {
   guard(env, || {
@@ -153,6 +158,33 @@ pub fn fast_calls(env: &Env) -> napi::Result<Object<'_>> {
         env,
         "udpSendBatch",
         crate::net::udp_batch::udp_send_batch_fast,
+      )?,
+    )?;
+    #[cfg(unix)]
+    calls.set(
+      "sourcePollNow",
+      function(
+        env,
+        "sourcePollNow",
+        crate::unix::source_fd::source_poll_now,
+      )?,
+    )?;
+    #[cfg(unix)]
+    calls.set(
+      "unixDatagramSendFast",
+      function(
+        env,
+        "unixDatagramSendFast",
+        crate::net::uds::datagram::unix_datagram_send_fast,
+      )?,
+    )?;
+    #[cfg(unix)]
+    calls.set(
+      "unixDatagramRecvMsg",
+      function(
+        env,
+        "unixDatagramRecvMsg",
+        crate::net::uds::fds::unix_datagram_recv_msg,
       )?,
     )?;
     Ok(calls)

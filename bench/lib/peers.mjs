@@ -57,42 +57,60 @@ function findNodeHeaders() {
  * with node-gyp against the local Node headers. Returns { ok, version, reason, ... }.
  */
 export function ensureEpollPackage(log) {
-  const pkgDir = path.join(PEERS, 'node_modules', 'epoll')
-  const addon = path.join(pkgDir, 'build', 'Release', 'epoll.node')
-  const out = { ok: false, package: 'epoll', version: null, built: path.relative(ROOT, addon), installed_now: false, nodedir: null, reason: null }
+  if (process.platform !== 'linux') return { ok: false, package: 'epoll', version: null, reason: 'the epoll package is Linux only' }
+  return ensurePeerPackage('epoll', 'epoll.node', 'Epoll', log)
+}
+
+/**
+ * Installs the `unix-dgram` npm package into bench/peers on demand and builds
+ * it with node-gyp against the local Node headers, as `ensureEpollPackage`.
+ */
+export function ensureUnixDgramPackage(log) {
+  return ensurePeerPackage('unix-dgram', 'unix_dgram.node', 'createSocket', log)
+}
+
+/**
+ * Installs bench/peers' packages (`npm install --ignore-scripts`) when
+ * `name`'s addon is not built, builds `name` (`npm rebuild`, its node-gyp
+ * install script, approved in bench/peers/package.json), and checks that it
+ * loads and exports `member`.
+ */
+function ensurePeerPackage(name, addonFile, member, log) {
+  const pkgDir = path.join(PEERS, 'node_modules', name)
+  const addon = path.join(pkgDir, 'build', 'Release', addonFile)
+  const out = { ok: false, package: name, version: null, built: path.relative(ROOT, addon), installed_now: false, nodedir: null, reason: null }
   const fail = (reason) => ({ ...out, reason })
-  if (process.platform !== 'linux') return fail('the epoll package is Linux only')
   if (!existsSync(addon)) {
     const headers = findNodeHeaders()
     if (headers.nodedir === null) return fail(headers.reason)
     out.nodedir = headers.nodedir
-    log(`installing the epoll npm package into bench/peers (npm install --ignore-scripts, then npm rebuild epoll with nodedir ${headers.nodedir})`)
+    log(`installing the ${name} npm package into bench/peers (npm install --ignore-scripts, then npm rebuild ${name} with nodedir ${headers.nodedir})`)
     const npmOpts = { cwd: PEERS, encoding: 'utf8', timeout: 300_000, env: { ...process.env, npm_config_nodedir: headers.nodedir } }
     const install = spawnSync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock'], npmOpts)
     if (install.error || install.status !== 0) {
       return fail(`npm install in bench/peers failed (${install.error?.message ?? `exit ${install.status}`}): ${npmReason(install.stderr || install.stdout)}`)
     }
-    // `npm rebuild` runs epoll's install script (node-gyp rebuild, the
+    // `npm rebuild` runs the package's install script (node-gyp rebuild, the
     // node-gyp bundled with npm); bench/peers/package.json approves it
     // (allowScripts), and npm_config_nodedir keeps node-gyp off the network.
-    const build = spawnSync('npm', ['rebuild', 'epoll', '--foreground-scripts'], npmOpts)
+    const build = spawnSync('npm', ['rebuild', name, '--foreground-scripts'], npmOpts)
     if (build.error || build.status !== 0 || !existsSync(addon)) {
       const lines = `${build.stdout ?? ''}\n${build.stderr ?? ''}`
         .split('\n')
         .filter((l) => /error|not found|ERR!/i.test(l))
         .slice(-4)
         .join(' | ')
-      return fail(`building epoll with node-gyp failed (${build.error?.message ?? `exit ${build.status}`}): ${lines || tail(build.stderr || build.stdout)}`)
+      return fail(`building ${name} with node-gyp failed (${build.error?.message ?? `exit ${build.status}`}): ${lines || tail(build.stderr || build.stdout)}`)
     }
     out.installed_now = true
   }
   out.version = JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8')).version
-  const probe = spawnSync(process.execPath, ['-e', 'const { Epoll } = require(process.argv[1]); if (typeof Epoll !== "function") process.exit(3)', pkgDir], {
+  const probe = spawnSync(process.execPath, ['-e', `if (typeof require(process.argv[1])[${JSON.stringify(member)}] !== "function") process.exit(3)`, pkgDir], {
     encoding: 'utf8',
     timeout: 30_000,
   })
   if (probe.error || probe.status !== 0) {
-    return fail(`epoll ${out.version} is built but does not load in Node ${process.version} (delete bench/peers/node_modules to rebuild it): ${tail(probe.stderr)}`)
+    return fail(`${name} ${out.version} is built but does not load in Node ${process.version} (delete bench/peers/node_modules to rebuild it): ${tail(probe.stderr)}`)
   }
   out.ok = true
   return out

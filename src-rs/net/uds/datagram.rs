@@ -87,6 +87,34 @@ pub fn unix_datagram_connect(env: Env, handle: Handle, path: String) -> napi::Re
   })
 }
 
+/// Binds an unbound `UnixDatagram` to `path`, a filesystem path or, with a
+/// leading NUL byte, a Linux abstract name.
+#[napi]
+pub fn unix_datagram_bind_to(env: Env, handle: Handle, path: String) -> napi::Result<()> {
+  guard(&env, || {
+    let addr = SockAddr::unix(&path).map_err(|e| Error::system(&e, "bind").on_path(&path))?;
+    with_datagram(handle, |s| {
+      socket2::SockRef::from(s)
+        .bind(&addr)
+        .map_err(|e| Error::system(&e, "bind").on_path(&path))
+    })
+  })
+}
+
+/// Connects a `UnixDatagram` to `path`, a filesystem path or, with a
+/// leading NUL byte, a Linux abstract name.
+#[napi]
+pub fn unix_datagram_connect_to(env: Env, handle: Handle, path: String) -> napi::Result<()> {
+  guard(&env, || {
+    let addr = SockAddr::unix(&path).map_err(|e| Error::system(&e, "connect").on_path(&path))?;
+    with_datagram(handle, |s| {
+      socket2::SockRef::from(s)
+        .connect(&addr)
+        .map_err(|e| Error::system(&e, "connect").on_path(&path))
+    })
+  })
+}
+
 /// Sends `buf` to `to` (or to the connected peer).
 fn send(handle: Handle, buf: JsBytes<'_>, to: Option<&SockAddr>) -> Result<Option<u32>> {
   let buf = buf.prefix(MAX_CHUNK);
@@ -183,6 +211,20 @@ pub fn unix_datagram_recv_from(
       }
     }))
   })
+}
+
+/// `unixDatagramSendFast(handle, buf)`: `UnixDatagram::send(buf)` to the
+/// connected peer, as a hot-path call (`fast_call.rs`): the bytes sent, or
+/// `null` when it would block.
+///
+/// # Safety
+/// Called by Node-API only, with its own `env` and `info`.
+pub unsafe extern "C" fn unix_datagram_send_fast(
+  env: napi::sys::napi_env,
+  info: napi::sys::napi_callback_info,
+) -> napi::sys::napi_value {
+  // SAFETY: Node-API passes this callback's own `env` and `info`.
+  unsafe { crate::fast_call::handle_and_bytes(env, info, |handle, buf| send(handle, buf, None)) }
 }
 
 /// `UnixDatagram.peerCred()`: the peer's credentials where the OS recorded

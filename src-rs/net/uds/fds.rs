@@ -12,12 +12,15 @@ use std::os::fd::RawFd;
 use napi::bindgen_prelude::Unknown;
 use napi::{sys, Env, JsValue};
 use napi_derive::napi;
+use socket2::SockAddr;
 
-use crate::boundary::guard;
+use crate::boundary::{guard, guard_raw};
 use crate::error::{Class, Error, Result};
 use crate::handle::Handle;
-use crate::napi_raw;
-use crate::source::{self, Io};
+use crate::napi_raw::{self, JsBytes};
+use crate::net::uds::addr::UnixAddress;
+use crate::net::uds::datagram::UnixRemoteInfo;
+use crate::source::{self, Io, Kind};
 use crate::stream::{arg_bytes, nonblocking, on_descriptor, readable, MAX_CHUNK};
 use crate::sys::io::NOSIGNAL;
 
@@ -103,7 +106,40 @@ pub fn unix_send_fds(
   fds: Unknown,
   count: u32,
 ) -> napi::Result<Option<u32>> {
+  guard(&env, || send_fds(&env, handle, buf, fds, count, None))
+}
+
+/// `unixDatagramSendToFds(handle, buf, fds, count, path)`: sends `buf` with
+/// the first `count` descriptors of `fds` to `path` (a leading NUL byte
+/// names a Linux abstract socket) from an unconnected `UnixDatagram`: the
+/// bytes sent, or `null`.
+#[napi(
+  ts_args_type = "handle: Handle, buf: Uint8Array, fds: Int32Array, count: number, path: string"
+)]
+pub fn unix_datagram_send_to_fds(
+  env: Env,
+  handle: Handle,
+  buf: Unknown,
+  fds: Unknown,
+  count: u32,
+  path: String,
+) -> napi::Result<Option<u32>> {
   guard(&env, || {
+    let to = SockAddr::unix(&path).map_err(|e| Error::system(&e, "sendmsg").on_path(&path))?;
+    send_fds(&env, handle, buf, fds, count, Some(&to))
+  })
+}
+
+/// Sends `buf` with descriptors, to `to` or the connected peer.
+fn send_fds(
+  env: &Env,
+  handle: Handle,
+  buf: Unknown,
+  fds: Unknown,
+  count: u32,
+  to: Option<&SockAddr>,
+) -> Result<Option<u32>> {
+  {
     let count = count as usize;
     if count > MAX_FDS {
       return Err(Error::out_of_range(format!(
@@ -151,6 +187,10 @@ pub fn unix_send_fds(
         let mut msg: libc::msghdr = std::mem::zeroed();
         msg.msg_iov = &mut iov;
         msg.msg_iovlen = 1 as _;
+        if let Some(to) = to {
+          msg.msg_name = to.as_ptr() as *mut libc::c_void;
+          msg.msg_namelen = to.len();
+        }
         if count > 0 {
           let bytes = (count * std::mem::size_of::<RawFd>()) as libc::c_uint;
           msg.msg_control = control.as_mut_ptr().cast();
@@ -173,7 +213,7 @@ pub fn unix_send_fds(
         Ok(sent as u32)
       }
     })
-  })
+  }
 }
 
 /// Closes descriptors this process received and will not hand out.
@@ -198,30 +238,86 @@ pub fn unix_recv_fds(
   max: u32,
 ) -> napi::Result<Option<u32>> {
   guard(&env, || {
-    let max = max as usize;
-    if max > MAX_FDS {
-      return Err(Error::out_of_range(format!(
-        "at most {MAX_FDS} descriptors come in one message, got {max}"
-      )));
-    }
-    // SAFETY: this call's arguments; no JavaScript runs until it returns.
-    let (out, length) = unsafe { int32s(env.raw(), out.raw(), "out") }?;
-    if length < max + 1 {
-      return Err(Error::out_of_range(format!(
-        "out must hold {} elements (a count and {max} descriptors), it holds {length}",
-        max + 1
-      )));
-    }
-    let stream = is_stream(handle)?;
-    // SAFETY: as above, taken last.
-    let buf = unsafe { arg_bytes(env.raw(), buf.raw(), "buffer") }?;
-    // A datagram may be empty and still carry descriptors; a stream's 0
-    // bytes read would be the end of the stream.
-    let buf = if stream {
-      readable(buf)?
-    } else {
-      buf.prefix(MAX_CHUNK)
-    };
+    Ok(recv_fds(&env, handle, buf, out, max)?.map(|(size, _)| size))
+  })
+}
+
+/// `unixDatagramRecvFromFds(handle, buf, out, max)`: as `unixRecvFds`, on a
+/// `UnixDatagram`, with the sender: its address and the size, or `null`.
+#[napi(ts_args_type = "handle: Handle, buf: Uint8Array, out: Int32Array, max: number")]
+pub fn unix_datagram_recv_from_fds(
+  env: Env,
+  handle: Handle,
+  buf: Unknown,
+  out: Unknown,
+  max: u32,
+) -> napi::Result<Option<UnixRemoteInfo>> {
+  guard(&env, || {
+    source::with_kind(
+      handle,
+      |kind| kind == Kind::UnixDatagram,
+      "UnixDatagram",
+      |_| Ok(()),
+    )?;
+    Ok(recv_fds(&env, handle, buf, out, max)?.map(|(size, from)| {
+      let from = UnixAddress::from_sock_addr(&from);
+      UnixRemoteInfo {
+        path: from.path,
+        abstract_name: from.abstract_name,
+        unnamed: from.unnamed,
+        size,
+      }
+    }))
+  })
+}
+
+/// Receives into `buf` with up to `max` descriptors (see `unix_recv_fds`):
+/// the size and the sender's address.
+fn recv_fds(
+  env: &Env,
+  handle: Handle,
+  buf: Unknown,
+  out: Unknown,
+  max: u32,
+) -> Result<Option<(u32, SockAddr)>> {
+  let max = max as usize;
+  if max > MAX_FDS {
+    return Err(Error::out_of_range(format!(
+      "at most {MAX_FDS} descriptors come in one message, got {max}"
+    )));
+  }
+  // SAFETY: this call's arguments; no JavaScript runs until it returns.
+  let (out, length) = unsafe { int32s(env.raw(), out.raw(), "out") }?;
+  if length < max + 1 {
+    return Err(Error::out_of_range(format!(
+      "out must hold {} elements (a count and {max} descriptors), it holds {length}",
+      max + 1
+    )));
+  }
+  let stream = is_stream(handle)?;
+  // SAFETY: as above, taken last.
+  let buf = unsafe { arg_bytes(env.raw(), buf.raw(), "buffer") }?;
+  // A datagram may be empty and still carry descriptors; a stream's 0
+  // bytes read would be the end of the stream.
+  let buf = if stream {
+    readable(buf)?
+  } else {
+    buf.prefix(MAX_CHUNK)
+  };
+  recv_into(handle, buf, out, max)
+}
+
+/// `recvmsg` into `buf` with up to `max` descriptors, written to `out[1..]`
+/// with their count in `out[0]` (`out` holds at least `max + 1` elements of
+/// memory no JavaScript runs against until the call returns): the size and
+/// the sender's address, or `None` when it would block.
+fn recv_into(
+  handle: Handle,
+  buf: JsBytes<'_>,
+  out: *mut i32,
+  max: usize,
+) -> Result<Option<(u32, SockAddr)>> {
+  {
     let mut control: Control = [0; (MAX_FDS * 4 + 64) / 8];
     let mut got = [0 as RawFd; MAX_FDS];
     let received = with_unix(handle, "recvmsg", |fd| {
@@ -230,50 +326,57 @@ pub fn unix_recv_fds(
         iov_len: buf.len(),
       };
       // SAFETY: all-zero is a valid `msghdr`; the pointers are live
-      // through the call; the CMSG macros walk what the kernel wrote.
+      // through the call (the address storage is `try_init`'s, zeroed, and
+      // its length is what the kernel wrote); the CMSG macros walk what the
+      // kernel wrote.
       unsafe {
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1 as _;
-        if max > 0 {
-          msg.msg_control = control.as_mut_ptr().cast();
-          msg.msg_controllen =
-            libc::CMSG_SPACE((max * std::mem::size_of::<RawFd>()) as libc::c_uint) as _;
-        }
-        let n = libc::recvmsg(fd, &mut msg, CLOEXEC);
-        if n < 0 {
-          return Err(std::io::Error::last_os_error());
-        }
-        let mut count = 0usize;
-        let mut overflow = false;
-        if max > 0 {
-          let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
-          while !cmsg.is_null() {
-            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
-              let data = libc::CMSG_DATA(cmsg);
-              let bytes = (*cmsg).cmsg_len as usize - (data as usize - cmsg as usize);
-              for i in 0..bytes / std::mem::size_of::<RawFd>() {
-                let fd = data.cast::<RawFd>().add(i).read_unaligned();
-                if count < MAX_FDS {
-                  got[count] = fd;
-                  count += 1;
-                } else {
-                  overflow = true;
-                  libc::close(fd);
+        SockAddr::try_init(|storage, len| {
+          let mut msg: libc::msghdr = std::mem::zeroed();
+          msg.msg_name = storage.cast();
+          msg.msg_namelen = *len;
+          msg.msg_iov = &mut iov;
+          msg.msg_iovlen = 1 as _;
+          if max > 0 {
+            msg.msg_control = control.as_mut_ptr().cast();
+            msg.msg_controllen =
+              libc::CMSG_SPACE((max * std::mem::size_of::<RawFd>()) as libc::c_uint) as _;
+          }
+          let n = libc::recvmsg(fd, &mut msg, CLOEXEC);
+          if n < 0 {
+            return Err(std::io::Error::last_os_error());
+          }
+          *len = msg.msg_namelen;
+          let mut count = 0usize;
+          let mut overflow = false;
+          if max > 0 {
+            let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+            while !cmsg.is_null() {
+              if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
+                let data = libc::CMSG_DATA(cmsg);
+                let bytes = (*cmsg).cmsg_len as usize - (data as usize - cmsg as usize);
+                for i in 0..bytes / std::mem::size_of::<RawFd>() {
+                  let fd = data.cast::<RawFd>().add(i).read_unaligned();
+                  if count < MAX_FDS {
+                    got[count] = fd;
+                    count += 1;
+                  } else {
+                    overflow = true;
+                    libc::close(fd);
+                  }
                 }
               }
+              cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
             }
-            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
           }
-        }
-        Ok((
-          n as usize,
-          count,
-          overflow || msg.msg_flags & libc::MSG_CTRUNC != 0,
-        ))
+          Ok((
+            n as usize,
+            count,
+            overflow || msg.msg_flags & libc::MSG_CTRUNC != 0,
+          ))
+        })
       }
     })?;
-    let Some((size, count, truncated)) = received else {
+    let Some(((size, count, truncated), from)) = received else {
       return Ok(None);
     };
     if truncated || count > max {
@@ -301,6 +404,80 @@ pub fn unix_recv_fds(
         out.add(1 + i).write_unaligned(fd);
       }
     }
-    Ok(Some(size.min(MAX_CHUNK) as u32))
+    Ok(Some((size.min(MAX_CHUNK) as u32, from)))
+  }
+}
+
+/// Where `unixDatagramRecvMsg` puts the sender's address in `out`: its kind
+/// (0 unnamed, 1 path, 2 Linux abstract name) and its length in bytes.
+const ADDR_KIND: usize = MAX_FDS + 1;
+const ADDR_LEN: usize = MAX_FDS + 2;
+/// The longest address `unixDatagramRecvMsg` writes to `addr` (`sun_path`).
+const ADDR_MAX: usize = 108;
+
+/// `unixDatagramRecvMsg(handle, buf, out, addr)`: a datagram, its
+/// descriptors and its sender in one `recvmsg`, without building an object:
+/// the size, or `null` when it would block. `out` (an `Int32Array` of at
+/// least 256 elements) gets the descriptor count in `out[0]`, the
+/// descriptors from `out[1]`, the sender's kind in `out[254]` (0 unnamed,
+/// 1 path, 2 abstract) and its length in `out[255]`; `addr` (a `Uint8Array`
+/// of at least 108 bytes) its bytes. The receive loop of
+/// `node-mio/unix-dgram`, once per datagram: a hot-path call
+/// (`fast_call.rs`).
+///
+/// # Safety
+/// Called by Node-API only, with its own `env` and `info`.
+pub unsafe extern "C" fn unix_datagram_recv_msg(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
+  guard_raw(env, || {
+    // SAFETY: `env` and `info` are this callback's.
+    let ([handle, buf, out, addr], _) = unsafe { napi_raw::args::<4>(env, info) };
+    // SAFETY: the values are this call's arguments. Numbers and typed arrays
+    // are read without running JavaScript, so the memory stays valid through
+    // the receive; it is written through raw pointers only.
+    let (handle, (out, length), addr, buf) = unsafe {
+      (
+        napi_raw::get_number(env, handle, "handle")?,
+        int32s(env, out, "out")?,
+        napi_raw::bytes(env, addr)
+          .ok_or_else(|| Error::invalid_type("addr must be a Uint8Array or Buffer"))?,
+        napi_raw::bytes(env, buf)
+          .ok_or_else(|| Error::invalid_type("buffer must be a Uint8Array or Buffer"))?,
+      )
+    };
+    if length < ADDR_LEN + 1 {
+      return Err(Error::out_of_range(format!(
+        "out must hold {} elements, it holds {length}",
+        ADDR_LEN + 1
+      )));
+    }
+    if addr.len() < ADDR_MAX {
+      return Err(Error::out_of_range(format!(
+        "addr must hold {ADDR_MAX} bytes, it holds {}",
+        addr.len()
+      )));
+    }
+    let buf = readable(buf)?;
+    let Some((size, from)) = recv_into(handle, buf, out, MAX_FDS)? else {
+      return napi_raw::null(env).ok_or(Error::Pending);
+    };
+    let (kind, bytes): (i32, &[u8]) = if let Some(path) = from.as_pathname() {
+      (1, std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()))
+    } else if let Some(name) = from.as_abstract_namespace() {
+      (2, name)
+    } else {
+      (0, &[])
+    };
+    let len = bytes.len().min(ADDR_MAX);
+    // SAFETY: `out` holds more than `ADDR_LEN` elements and `addr` at least
+    // `ADDR_MAX` bytes, live (no JavaScript ran since they were taken).
+    unsafe {
+      out.add(ADDR_KIND).write_unaligned(kind);
+      out.add(ADDR_LEN).write_unaligned(len as i32);
+      std::ptr::copy_nonoverlapping(bytes.as_ptr(), addr.as_mut_ptr(), len);
+    }
+    napi_raw::uint32(env, size).ok_or(Error::Pending)
   })
 }
