@@ -63,15 +63,24 @@ export declare function eventsRelease(handle: Handle): boolean
 
 /**
  * The hot-path functions, for the wrapper to keep: `pollPoll`,
- * `watchTake`, `streamRead`, `streamWrite`, and on Unix `sourcePollNow`,
- * `unixDatagramSendFast` and `unixDatagramRecvMsg` (`node-mio/epoll` and
- * `node-mio/unix-dgram`).
+ * `watchTake`, `streamRead`, `streamWrite`; the UDP socket's
+ * `udpRecvFrom`, `udpSendTo`, `udpSendToV4`, `udpRecvBatch`,
+ * `udpSendBatch` (the `udpRecvFromParts`, `udpSendToParts`, `udpRecvBatch`
+ * and `udpSendBatch` of the binding as plain callbacks, their
+ * `Float64Array`s passed as the whole `ArrayBuffer`); and on Unix
+ * `sourcePollNow`, `unixDatagramSendFast` and `unixDatagramRecvMsg`
+ * (`node-mio/epoll` and `node-mio/unix-dgram`).
  */
 export declare function fastCalls(): {
   pollPoll(handle: Handle, events: Handle, timeoutMs: number): number
   watchTake(watch: Handle, events: Handle): number
   streamRead(handle: Handle, buf: Uint8Array, offset?: number, length?: number): number | null
   streamWrite(handle: Handle, buf: Uint8Array, offset?: number, length?: number): number | null
+  udpRecvFrom(handle: Handle, buf: Uint8Array, from: ArrayBuffer): number | null
+  udpSendTo(handle: Handle, buf: Uint8Array, address: string, port: number, offset: number, length: number): number | null
+  udpSendToV4(handle: Handle, buf: Uint8Array, ip: number, port: number, offset: number, length: number): number | null
+  udpRecvBatch(handle: Handle, buf: Uint8Array, meta: ArrayBuffer, start: number, count: number): number | null
+  udpSendBatch(handle: Handle, buf: Uint8Array, meta: ArrayBuffer, start: number, count: number): number | null
   sourcePollNow?(handle: Handle, events: number): number
   unixDatagramSendFast?(handle: Handle, buf: Uint8Array): number | null
   unixDatagramRecvMsg?(handle: Handle, buf: Uint8Array, out: Int32Array, addr: Uint8Array): number | null

@@ -218,6 +218,83 @@ test('hostile arguments: wrong types, bad records, out-of-range windows', (t) =>
   t.throws(send(buf, meta), { instanceOf: RangeError }, 'a size past the buffer')
 })
 
+test('the hot-path calls check their ArrayBuffer, numbers and windows as the binding functions do', (t) => {
+  const fast = binding.fastCalls()
+  const handle = binding.udpBind('127.0.0.1:0')
+  t.teardown(() => binding.sourceClose(handle))
+  const buf = Buffer.alloc(64)
+  const records = new ArrayBuffer(8 * 12 * 4)
+  const meta = new Float64Array(records)
+  meta[1] = 64
+  const recv = (b: unknown, m: unknown, start: unknown = 0, count: unknown = 1) => () =>
+    fast.udpRecvBatch(handle, b as Uint8Array, m as ArrayBuffer, start as number, count as number)
+  t.throws(recv(buf, meta), { instanceOf: TypeError }, 'the records as a Float64Array, not its ArrayBuffer')
+  t.throws(recv(buf, new SharedArrayBuffer(8 * 48)), { instanceOf: TypeError })
+  t.throws(recv(buf, new Proxy(records, {})), { instanceOf: TypeError })
+  t.throws(recv(new Float64Array(8), records), { instanceOf: TypeError })
+  t.throws(recv(buf, records, 3, 2), { instanceOf: RangeError }, 'records past the end')
+  t.throws(recv(buf, records, -1, 1), { instanceOf: RangeError })
+  t.throws(recv(buf, records, 0, 1.5), { instanceOf: RangeError })
+  t.throws(recv(buf, records, '0', 1), { instanceOf: TypeError })
+  const gone = new ArrayBuffer(8 * 12)
+  structuredClone(gone, { transfer: [gone] })
+  t.throws(recv(buf, gone), { instanceOf: RangeError }, 'a detached ArrayBuffer holds no record')
+  t.is(fast.udpRecvBatch(handle, buf, records, 0, 1), null, 'valid records: would block is null')
+  meta[2] = 4
+  meta[3] = 5
+  t.throws(() => fast.udpSendBatch(handle, buf, records, 0, 1), { instanceOf: RangeError }, 'family 5')
+
+  const parts = new ArrayBuffer(56)
+  const recvFrom = (b: unknown, p: unknown) => () => fast.udpRecvFrom(handle, b as Uint8Array, p as ArrayBuffer)
+  t.throws(recvFrom(buf, new ArrayBuffer(48)), { instanceOf: TypeError }, 'room for fewer than 7 numbers')
+  t.throws(recvFrom(buf, new Float64Array(parts)), { instanceOf: TypeError })
+  t.throws(recvFrom(buf, new SharedArrayBuffer(56)), { instanceOf: TypeError })
+  t.throws(recvFrom('x', parts), { instanceOf: TypeError })
+  t.throws(() => fast.udpRecvFrom(0, buf, parts), { code: 'ERR_SOCKET_CLOSED' })
+  t.is(fast.udpRecvFrom(handle, buf, parts), null)
+
+  const v4 = (ip: unknown, port: unknown, offset: unknown = 0, length: unknown = 8) => () =>
+    fast.udpSendToV4(handle, buf, ip as number, port as number, offset as number, length as number)
+  t.throws(v4(2 ** 32, 9), { instanceOf: RangeError })
+  t.throws(v4(-1, 9), { instanceOf: RangeError })
+  t.throws(v4(0x7f000001, 65536), { code: 'ERR_SOCKET_BAD_PORT' })
+  t.throws(v4(0x7f000001, 9.5), { code: 'ERR_SOCKET_BAD_PORT' })
+  t.throws(v4(0x7f000001, 0), { code: 'ERR_SOCKET_BAD_PORT' }, 'port 0 names no peer')
+  t.throws(() => fast.udpSendTo(handle, buf, '127.0.0.1', 0, 0, 8), { code: 'ERR_SOCKET_BAD_PORT' })
+  t.throws(v4('127.0.0.1', 9), { instanceOf: TypeError })
+  t.throws(v4(0x7f000001, 9, 60, 8), { instanceOf: RangeError }, 'a window past the buffer')
+  const text = (address: unknown) => () => fast.udpSendTo(handle, buf, address as string, 9, 0, 8)
+  t.throws(text('localhost'), { code: 'ERR_INVALID_ADDRESS' })
+  t.throws(text('1'.repeat(200)), { code: 'ERR_INVALID_ADDRESS' }, 'longer than any address text')
+  t.throws(text({ toString: () => '127.0.0.1' }), { instanceOf: TypeError }, 'no conversion runs')
+})
+
+test('recvBatch takes everything waiting up to its capacity, whatever the last receive found', (t) => {
+  using poll = new Poll()
+  const events = new Events(4)
+  using rx = UdpSocket.bind('127.0.0.1:0')
+  using tx = UdpSocket.bind('127.0.0.1:0')
+  poll.registry.register(rx, 1, Interest.READABLE)
+  const batch = new DatagramBatch(200, 64)
+  const out = new DatagramBatch(150, 64)
+  // One datagram: the next receive asks the kernel for few.
+  out.write(0, Buffer.from('one'), rx.localAddr())
+  t.is(tx.sendBatch(out, 0, 1), 1)
+  t.is(until(poll, events, () => rx.recvBatch(batch)), 1)
+  // Then 150 at once: one recvBatch still returns all of them, in order.
+  for (let i = 0; i < 150; i++) out.write(i, Buffer.from(`datagram ${i}`), rx.localAddr())
+  t.is(tx.sendBatch(out), 150)
+  const first = until(poll, events, () => rx.recvBatch(batch))
+  const got = [...Array(first).keys()].map((i) => Buffer.from(batch.data(i)).toString())
+  while (got.length < 150) {
+    const n = until(poll, events, () => rx.recvBatch(batch))
+    for (let i = 0; i < n; i++) got.push(Buffer.from(batch.data(i)).toString())
+  }
+  t.deepEqual(got, [...Array(150).keys()].map((i) => `datagram ${i}`))
+  // Linux queues loopback datagrams before sendmmsg returns, so all 150 wait.
+  if (LINUX) t.is(first, 150, 'all 150 in the first call: the receive grows its ask while every datagram asked for arrives')
+})
+
 test('UDP GSO and GRO are Linux socket options; elsewhere a platform error', (t) => {
   using socket = UdpSocket.bind('127.0.0.1:0')
   if (!LINUX) {

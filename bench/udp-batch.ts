@@ -12,8 +12,14 @@
 // /proc over the measured window, read by the load generator). Server pinned
 // to CPU 0, load generator to CPU 1 (taskset). Linux only.
 //
+// `--size B` sets the datagram size (1200: QUIC-sized) and the batch servers'
+// slot size with it; `--conns N` the client sockets. `--gso` adds the two
+// servers that echo a batch from one peer as UDP GSO sends
+// (`mio-native-mmsg-gso`, `node-mio-batch-gso`): a one-flow load
+// (`--conns 1 --inflight 16`) is what they are for.
+//
 // Usage: node --import tsx bench/udp-batch.ts [--rounds N] [--secs S] [--warmup S]
-//          [--inflight K] [--json FILE]
+//          [--inflight K] [--size B] [--conns N] [--gso] [--json FILE]
 // Needs the release addon (`npm run build`); builds bench/native itself.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
@@ -33,6 +39,11 @@ const rounds = option('rounds', 3)
 const secs = option('secs', 8)
 const warmup = option('warmup', 2)
 const inflight = option('inflight', 1)
+const size = option('size', 64)
+const conns = option('conns', 50)
+const gso = process.argv.includes('--gso')
+/** The batch servers' slot: the datagram size, at least the 2,048 bytes of 64-byte runs. */
+const slot = String(size > 2048 ? size : size === 64 ? 2048 : size)
 const jsonAt = process.argv.indexOf('--json')
 const jsonFile = jsonAt > 0 ? process.argv[jsonAt + 1] : undefined
 
@@ -45,10 +56,16 @@ interface Server {
 const node = (file: string, ...args: string[]): [string, string[]] => [process.execPath, ['--import', 'tsx', file, ...args]]
 const SERVERS: Server[] = [
   { name: 'mio-native', note: 'Rust mio, recv_from/send_to per datagram', command: [path.join(BIN, 'echo-server'), ['udp', '0', '900']] },
-  { name: 'mio-native-mmsg', note: 'Rust mio, recvmmsg/sendmmsg of up to 64', command: [path.join(BIN, 'udp-echo-mmsg'), ['0', '900']] },
+  { name: 'mio-native-mmsg', note: 'Rust mio, recvmmsg/sendmmsg of up to 64', command: [path.join(BIN, 'udp-echo-mmsg'), ['0', '900', slot]] },
   { name: 'node-mio', note: 'recvFrom(buf, into) + sendTo(buf, from, 0, n), blocking poll', command: node('bench/servers/node-mio-echo.ts', 'udp', '0', '900') },
-  { name: 'node-mio-batch', note: 'recvBatch + sendBatch, 64-slot DatagramBatch, blocking poll', command: node('bench/servers/node-mio-udp-batch.ts', '0', '900') },
+  { name: 'node-mio-batch', note: 'recvBatch + sendBatch, 64-slot DatagramBatch, blocking poll', command: node('bench/servers/node-mio-udp-batch.ts', '0', '900', slot) },
 ]
+if (gso) {
+  SERVERS.push(
+    { name: 'mio-native-mmsg-gso', note: 'as mio-native-mmsg, one-peer batches as UDP GSO sendmsg', command: [path.join(BIN, 'udp-echo-mmsg'), ['0', '900', slot, 'gso']] },
+    { name: 'node-mio-batch-gso', note: 'as node-mio-batch, one-peer batches as UDP GSO sendBatch', command: node('bench/servers/node-mio-udp-batch.ts', '0', '900', slot, 'gso') },
+  )
+}
 
 const pinning = os.availableParallelism() >= 2 && spawnSync('taskset', ['-c', '1', 'true']).status === 0
 const pinned = (cpu: number, [file, args]: [string, string[]]): [string, string[]] =>
@@ -80,7 +97,7 @@ interface LoadResult {
 }
 
 function loadgen(port: number, pid: number): LoadResult {
-  const args = ['--proto', 'udp', '--mode', 'echo', '--conns', '50', '--size', '64', '--inflight', String(inflight)]
+  const args = ['--proto', 'udp', '--mode', 'echo', '--conns', String(conns), '--size', String(size), '--inflight', String(inflight)]
   args.push('--addr', `127.0.0.1:${port}`, '--server-pid', String(pid), '--warmup', String(warmup), '--secs', String(secs))
   const [file, fargs] = pinned(1, [path.join(BIN, 'loadgen'), args])
   const run = spawnSync(file, fargs, { cwd: ROOT, encoding: 'utf8', timeout: (warmup + secs + 30) * 1000 })
@@ -134,7 +151,7 @@ async function main(): Promise<void> {
     vs_mio_native_mmsg: r.cpu_us_per_round_trip / base('mio-native-mmsg'),
   }))
   const report = {
-    scenario: `UDP echo, 64 B datagrams x 50 sockets, ${inflight} in flight each`,
+    scenario: `UDP echo, ${size} B datagrams x ${conns} sockets, ${inflight} in flight each${gso ? ', GSO servers' : ''}`,
     rounds,
     warmup_s: warmup,
     window_s: secs,

@@ -4,8 +4,8 @@
 //! on every call (thread-local stacks, an `Arc`, a `Mutex`, a heap
 //! allocation). Measured here (`bench/hot-path.ts`), that is most of the
 //! binding's overhead on a call whose system call costs 100-250 ns. The few
-//! calls a readiness loop makes per event (`poll`, `read`, `write`) are
-//! therefore plain Node-API callbacks: one `napi_get_cb_info`, numbers, one
+//! calls a readiness loop makes per event (`poll`, `read`, `write`, and a
+//! UDP socket's receives and sends) are therefore plain Node-API callbacks: one `napi_get_cb_info`, numbers, one
 //! typed array, one result. Everything else stays `#[napi]`.
 //!
 //! JavaScript gets them once, from `fastCalls()`, as an object of functions.
@@ -92,14 +92,23 @@ fn function<'env>(env: &'env Env, name: &str, callback: Callback) -> Result<Func
 }
 
 /// The hot-path functions, for the wrapper to keep: `pollPoll`,
-/// `watchTake`, `streamRead`, `streamWrite`, and on Unix `sourcePollNow`,
-/// `unixDatagramSendFast` and `unixDatagramRecvMsg` (`node-mio/epoll` and
-/// `node-mio/unix-dgram`).
+/// `watchTake`, `streamRead`, `streamWrite`; the UDP socket's
+/// `udpRecvFrom`, `udpSendTo`, `udpSendToV4`, `udpRecvBatch`,
+/// `udpSendBatch` (the `udpRecvFromParts`, `udpSendToParts`, `udpRecvBatch`
+/// and `udpSendBatch` of the binding as plain callbacks, their
+/// `Float64Array`s passed as the whole `ArrayBuffer`); and on Unix
+/// `sourcePollNow`, `unixDatagramSendFast` and `unixDatagramRecvMsg`
+/// (`node-mio/epoll` and `node-mio/unix-dgram`).
 #[napi(ts_return_type = "{
   pollPoll(handle: Handle, events: Handle, timeoutMs: number): number
   watchTake(watch: Handle, events: Handle): number
   streamRead(handle: Handle, buf: Uint8Array, offset?: number, length?: number): number | null
   streamWrite(handle: Handle, buf: Uint8Array, offset?: number, length?: number): number | null
+  udpRecvFrom(handle: Handle, buf: Uint8Array, from: ArrayBuffer): number | null
+  udpSendTo(handle: Handle, buf: Uint8Array, address: string, port: number, offset: number, length: number): number | null
+  udpSendToV4(handle: Handle, buf: Uint8Array, ip: number, port: number, offset: number, length: number): number | null
+  udpRecvBatch(handle: Handle, buf: Uint8Array, meta: ArrayBuffer, start: number, count: number): number | null
+  udpSendBatch(handle: Handle, buf: Uint8Array, meta: ArrayBuffer, start: number, count: number): number | null
   sourcePollNow?(handle: Handle, events: number): number
   unixDatagramSendFast?(handle: Handle, buf: Uint8Array): number | null
   unixDatagramRecvMsg?(handle: Handle, buf: Uint8Array, out: Int32Array, addr: Uint8Array): number | null
@@ -122,6 +131,34 @@ pub fn fast_calls(env: &Env) -> napi::Result<Object<'_>> {
     calls.set(
       "streamWrite",
       function(env, "streamWrite", crate::stream::stream_write)?,
+    )?;
+    calls.set(
+      "udpRecvFrom",
+      function(env, "udpRecvFrom", crate::net::udp::udp_recv_from_fast)?,
+    )?;
+    calls.set(
+      "udpSendTo",
+      function(env, "udpSendTo", crate::net::udp::udp_send_to_fast)?,
+    )?;
+    calls.set(
+      "udpSendToV4",
+      function(env, "udpSendToV4", crate::net::udp::udp_send_to_v4_fast)?,
+    )?;
+    calls.set(
+      "udpRecvBatch",
+      function(
+        env,
+        "udpRecvBatch",
+        crate::net::udp_batch::udp_recv_batch_fast,
+      )?,
+    )?;
+    calls.set(
+      "udpSendBatch",
+      function(
+        env,
+        "udpSendBatch",
+        crate::net::udp_batch::udp_send_batch_fast,
+      )?,
     )?;
     #[cfg(unix)]
     calls.set(

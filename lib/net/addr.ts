@@ -62,6 +62,8 @@ export function checkPort(port: unknown, name: string): asserts port is number {
  * @internal
  */
 const V4_TEXT = new Map<number, string>()
+/** The other way: the 32-bit number of each IPv4 text in `V4_TEXT`. */
+const V4_NUMBER = new Map<string, number>()
 const V6_SLOTS = 1024
 const v6Words = new Float64Array(V6_SLOTS * 5)
 const v6Text: Array<string | undefined> = filledArray<string>(V6_SLOTS)
@@ -110,9 +112,13 @@ export function addressOfParts(parts: Float64Array, at = 0): string {
     const ip = parts[at + 2]!
     let text = V4_TEXT.get(ip)
     if (text === undefined) {
-      if (V4_TEXT.size >= 4096) V4_TEXT.clear()
+      if (V4_TEXT.size >= 4096) {
+        V4_TEXT.clear()
+        V4_NUMBER.clear()
+      }
       text = formatV4(ip)
       V4_TEXT.set(ip, text)
+      V4_NUMBER.set(text, ip)
     }
     return text
   }
@@ -134,4 +140,13 @@ export function addressOfParts(parts: Float64Array, at = 0): string {
   v6Words.set(parts.subarray(w, w + 5), base)
   v6Text[slot] = text
   return text
+}
+
+/**
+ * The 32-bit number of IPv4 address text `text` if it is one a receive
+ * reported lately (see `addressOfParts`), else `undefined`: lets a reply go
+ * out without the address text being read and parsed again. @internal
+ */
+export function ipv4Number(text: string): number | undefined {
+  return V4_NUMBER.get(text)
 }

@@ -2,6 +2,7 @@ import binding from '../binding'
 import { invalidArgType, outOfRange } from '../errors'
 import { checkInteger, isUint8Array } from '../validate'
 import { addressOfParts, addressText, type RemoteInfo, type SocketAddressInput } from './addr'
+import { ArrayBufferCtor, Float64ArrayCtor } from '../intrinsics'
 
 /** Numbers per datagram record (see `src-rs/net/udp_batch.rs`). @internal */
 export const STRIDE = 12
@@ -24,16 +25,26 @@ const PARTS = new Float64Array(7)
 export interface BatchStorage {
   buffer: Uint8Array
   records: Float64Array
+  /** The `ArrayBuffer` of `records` (all of it), as the binding's hot-path calls take it. */
+  recordsBuffer: ArrayBuffer
   capacity: number
+  /**
+   * How many datagrams the next native receive asks for: twice what the last
+   * receive found waiting, from 2 to `NATIVE_BATCH`. Each one asked for
+   * costs a record read and a message header, whether it arrives or not.
+   */
+  hint: number
 }
 
-const storage = new WeakMap<DatagramBatch, BatchStorage>()
+/** Whether `value` was made by the `DatagramBatch` constructor (a private-field brand check). */
+let isBatch!: (value: object) => boolean
+/** The storage of a `DatagramBatch`, from its private field. */
+let storageOf!: (batch: DatagramBatch) => BatchStorage
 
 /** The storage of `batch`, or a `TypeError` for anything that is not a `DatagramBatch`. @internal */
 export function batchStorage(batch: unknown, name = 'batch'): BatchStorage {
-  const found = typeof batch === 'object' && batch !== null ? storage.get(batch as DatagramBatch) : undefined
-  if (found === undefined) throw invalidArgType(name, 'an instance of DatagramBatch', batch)
-  return found
+  if (typeof batch !== 'object' || batch === null || !isBatch(batch)) throw invalidArgType(name, 'an instance of DatagramBatch', batch)
+  return storageOf(batch as DatagramBatch)
 }
 
 /**
@@ -73,6 +84,14 @@ export class DatagramBatch {
    */
   length = 0
   readonly #records: Float64Array
+  // What UdpSocket's calls take (see `batchStorage`): a private field, which
+  // a lookup reaches faster than a WeakMap and no program can replace.
+  readonly #storage: BatchStorage
+
+  static {
+    isBatch = (value) => #storage in value
+    storageOf = (batch) => batch.#storage
+  }
 
   /**
    * @param capacity slots, 1 to 65536.
@@ -86,12 +105,13 @@ export class DatagramBatch {
     this.capacity = capacity
     this.slotSize = slotSize
     this.buffer = new Uint8Array(capacity * slotSize)
-    this.#records = new Float64Array(capacity * STRIDE)
+    const recordsBuffer = new ArrayBufferCtor(capacity * STRIDE * 8)
+    this.#records = new Float64ArrayCtor(recordsBuffer)
     for (let i = 0; i < capacity; i++) {
       this.#records[i * STRIDE + OFFSET] = i * slotSize
       this.#records[i * STRIDE + CAPACITY] = slotSize
     }
-    storage.set(this, { buffer: this.buffer, records: this.#records, capacity })
+    this.#storage = { buffer: this.buffer, records: this.#records, recordsBuffer, capacity, hint: NATIVE_BATCH }
   }
 
   #at(i: number): number {

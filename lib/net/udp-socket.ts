@@ -1,16 +1,20 @@
-import binding from '../binding'
+import binding, { fast } from '../binding'
 import { invalidArgType } from '../errors'
 import { badReadBuffer, checkBoolean, checkInteger, checkString, checkWriteBuffer, isUint8Array } from '../validate'
 import { checkFd, kConstruct, handleOf } from '../source'
-import { addressOfParts, addressText, checkPort, type RemoteInfo, type SocketAddress, type SocketAddressInput } from './addr'
+import { addressOfParts, addressText, checkPort, ipv4Number, type RemoteInfo, type SocketAddress, type SocketAddressInput } from './addr'
 import { requireLinux } from '../platform'
 import { sendBatchError } from '../system-error'
 import { nativeOptions, type UdpBindOptions } from './options'
 import { batchStorage, NATIVE_BATCH, type DatagramBatch } from './datagram-batch'
 import { IpSocket } from './socket'
+import { ArrayBufferCtor, Float64ArrayCtor } from '../intrinsics'
 
 /** Where `recvFrom(buf, into)` has the sender written: `[family, port, w0..w3, scope]`. */
-const PARTS = new Float64Array(7)
+const PARTS_BUFFER = new ArrayBufferCtor(7 * 8)
+const PARTS = new Float64ArrayCtor(PARTS_BUFFER)
+
+const { udpRecvFrom, udpSendTo, udpSendToV4, udpRecvBatch, udpSendBatch } = fast
 
 /** `ip:port` text as `[address, port]`. */
 function splitAddress(text: string): [string, number] {
@@ -72,13 +76,22 @@ export class UdpSocket extends IpSocket {
     if (!isUint8Array(buf) || buf.byteLength === 0) checkWriteBuffer(buf)
     if (offset !== undefined) checkInteger(offset, 'offset', 0, buf.byteLength)
     if (length !== undefined) checkInteger(length, 'length', 0, buf.byteLength - (offset ?? 0))
-    if (typeof target === 'object' && target !== null && typeof target.address === 'string' && typeof target.port === 'number') {
-      checkPort(target.port, 'target.port')
-      return binding.udpSendToParts(handleOf(this), buf, target.address, target.port, offset, length)
+    const start = offset ?? 0
+    const size = length ?? buf.byteLength - start
+    if (typeof target === 'object' && target !== null) {
+      const address = target.address
+      const port = target.port
+      if (typeof address === 'string' && typeof port === 'number') {
+        checkPort(port, 'target.port')
+        const ip = ipv4Number(address)
+        if (ip !== undefined) return udpSendToV4(handleOf(this), buf, ip, port, start, size)
+        return udpSendTo(handleOf(this), buf, address, port, start, size)
+      }
     }
     const text = addressText(target, 'target')
     if (offset === undefined && length === undefined) return binding.udpSendTo(handleOf(this), buf, text)
-    return binding.udpSendToParts(handleOf(this), buf, ...splitAddress(text), offset, length)
+    const [address, port] = splitAddress(text)
+    return udpSendTo(handleOf(this), buf, address, port, start, size)
   }
 
   /**
@@ -91,13 +104,13 @@ export class UdpSocket extends IpSocket {
     if (!isUint8Array(buf) || buf.byteLength === 0) badReadBuffer(buf)
     if (into === undefined) return binding.udpRecvFrom(handleOf(this), buf) as RemoteInfo | null
     if (typeof into !== 'object' || into === null) throw invalidArgType('into', 'an object', into)
-    const size = binding.udpRecvFromParts(handleOf(this), buf, PARTS)
+    const size = udpRecvFrom(handleOf(this), buf, PARTS_BUFFER)
     if (size === null) return null
-    // Everything is read out of the shared PARTS before the first write to
-    // `into`, whose setters may run code that receives again.
-    const address = addressOfParts(PARTS)
+    // Everything is read out of PARTS before the first write to `into`,
+    // whose setters may call in again.
     const family = PARTS[0] === 4 ? 'IPv4' : 'IPv6'
     const port = PARTS[1]!
+    const address = addressOfParts(PARTS)
     into.address = address
     into.family = family
     into.port = port
@@ -126,14 +139,18 @@ export class UdpSocket extends IpSocket {
    * ```
    */
   recvBatch(batch: DatagramBatch): number | null {
-    const { buffer, records, capacity } = batchStorage(batch)
+    const storage = batchStorage(batch)
+    const { buffer, recordsBuffer, capacity } = storage
     const handle = handleOf(this)
+    // Ask for about what the last receive found (see `BatchStorage.hint`),
+    // and for twice as many again while every one asked for arrives.
+    let ask = storage.hint
     let got = 0
     while (got < capacity) {
-      const want = capacity - got < NATIVE_BATCH ? capacity - got : NATIVE_BATCH
+      const want = capacity - got < ask ? capacity - got : ask
       let n: number | null
       try {
-        n = binding.udpRecvBatch(handle, buffer, records, got, want)
+        n = udpRecvBatch(handle, buffer, recordsBuffer, got, want)
       } catch (error) {
         if (got === 0) throw error
         break
@@ -141,7 +158,9 @@ export class UdpSocket extends IpSocket {
       if (n === null) break
       got += n
       if (n < want) break
+      if (ask < NATIVE_BATCH) ask *= 2
     }
+    storage.hint = got < 1 ? 2 : got * 2 < NATIVE_BATCH ? got * 2 : NATIVE_BATCH
     batch.length = got
     return got === 0 ? null : got
   }
@@ -186,7 +205,7 @@ export class UdpSocket extends IpSocket {
    * ```
    */
   sendBatch(batch: DatagramBatch, start = 0, count?: number): number | null {
-    const { buffer, records, capacity } = batchStorage(batch)
+    const { buffer, recordsBuffer, capacity } = batchStorage(batch)
     checkInteger(start, 'start', 0, capacity)
     const total = count ?? batch.length - start
     checkInteger(total, 'count', 0, capacity - start)
@@ -196,7 +215,7 @@ export class UdpSocket extends IpSocket {
       const want = total - sent < NATIVE_BATCH ? total - sent : NATIVE_BATCH
       let n: number | null
       try {
-        n = binding.udpSendBatch(handle, buffer, records, start + sent, want)
+        n = udpSendBatch(handle, buffer, recordsBuffer, start + sent, want)
       } catch (error) {
         throw sendBatchError(error, sent, start + sent)
       }

@@ -11,8 +11,9 @@ use napi::{sys, Env, JsValue};
 use napi_derive::napi;
 use socket2::SockAddr;
 
-use crate::boundary::guard;
+use crate::boundary::{guard, guard_raw};
 use crate::error::{Error, Result};
+use crate::fast_call::count_or_null;
 use crate::handle::Handle;
 use crate::napi_raw::{self, JsBytes};
 use crate::net::addr::{self, SocketAddress};
@@ -202,6 +203,40 @@ pub(crate) unsafe fn parts_out(env: sys::napi_env, from: sys::napi_value) -> Res
   Ok(info.data.cast())
 }
 
+/// Like [`parts_out`], for an `ArrayBuffer` of at least 7 numbers (the
+/// hot-path call: see `napi_raw::array_buffer`).
+///
+/// # Safety
+/// `from` must be a live value of `env`'s current scope.
+unsafe fn parts_out_buffer(env: sys::napi_env, from: sys::napi_value) -> Result<*mut f64> {
+  // SAFETY: the caller's contract.
+  match unsafe { napi_raw::array_buffer(env, from) } {
+    Some((data, bytes)) if bytes >= 7 * std::mem::size_of::<f64>() => Ok(data.cast()),
+    _ => Err(Error::invalid_type(
+      "from must be an ArrayBuffer of at least 56 bytes",
+    )),
+  }
+}
+
+/// Receives into `buf`, writing the sender into `parts` (see
+/// `address_parts`): the size, or `None` when nothing is waiting.
+///
+/// # Safety
+/// `parts` must come from `parts_out` or `parts_out_buffer` in this call,
+/// with no JavaScript run since.
+unsafe fn receive_parts(handle: Handle, buf: JsBytes<'_>, parts: *mut f64) -> Result<Option<u32>> {
+  let Some((size, sender)) = receive(handle, buf, false)? else {
+    return Ok(None);
+  };
+  for (i, value) in address_parts(sender).into_iter().enumerate() {
+    // SAFETY: `parts` has at least 7 elements of a plain ArrayBuffer, live
+    // (no JavaScript ran since it was taken). It may overlap `buf`, which
+    // the kernel has finished writing; unaligned writes need no alignment.
+    unsafe { parts.add(i).write_unaligned(value) };
+  }
+  Ok(Some(size))
+}
+
 /// `UdpSocket::recv_from(buf)` writing the sender into `from` (see
 /// `address_parts`) instead of a new object: the size, or `null`.
 #[napi(ts_args_type = "handle: Handle, buf: Uint8Array, from: Float64Array")]
@@ -214,22 +249,123 @@ pub fn udp_recv_from_parts(
   guard(&env, || {
     // SAFETY: both are this call's arguments; taking them runs no JavaScript,
     // and none runs until this call returns.
-    let (buf, parts) = unsafe {
-      (
+    unsafe {
+      let (buf, parts) = (
         arg_bytes(env.raw(), buf.raw(), "buffer")?,
         parts_out(env.raw(), from.raw())?,
-      )
-    };
-    let Some((size, sender)) = receive(handle, buf, false)? else {
-      return Ok(None);
-    };
-    for (i, value) in address_parts(sender).into_iter().enumerate() {
-      // SAFETY: `parts` has at least 7 elements of a plain ArrayBuffer, live
-      // (no JavaScript ran since it was taken). It may overlap `buf`, which
-      // the kernel has finished writing; unaligned writes need no alignment.
-      unsafe { parts.add(i).write_unaligned(value) };
+      );
+      receive_parts(handle, buf, parts)
     }
-    Ok(Some(size))
+  })
+}
+
+/// `udpRecvFrom(handle, buf, from)`, a hot-path call (see `fast_call.rs`):
+/// `udpRecvFromParts` as a plain Node-API callback, with `from` the
+/// `ArrayBuffer` of the parts.
+///
+/// # Safety
+/// Only Node-API calls this, with its own `env` and `info`.
+pub unsafe extern "C" fn udp_recv_from_fast(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
+  guard_raw(env, || {
+    // SAFETY: Node-API passes this callback's own `env` and `info`.
+    let ([handle, buf, from], _) = unsafe { napi_raw::args::<3>(env, info) };
+    // SAFETY: the values are this call's arguments. Reading a number and two
+    // typed arrays runs no JavaScript, so both stay valid through the call.
+    let count = unsafe {
+      let handle = napi_raw::get_number(env, handle, "handle")?;
+      let parts = parts_out_buffer(env, from)?;
+      let buf = arg_bytes(env, buf, "buffer")?;
+      receive_parts(handle, buf, parts)?
+    };
+    count_or_null(env, count)
+  })
+}
+
+/// `udpSendToV4(handle, buf, ip, port, offset, length)`, a hot-path call
+/// (see `fast_call.rs`): `udpSendTo` to the IPv4 address whose 32-bit
+/// number is `ip`, the form the wrapper keeps for addresses it has received
+/// from, so that no text is read or parsed per datagram.
+///
+/// # Safety
+/// Only Node-API calls this, with its own `env` and `info`.
+pub unsafe extern "C" fn udp_send_to_v4_fast(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
+  guard_raw(env, || {
+    // SAFETY: Node-API passes this callback's own `env` and `info`.
+    let ([handle, buf, ip, port, offset, length], _) = unsafe { napi_raw::args::<6>(env, info) };
+    // SAFETY: the values are this call's arguments. Reading numbers and a
+    // typed array runs no JavaScript; the bytes come last and stay valid
+    // through the call.
+    let count = unsafe {
+      let handle = napi_raw::get_number(env, handle, "handle")?;
+      let ip = napi_raw::get_index(env, ip, "ip", f64::from(u32::MAX))? as u32;
+      let port = port_number(napi_raw::get_number(env, port, "port")?)?;
+      let target = addr::destination(SocketAddr::from((Ipv4Addr::from(ip), port)))?;
+      let offset = napi_raw::get_number(env, offset, "offset")?;
+      let length = napi_raw::get_number(env, length, "length")?;
+      let buf = arg_bytes(env, buf, "buffer")?.window(offset, length)?;
+      send(handle, buf, Some(target))?
+    };
+    count_or_null(env, count)
+  })
+}
+
+/// A port from JavaScript, or `ERR_SOCKET_BAD_PORT`.
+fn port_number(port: f64) -> Result<u16> {
+  if napi_raw::whole_in(port, 65535.0) {
+    Ok(port as u16)
+  } else {
+    Err(Error::range_error(
+      "ERR_SOCKET_BAD_PORT",
+      format!("port must be 0 to 65535, got {port}"),
+    ))
+  }
+}
+
+/// `udpSendTo(handle, buf, address, port, offset, length)`, a hot-path call
+/// (see `fast_call.rs`): `udpSendToParts` as a plain Node-API callback, every
+/// argument required. The address text is read into the stack, not a new
+/// string.
+///
+/// # Safety
+/// Only Node-API calls this, with its own `env` and `info`.
+pub unsafe extern "C" fn udp_send_to_fast(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
+  guard_raw(env, || {
+    // SAFETY: Node-API passes this callback's own `env` and `info`.
+    let ([handle, buf, address, port, offset, length], _) =
+      unsafe { napi_raw::args::<6>(env, info) };
+    // Room for any IP address text, scope included (at most 56 bytes).
+    let mut room = [0u8; 64];
+    // SAFETY: the values are this call's arguments. Reading numbers, a
+    // string and a typed array runs no JavaScript; the bytes come last and
+    // stay valid through the call.
+    let count = unsafe {
+      let handle = napi_raw::get_number(env, handle, "handle")?;
+      let address = napi_raw::get_short_str(env, address, "address", &mut room)?;
+      let port = port_number(napi_raw::get_number(env, port, "port")?)?;
+      let target = match address {
+        Some(address) => addr::destination(addr::parse_parts(address, u32::from(port))?)?,
+        None => {
+          return Err(Error::type_error(
+            "ERR_INVALID_ADDRESS",
+            "invalid IP address (longer than any IP address text)",
+          ))
+        }
+      };
+      let offset = napi_raw::get_number(env, offset, "offset")?;
+      let length = napi_raw::get_number(env, length, "length")?;
+      let buf = arg_bytes(env, buf, "buffer")?.window(offset, length)?;
+      send(handle, buf, Some(target))?
+    };
+    count_or_null(env, count)
   })
 }
 

@@ -19,6 +19,7 @@
 //! read and checked before the system call, results are written after it,
 //! all through raw pointers (the two arrays may share memory).
 
+use std::mem::MaybeUninit;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 use napi::bindgen_prelude::Unknown;
@@ -26,8 +27,9 @@ use napi::{sys, Env, JsValue};
 use napi_derive::napi;
 use socket2::SockAddr;
 
-use crate::boundary::guard;
+use crate::boundary::{guard, guard_raw};
 use crate::error::{Error, Result};
+use crate::fast_call::count_or_null;
 use crate::handle::Handle;
 use crate::napi_raw::{self, JsBytes};
 use crate::source::{self, Kind};
@@ -77,16 +79,44 @@ impl Records {
         "meta must not be backed by a SharedArrayBuffer",
       ));
     }
+    Records::within(info.data.cast(), info.length, start, count)
+  }
+
+  /// Like [`take`](Self::take), for the records as a whole `ArrayBuffer`
+  /// (the hot-path calls: see `napi_raw::array_buffer`).
+  ///
+  /// # Safety
+  /// As `take`.
+  unsafe fn take_buffer(
+    env: sys::napi_env,
+    meta: sys::napi_value,
+    start: u32,
+    count: u32,
+  ) -> Result<Records> {
+    // SAFETY: the caller's contract.
+    let (data, bytes) = unsafe { napi_raw::array_buffer(env, meta) }
+      .ok_or_else(|| Error::invalid_type("meta must be an ArrayBuffer"))?;
+    Records::within(
+      data.cast(),
+      bytes / std::mem::size_of::<f64>(),
+      start,
+      count,
+    )
+  }
+
+  /// Records `start..start + count` of `length` numbers at `data`, or a
+  /// `RangeError` when they do not fit.
+  fn within(data: *mut f64, length: usize, start: u32, count: u32) -> Result<Records> {
     let end = (start as usize + count as usize) * STRIDE;
-    if end > info.length {
+    if end > length {
       return Err(Error::out_of_range(format!(
         "records {start} to {} do not fit in meta ({} records)",
         start as usize + count as usize,
-        info.length / STRIDE
+        length / STRIDE
       )));
     }
     Ok(Records {
-      data: info.data.cast(),
+      data,
       first: start as usize,
     })
   }
@@ -110,7 +140,7 @@ impl Records {
   /// An integer field from 0 to `max`, or a `RangeError`.
   fn integer(&self, record: usize, field: usize, name: &str, max: f64) -> Result<f64> {
     let value = self.get(record, field);
-    if value >= 0.0 && value <= max && value.fract() == 0.0 {
+    if napi_raw::whole_in(value, max) {
       Ok(value)
     } else {
       Err(Error::out_of_range(format!(
@@ -128,10 +158,20 @@ impl Records {
     length: usize,
     name: &str,
   ) -> Result<JsBytes<'call>> {
-    let max = buf.len() as f64;
-    let offset = self.integer(record, OFFSET, "offset", max)?;
-    let size = self.integer(record, length, name, max - offset)?;
-    buf.window(offset, size)
+    // `JsBytes::window` checks both numbers; the record's own checks run
+    // only to say which datagram and field was wrong.
+    buf
+      .window(self.get(record, OFFSET), self.get(record, length))
+      .map_err(|error| {
+        let max = buf.len() as f64;
+        match self.integer(record, OFFSET, "offset", max) {
+          Err(e) => e,
+          Ok(offset) => self
+            .integer(record, length, name, max - offset)
+            .err()
+            .unwrap_or(error),
+        }
+      })
   }
 
   /// Record `record`'s peer, `None` for family 0.
@@ -188,18 +228,44 @@ impl Records {
   }
 }
 
-/// Up to `MAX_BATCH` datagrams, the first `count` from `slot`, the rest
-/// empty.
-fn datagrams<'call>(
-  count: usize,
-  mut slot: impl FnMut(usize) -> Result<Datagram<'call>>,
-) -> Result<[Datagram<'call>; MAX_BATCH]> {
-  let mut out: [Datagram<'call>; MAX_BATCH] =
-    std::array::from_fn(|_| Datagram::new(JsBytes::EMPTY, None, 0));
-  for (i, entry) in out.iter_mut().enumerate().take(count) {
-    *entry = slot(i)?;
+/// The datagrams of one batch call, on the stack: only the `len` in use are
+/// ever written, so a call costs what its datagrams cost, not `MAX_BATCH`.
+struct Batch<'call> {
+  items: [MaybeUninit<Datagram<'call>>; MAX_BATCH],
+  len: usize,
+}
+
+impl<'call> Batch<'call> {
+  fn new() -> Batch<'call> {
+    Batch {
+      items: [const { MaybeUninit::uninit() }; MAX_BATCH],
+      len: 0,
+    }
   }
-  Ok(out)
+
+  /// Sets the first `count` (at most `MAX_BATCH`) datagrams, each from
+  /// `slot`, in place (a batch is kilobytes: it is never moved once used).
+  fn fill(
+    &mut self,
+    count: usize,
+    mut slot: impl FnMut(usize) -> Result<Datagram<'call>>,
+  ) -> Result<()> {
+    for i in 0..count.min(MAX_BATCH) {
+      self.items[i].write(slot(i)?);
+      self.len = i + 1;
+    }
+    Ok(())
+  }
+
+  fn as_slice(&self) -> &[Datagram<'call>] {
+    // SAFETY: the first `len` items were written by `build`.
+    unsafe { std::slice::from_raw_parts(self.items.as_ptr().cast(), self.len) }
+  }
+
+  fn as_mut_slice(&mut self) -> &mut [Datagram<'call>] {
+    // SAFETY: the first `len` items were written by `build`.
+    unsafe { std::slice::from_raw_parts_mut(self.items.as_mut_ptr().cast(), self.len) }
+  }
 }
 
 /// The system calls a batch makes here, for error reports.
@@ -217,6 +283,122 @@ fn with_udp<R>(handle: Handle, f: impl FnOnce(&source::Io) -> Result<R>) -> Resu
   source::with_kind(handle, |kind| kind == Kind::UdpSocket, "UdpSocket", f)
 }
 
+/// The records argument of a batch call: a `Float64Array` (the `#[napi]`
+/// functions) or its whole `ArrayBuffer` (the hot-path calls).
+#[derive(Clone, Copy)]
+enum Meta {
+  Array(sys::napi_value),
+  Buffer(sys::napi_value),
+}
+
+impl Meta {
+  /// # Safety
+  /// As `Records::take`.
+  unsafe fn take(self, env: sys::napi_env, start: u32, count: u32) -> Result<Records> {
+    // SAFETY: the caller's contract.
+    unsafe {
+      match self {
+        Meta::Array(meta) => Records::take(env, meta, start, count),
+        Meta::Buffer(meta) => Records::take_buffer(env, meta, start, count),
+      }
+    }
+  }
+}
+
+/// Receives up to `count` (at most 64) datagrams into records `start..` of
+/// `meta`: how many arrived, or `None` when none was waiting.
+///
+/// # Safety
+/// `buf` and `meta` must be live values of `env`'s current scope, and no
+/// JavaScript may run until this returns.
+unsafe fn recv_batch(
+  env: sys::napi_env,
+  handle: Handle,
+  buf: sys::napi_value,
+  meta: Meta,
+  start: u32,
+  count: u32,
+) -> Result<Option<u32>> {
+  let count = (count as usize).min(MAX_BATCH);
+  // SAFETY: the caller's contract: taking them runs no JavaScript, and none
+  // runs until this returns.
+  let (records, buf) = unsafe {
+    (
+      meta.take(env, start, count as u32)?,
+      arg_bytes(env, buf, "buffer")?,
+    )
+  };
+  let mut batch = Batch::new();
+  batch.fill(count, |i| {
+    let window = records.window(buf, i, CAPACITY, "capacity")?;
+    if window.is_empty() {
+      return Err(Error::out_of_range(format!(
+        "datagram {}: capacity must be at least 1",
+        start as usize + i
+      )));
+    }
+    Ok(Datagram::new(window, None, 0))
+  })?;
+  if count == 0 {
+    return Ok(Some(0));
+  }
+  let got = with_udp(handle, |io| {
+    nonblocking(SYSCALLS.0, || {
+      on_descriptor(io, |raw| os::recv_batch(raw, batch.as_mut_slice()))
+    })
+  })?;
+  Ok(got.map(|got| {
+    for (i, datagram) in batch.as_slice().iter().take(got).enumerate() {
+      records.report(i, datagram);
+    }
+    got as u32
+  }))
+}
+
+/// Sends up to `count` (at most 64) datagrams described by records `start..`
+/// of `meta`: how many were sent, or `None` when the socket could take none.
+///
+/// # Safety
+/// As [`recv_batch`].
+unsafe fn send_batch(
+  env: sys::napi_env,
+  handle: Handle,
+  buf: sys::napi_value,
+  meta: Meta,
+  start: u32,
+  count: u32,
+) -> Result<Option<u32>> {
+  let count = (count as usize).min(MAX_BATCH);
+  // SAFETY: as in `recv_batch`.
+  let (records, buf) = unsafe {
+    (
+      meta.take(env, start, count as u32)?,
+      arg_bytes(env, buf, "buffer")?,
+    )
+  };
+  let mut batch = Batch::new();
+  batch.fill(count, |i| {
+    let window = records.window(buf, i, SIZE, "size")?;
+    let peer = records.peer(i)?.map(SockAddr::from);
+    let segment = records.integer(i, SEGMENT, "segment size", f64::from(u16::MAX))? as u16;
+    if segment != 0 && !cfg!(any(target_os = "linux", target_os = "android")) {
+      return Err(Error::unavailable(
+        "UDP segmentation offload (a segment size) is only available on Linux",
+      ));
+    }
+    Ok(Datagram::new(window, peer, segment))
+  })?;
+  if count == 0 {
+    return Ok(Some(0));
+  }
+  let sent = with_udp(handle, |io| {
+    nonblocking(SYSCALLS.1, || {
+      on_descriptor(io, |raw| os::send_batch(raw, batch.as_slice()))
+    })
+  })?;
+  Ok(sent.map(|n| n as u32))
+}
+
 /// `udpRecvBatch(handle, buf, meta, start, count)`: receives up to `count`
 /// (at most 64) datagrams into records `start..` of `meta`; how many
 /// arrived, or `null` when none was waiting.
@@ -231,40 +413,16 @@ pub fn udp_recv_batch(
   start: u32,
   count: u32,
 ) -> napi::Result<Option<u32>> {
-  guard(&env, || {
-    let count = (count as usize).min(MAX_BATCH);
-    // SAFETY: this call's arguments; taking them runs no JavaScript, and
-    // none runs until this call returns.
-    let (records, buf) = unsafe {
-      (
-        Records::take(env.raw(), meta.raw(), start, count as u32)?,
-        arg_bytes(env.raw(), buf.raw(), "buffer")?,
-      )
-    };
-    let mut batch = datagrams(count, |i| {
-      let window = records.window(buf, i, CAPACITY, "capacity")?;
-      if window.is_empty() {
-        return Err(Error::out_of_range(format!(
-          "datagram {}: capacity must be at least 1",
-          start as usize + i
-        )));
-      }
-      Ok(Datagram::new(window, None, 0))
-    })?;
-    if count == 0 {
-      return Ok(Some(0));
-    }
-    let got = with_udp(handle, |io| {
-      nonblocking(SYSCALLS.0, || {
-        on_descriptor(io, |raw| os::recv_batch(raw, &mut batch[..count]))
-      })
-    })?;
-    Ok(got.map(|got| {
-      for (i, datagram) in batch.iter().take(got).enumerate() {
-        records.report(i, datagram);
-      }
-      got as u32
-    }))
+  // SAFETY: this call's arguments; none of what follows runs JavaScript.
+  guard(&env, || unsafe {
+    recv_batch(
+      env.raw(),
+      handle,
+      buf.raw(),
+      Meta::Array(meta.raw()),
+      start,
+      count,
+    )
   })
 }
 
@@ -282,36 +440,70 @@ pub fn udp_send_batch(
   start: u32,
   count: u32,
 ) -> napi::Result<Option<u32>> {
-  guard(&env, || {
-    let count = (count as usize).min(MAX_BATCH);
-    // SAFETY: as in `udp_recv_batch`.
-    let (records, buf) = unsafe {
-      (
-        Records::take(env.raw(), meta.raw(), start, count as u32)?,
-        arg_bytes(env.raw(), buf.raw(), "buffer")?,
-      )
-    };
-    let batch = datagrams(count, |i| {
-      let window = records.window(buf, i, SIZE, "size")?;
-      let peer = records.peer(i)?.map(SockAddr::from);
-      let segment = records.integer(i, SEGMENT, "segment size", f64::from(u16::MAX))? as u16;
-      if segment != 0 && !cfg!(any(target_os = "linux", target_os = "android")) {
-        return Err(Error::unavailable(
-          "UDP segmentation offload (a segment size) is only available on Linux",
-        ));
-      }
-      Ok(Datagram::new(window, peer, segment))
-    })?;
-    if count == 0 {
-      return Ok(Some(0));
-    }
-    let sent = with_udp(handle, |io| {
-      nonblocking(SYSCALLS.1, || {
-        on_descriptor(io, |raw| os::send_batch(raw, &batch[..count]))
-      })
-    })?;
-    Ok(sent.map(|n| n as u32))
+  // SAFETY: as in `udp_recv_batch`.
+  guard(&env, || unsafe {
+    send_batch(
+      env.raw(),
+      handle,
+      buf.raw(),
+      Meta::Array(meta.raw()),
+      start,
+      count,
+    )
   })
+}
+
+/// The body of a batch call: `recv_batch` or `send_batch`.
+type BatchOp =
+  unsafe fn(sys::napi_env, Handle, sys::napi_value, Meta, u32, u32) -> Result<Option<u32>>;
+
+/// A batch hot-path call, `(handle, buf, meta, start, count)` with `meta`
+/// the records' `ArrayBuffer`: decodes the numbers and runs `op`.
+///
+/// # Safety
+/// `env` and `info` must be the running callback's.
+unsafe fn batch_call(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+  op: BatchOp,
+) -> sys::napi_value {
+  guard_raw(env, || {
+    // SAFETY: `env` and `info` are this callback's (the caller's contract).
+    let ([handle, buf, meta, start, count], _) = unsafe { napi_raw::args::<5>(env, info) };
+    // SAFETY: the values are this call's arguments; reading numbers and
+    // typed arrays runs no JavaScript.
+    let result = unsafe {
+      let handle = napi_raw::get_number(env, handle, "handle")?;
+      let start = napi_raw::get_index(env, start, "start", f64::from(u32::MAX))? as u32;
+      let count = napi_raw::get_index(env, count, "count", f64::from(u32::MAX))? as u32;
+      op(env, handle, buf, Meta::Buffer(meta), start, count)?
+    };
+    count_or_null(env, result)
+  })
+}
+
+/// `udpRecvBatch` as a hot-path call (see `fast_call.rs`).
+///
+/// # Safety
+/// Only Node-API calls this, with its own `env` and `info`.
+pub unsafe extern "C" fn udp_recv_batch_fast(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
+  // SAFETY: Node-API passes this callback's own `env` and `info`.
+  unsafe { batch_call(env, info, recv_batch) }
+}
+
+/// `udpSendBatch` as a hot-path call (see `fast_call.rs`).
+///
+/// # Safety
+/// Only Node-API calls this, with its own `env` and `info`.
+pub unsafe extern "C" fn udp_send_batch_fast(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
+  // SAFETY: Node-API passes this callback's own `env` and `info`.
+  unsafe { batch_call(env, info, send_batch) }
 }
 
 /// Runs `f` on the descriptor of the UDP socket behind `handle`, Linux only

@@ -6,6 +6,7 @@
 
 use std::cell::Cell;
 use std::io;
+use std::mem::MaybeUninit;
 pub use std::os::fd::RawFd;
 
 use socket2::{SockAddr, SockAddrStorage};
@@ -248,40 +249,41 @@ fn gso_control(_control: &mut Control, segment: u16) -> usize {
   0
 }
 
-/// The per-datagram storage of a batch call.
+/// The per-datagram storage of a batch call. Slot `i` is written by
+/// `receiving(i, ..)` or `sending(i, ..)` before anything reads it, so a
+/// call sets up only the slots it uses.
 struct Slots {
-  iov: [libc::iovec; MAX_BATCH],
-  names: [SockAddrStorage; MAX_BATCH],
-  control: [Control; MAX_BATCH],
+  iov: [MaybeUninit<libc::iovec>; MAX_BATCH],
+  names: [MaybeUninit<SockAddrStorage>; MAX_BATCH],
+  control: [MaybeUninit<Control>; MAX_BATCH],
 }
 
 impl Slots {
   fn new() -> Slots {
     Slots {
-      iov: [libc::iovec {
-        iov_base: std::ptr::null_mut(),
-        iov_len: 0,
-      }; MAX_BATCH],
-      names: std::array::from_fn(|_| SockAddrStorage::zeroed()),
-      control: [[0; 4]; MAX_BATCH],
+      iov: [const { MaybeUninit::uninit() }; MAX_BATCH],
+      names: [const { MaybeUninit::uninit() }; MAX_BATCH],
+      control: [const { MaybeUninit::uninit() }; MAX_BATCH],
     }
   }
 
   /// The receive header of slot `i` for `datagram`.
   fn receiving(&mut self, i: usize, datagram: &Datagram<'_>) -> libc::msghdr {
-    self.iov[i] = libc::iovec {
+    let iov = self.iov[i].write(libc::iovec {
       iov_base: datagram.buf.as_mut_ptr().cast(),
       iov_len: datagram.buf.len(),
-    };
-    let name_len = self.names[i].size_of();
+    });
+    let name = self.names[i].write(SockAddrStorage::zeroed());
+    let name_len = name.size_of();
+    let control = self.control[i].write([0; 4]);
     // SAFETY: every pointer is into `self`, which outlives the call.
     unsafe {
-      let name: *mut libc::sockaddr_storage = self.names[i].view_as();
+      let name: *mut libc::sockaddr_storage = name.view_as();
       header(
-        &mut self.iov[i],
+        iov,
         name.cast(),
         name_len,
-        &mut self.control[i],
+        control,
         std::mem::size_of::<Control>(),
       )
     }
@@ -289,40 +291,32 @@ impl Slots {
 
   /// The send header of slot `i` for `datagram`.
   fn sending(&mut self, i: usize, datagram: &Datagram<'_>) -> libc::msghdr {
-    self.iov[i] = libc::iovec {
+    let iov = self.iov[i].write(libc::iovec {
       iov_base: datagram.buf.as_mut_ptr().cast(),
       iov_len: datagram.buf.len(),
-    };
-    let control_len = gso_control(&mut self.control[i], datagram.segment);
+    });
+    let control = self.control[i].write([0; 4]);
+    let control_len = gso_control(control, datagram.segment);
     let (name, name_len) = match &datagram.peer {
       Some(peer) => (peer.as_ptr().cast_mut().cast(), peer.len()),
       None => (std::ptr::null_mut(), 0),
     };
     // SAFETY: every pointer is into `self` or `datagram`, which outlive the
     // call; the kernel only reads a send's name.
-    unsafe {
-      header(
-        &mut self.iov[i],
-        name,
-        name_len,
-        &mut self.control[i],
-        control_len,
-      )
-    }
+    unsafe { header(iov, name, name_len, control, control_len) }
   }
 
-  /// Reports slot `i`'s received message into `datagram`.
+  /// Reports slot `i`'s received message into `datagram`. Only for a slot
+  /// set up by `receiving`.
   fn received(&self, i: usize, msg: &libc::msghdr, size: usize, datagram: &mut Datagram<'_>) {
     datagram.size = size;
     datagram.truncated = msg.msg_flags & libc::MSG_TRUNC != 0;
     datagram.segment = gro_segment(msg);
-    // SAFETY: the kernel wrote `msg_namelen` bytes of an address into the
-    // slot's storage.
+    // SAFETY: `receiving(i, ..)` wrote the slot's storage (zeroed), and the
+    // kernel wrote `msg_namelen` bytes of an address into it.
     datagram.peer = Some(unsafe {
-      SockAddr::new(
-        std::ptr::read(&self.names[i]),
-        msg.msg_namelen.min(self.names[i].size_of()),
-      )
+      let name = self.names[i].assume_init_ref();
+      SockAddr::new(std::ptr::read(name), msg.msg_namelen.min(name.size_of()))
     });
   }
 }
@@ -333,17 +327,30 @@ impl Slots {
 pub fn recv_batch(fd: RawFd, batch: &mut [Datagram<'_>]) -> io::Result<usize> {
   let n = batch.len().min(MAX_BATCH);
   let mut slots = Slots::new();
-  // SAFETY: all-zero is a valid `mmsghdr`.
-  let mut msgs: [libc::mmsghdr; MAX_BATCH] = unsafe { std::mem::zeroed() };
+  let mut msgs: [MaybeUninit<libc::mmsghdr>; MAX_BATCH] =
+    [const { MaybeUninit::uninit() }; MAX_BATCH];
   for (i, datagram) in batch[..n].iter().enumerate() {
-    msgs[i].msg_hdr = slots.receiving(i, datagram);
+    msgs[i].write(libc::mmsghdr {
+      msg_hdr: slots.receiving(i, datagram),
+      msg_len: 0,
+    });
   }
-  // SAFETY: `n` headers, each over a live buffer's writable bytes and the
-  // slots' storage, which outlive the call.
-  let got = unsafe { libc::recvmmsg(fd, msgs.as_mut_ptr(), n as _, 0, std::ptr::null_mut()) };
-  let got = count(got as isize)?;
+  // SAFETY: the first `n` headers are written, each over a live buffer's
+  // writable bytes and the slots' storage, which outlive the call.
+  let got = unsafe {
+    libc::recvmmsg(
+      fd,
+      msgs.as_mut_ptr().cast(),
+      n as _,
+      0,
+      std::ptr::null_mut(),
+    )
+  };
+  let got = count(got as isize)?.min(n);
   for (i, datagram) in batch[..got].iter_mut().enumerate() {
-    slots.received(i, &msgs[i].msg_hdr, msgs[i].msg_len as usize, datagram);
+    // SAFETY: header `i < n` was written above (and filled by the kernel).
+    let msg = unsafe { msgs[i].assume_init_ref() };
+    slots.received(i, &msg.msg_hdr, msg.msg_len as usize, datagram);
   }
   Ok(got)
 }
@@ -354,13 +361,17 @@ pub fn recv_batch(fd: RawFd, batch: &mut [Datagram<'_>]) -> io::Result<usize> {
 pub fn send_batch(fd: RawFd, batch: &[Datagram<'_>]) -> io::Result<usize> {
   let n = batch.len().min(MAX_BATCH);
   let mut slots = Slots::new();
-  // SAFETY: all-zero is a valid `mmsghdr`.
-  let mut msgs: [libc::mmsghdr; MAX_BATCH] = unsafe { std::mem::zeroed() };
+  let mut msgs: [MaybeUninit<libc::mmsghdr>; MAX_BATCH] =
+    [const { MaybeUninit::uninit() }; MAX_BATCH];
   for (i, datagram) in batch[..n].iter().enumerate() {
-    msgs[i].msg_hdr = slots.sending(i, datagram);
+    msgs[i].write(libc::mmsghdr {
+      msg_hdr: slots.sending(i, datagram),
+      msg_len: 0,
+    });
   }
-  // SAFETY: `n` headers over live buffers' readable bytes and addresses.
-  let sent = unsafe { libc::sendmmsg(fd, msgs.as_mut_ptr(), n as _, NOSIGNAL as _) };
+  // SAFETY: the first `n` headers are written, over live buffers' readable
+  // bytes and addresses.
+  let sent = unsafe { libc::sendmmsg(fd, msgs.as_mut_ptr().cast(), n as _, NOSIGNAL as _) };
   count(sent as isize)
 }
 
