@@ -134,8 +134,10 @@ export class Poll implements Disposable {
     watch = Watch.of(id, this, driver, kConstruct)
     this.#watch = watch
     // Events a stopped watch left with this Poll come first, without
-    // waiting for the OS.
-    setImmediate(onReady)
+    // waiting for the OS. The immediate is unref'd: the watch alone decides
+    // whether the process stays alive (an unref'd watch must not keep the
+    // loop running a turn, in which due unref'd timers would fire).
+    setImmediate(onReady).unref()
     return watch
   }
 
