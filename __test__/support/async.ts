@@ -9,11 +9,34 @@ import { underQemu, underWine } from './platform.ts'
  */
 export const PATIENCE = underWine || underQemu ? 90_000 : 20_000
 
-/** Rejects after `patience` ms, naming what did not happen (`what` is read then). */
-export function guard<T>(promise: Promise<T>, what: string | (() => string), patience = PATIENCE): Promise<T> {
+/**
+ * Rejects when `patience` ms pass without `promise` settling, naming what did
+ * not happen (`what` is read then). A guard against a hang, not a deadline:
+ *
+ * - `progress`, when given, is read at each deadline; while its value keeps
+ *   changing (a count of what has arrived), the wait goes on for another
+ *   `patience`, so a slow machine that is getting there is not failed.
+ * - At a deadline the event loop first takes one more turn through its I/O:
+ *   timers run before I/O in each turn, so a loop held up past the deadline
+ *   (a busy or emulated machine) would otherwise fail a wait whose event is
+ *   already queued.
+ */
+export function guard<T>(promise: Promise<T>, what: string | (() => string), patience = PATIENCE, progress?: () => unknown): Promise<T> {
   let timer: NodeJS.Timeout | undefined
+  let last = progress?.()
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`)), patience)
+    const deadline = (): void => {
+      setImmediate(() => {
+        const now = progress?.()
+        if (progress !== undefined && !Object.is(now, last)) {
+          last = now
+          timer = setTimeout(deadline, patience)
+          return
+        }
+        reject(new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`))
+      })
+    }
+    timer = setTimeout(deadline, patience)
   })
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }

@@ -17,12 +17,13 @@ export interface ChildResult {
 /**
  * Runs `code` (CommonJS JavaScript, where `require('node-mio')` is this
  * package) in a fresh `node` process whose working directory is the project
- * directory, and resolves with its exit status and output. A child still
- * running after `patience` ms is killed and the promise rejects: a guard
- * against a hang, never a measurement. By default half as long again as the
- * shared bound (30 s; 135 s under Wine or qemu, where a child that starts
- * workers can take longer than 30 s just to start and end them). `env` is
- * added to this process's.
+ * directory, and resolves with its exit status and output. A child that
+ * prints nothing for `patience` ms is killed and the promise rejects: a
+ * guard against a hang, never a measurement (a child still printing is
+ * getting somewhere, however slowly a busy or emulated machine runs it). By
+ * default half as long again as the shared bound (30 s; 135 s under Wine or
+ * qemu, where a child that starts workers can take longer than 30 s just to
+ * start and end them). `env` is added to this process's.
  */
 export function runNode(code: string, options: { env?: NodeJS.ProcessEnv; patience?: number } = {}): Promise<ChildResult> {
   const patience = options.patience ?? 1.5 * PATIENCE
@@ -34,12 +35,18 @@ export function runNode(code: string, options: { env?: NodeJS.ProcessEnv; patien
     })
     let stdout = ''
     let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      reject(new Error(`child process still running after ${patience} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`))
+      reject(new Error(`child process still running, silent for ${patience} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`))
     }, patience)
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk
+      timer.refresh()
+    })
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk
+      timer.refresh()
+    })
     child.once('error', (error) => {
       clearTimeout(timer)
       reject(error)
