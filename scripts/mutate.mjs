@@ -1,14 +1,17 @@
-// `npm run mutate -- FILE [FILE...] --specs SPEC [--specs SPEC ...] [--match TITLE ...] [--lines A-B] [--max N] [--json OUT]`
+// `npm run mutate -- FILE [FILE...] --specs SPEC [--specs SPEC ...] [--match TITLE ...] [--lines A-B] [--max N] [--json OUT] [--list]`
 //
 // Mutation testing for TypeScript (lib/) and Rust (src-rs/): each mutant
 // flips one operator or literal on one line (`===`/`!==`, `<`/`<=`,
 // `>`/`>=`, `&&`/`||`, `true`/`false`, `+ 1`/`- 1`, `break`/`continue`),
-// the package is rebuilt (tsc for TypeScript, the napi build for Rust) and
-// the given specs run; a mutant the specs do not fail survived. A mutant
+// the package is rebuilt (tsc for TypeScript; for Rust, the napi build with
+// Cargo's `mutate` profile: release semantics without LTO, incremental, a few
+// seconds a mutant) and the given specs run; a mutant the specs do not fail
+// survived. The release build is made again at the end. A mutant
 // that does not build is not counted. The file is restored after each
 // mutant, and on Ctrl-C. Prints each survivor (file:line, before and after)
 // and the score: killed / (killed + survived). `--match` narrows the specs to
 // tests whose titles match (ava's --match), which keeps a run short.
+// `--list` prints the mutants and builds or runs nothing.
 //
 //   npm run mutate -- lib/net/addr.ts --specs __test__/addr-format.spec.ts __test__/hostile.spec.ts
 //   npm run mutate -- src-rs/stream.rs --specs __test__/io-window.spec.ts --lines 240-275
@@ -27,9 +30,10 @@ const { values, positionals } = parseArgs({
     lines: { type: 'string' },
     max: { type: 'string' },
     json: { type: 'string' },
+    list: { type: 'boolean', default: false },
   },
 })
-if (positionals.length === 0 || values.specs.length === 0) {
+if (positionals.length === 0 || (values.specs.length === 0 && !values.list)) {
   console.error('usage: npm run mutate -- FILE [FILE...] --specs SPEC [--specs SPEC...] [--lines A-B] [--max N] [--json OUT]')
   process.exit(2)
 }
@@ -66,6 +70,11 @@ function codePart(line) {
   return line.replace(/(['"`])(?:\\.|(?!\1).)*\1/g, (s) => ' '.repeat(s.length)).replace(/\s\/\/.*$/, '')
 }
 
+/** Whether the `||` at `at` in Rust code opens a closure with no parameters (`guard(&env, || {`), not an `or`. */
+function rustClosure(code, at, matched) {
+  return matched === ' || ' && /([(,=]|\breturn|\bmove)\s*$/.test(code.slice(0, at))
+}
+
 function mutantsOf(file) {
   const lines = readFileSync(join(root, file), 'utf8').split('\n')
   const out = []
@@ -76,6 +85,7 @@ function mutantsOf(file) {
     for (const [pattern, replacement] of OPERATORS) {
       for (const match of code.matchAll(pattern)) {
         const at = match.index
+        if (file.endsWith('.rs') && rustClosure(code, at, match[0])) continue
         const mutated = line.slice(0, at) + match[0].replace(pattern, replacement) + line.slice(at + match[0].length)
         out.push({ file, line: number, before: line.trim(), after: mutated.trim(), apply: () => lines.map((l, k) => (k === i ? mutated : l)).join('\n') })
       }
@@ -87,18 +97,29 @@ function mutantsOf(file) {
 const run = (cmd, args, env = {}) => spawnSync(cmd, args, { cwd: root, encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 26 })
 const bin = (name) => join(root, 'node_modules', '.bin', name)
 
-function build(file) {
-  if (file.endsWith('.rs')) return run(bin('napi'), ['build', '--platform', '--release', '--no-const-enum']).status === 0
+/** Builds what `file` is part of: `profile` is the Cargo profile for a Rust file. */
+function build(file, profile = 'mutate') {
+  if (file.endsWith('.rs')) return run(bin('napi'), ['build', '--platform', '--profile', profile, '--no-const-enum']).status === 0
   return run(process.execPath, [join(root, 'scripts', 'build.mjs'), 'ts']).status === 0
+}
+
+if (values.list) {
+  const mutants = positionals.flatMap(mutantsOf).slice(0, max)
+  for (const m of mutants) console.log(`${m.file}:${m.line}  ${m.after}`)
+  console.log(`mutate: ${mutants.length} mutants`)
+  process.exit(0)
 }
 
 const originals = new Map(positionals.map((file) => [file, readFileSync(join(root, file), 'utf8')]))
 const restore = () => {
   for (const [file, text] of originals) writeFileSync(join(root, file), text)
 }
+const rebuild = () => {
+  for (const file of originals.keys()) build(file, 'release')
+}
 process.on('SIGINT', () => {
   restore()
-  for (const file of originals.keys()) build(file)
+  rebuild()
   process.exit(130)
 })
 
@@ -124,7 +145,7 @@ for (const [k, mutant] of mutants.entries()) {
   console.log(`${String(k + 1).padStart(4)}/${mutants.length} ${outcome.padEnd(8)} ${mutant.file}:${mutant.line}  ${mutant.after}`)
 }
 restore()
-for (const file of originals.keys()) build(file)
+rebuild()
 
 const killed = results.filter((r) => r.outcome === 'killed').length
 const survived = results.filter((r) => r.outcome === 'survived')
