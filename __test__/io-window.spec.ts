@@ -2,6 +2,8 @@
 // in place, without a subarray view (as fs.readSync/writeSync take them).
 import test from 'ava'
 import { Events, Interest, Poll, TcpListener, TcpStream } from 'node-mio'
+import * as raw from '../index.js'
+import { handleOf } from './support/internals.ts'
 import { acceptBlocking } from './support/sockets.ts'
 
 function pair(): [TcpStream, TcpStream, () => void] {
@@ -99,6 +101,29 @@ test('readv refuses buffers that overlap (each would be written independently), 
     while ((n = b.readv([memory.subarray(0, 8), memory.subarray(8, 16)])) === null) poll.poll(events, 1000)
     t.is(n, 16)
     t.is(memory.subarray(0, 16).toString(), '0123456789abcdef')
+    // Nor do they in the other order (the second window ends where the first starts).
+    a.write(Buffer.from('ghijklmnopqrstuv'))
+    while ((n = b.readv([memory.subarray(8, 16), memory.subarray(0, 8)])) === null) poll.poll(events, 1000)
+    t.is(n, 16)
+    t.is(memory.subarray(0, 16).toString(), 'opqrstuvghijklmn')
+  } finally {
+    close()
+  }
+})
+
+test('the raw writev reads no buffer past the 2 GiB - 1 a call can take (a short write)', (t) => {
+  // Two views of one 1 GiB buffer reach the limit; the element after them is
+  // never read, so even a value that is not bytes is not an error. The
+  // wrapper checks every element itself: this is the binding's own bound.
+  const [client, , close] = pair()
+  try {
+    const big = Buffer.allocUnsafeSlow(2 ** 30)
+    const written = raw.streamWritev(handleOf(client), [big, big, 'not bytes' as unknown as Uint8Array])
+    t.true(written !== null && written > 0 && written < 2 ** 31, `a short write, not an error: ${written}`)
+    t.throws(() => raw.streamWritev(handleOf(client), [big.subarray(0, 1), 'not bytes' as unknown as Uint8Array]), {
+      instanceOf: TypeError,
+      message: /bufs\[1\] must be a Uint8Array/,
+    }, 'below the limit every element is read')
   } finally {
     close()
   }
