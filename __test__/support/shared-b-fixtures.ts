@@ -72,10 +72,13 @@ export function polledConnection(t: ExecutionContext, options?: ConnectOptions):
   }
 }
 
-/** mio's `registering` tests: `source`, registered readable as `token`, gives no event. */
-export function expectQuietRegistration(t: ExecutionContext, source: Source, token: Token): void {
-  using scope = pollWith()
-  scope.poll.registry.register(source, token, Interest.READABLE)
+/**
+ * mio's `registering` tests: the source `make` returns, registered readable
+ * as `token` in a new Poll, gives no event (the source is closed before the Poll).
+ */
+export function expectQuietRegistration(t: ExecutionContext, make: () => Source, token: Token): void {
+  using scope = pollWith(make())
+  scope.poll.registry.register(scope.owned[0], token, Interest.READABLE)
   expectNoEvents(t, scope.poll, scope.events)
 }
 
