@@ -16,6 +16,7 @@ import { Interest, Token, UnixDatagram, type Events, type Poll, type UnixRemoteI
 import { assertCloseOnExec, assertNonBlocking, makeBlocking } from './support/descriptors.ts'
 import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
 import { tempDir } from './support/sockets.ts'
+import { expectQuietRegistration } from './support/shared-b-fixtures.ts'
 
 const DATA1 = Buffer.from('Hello same host!')
 const DATA2 = Buffer.from('Why hello mio!')
@@ -121,13 +122,8 @@ rdhup('unix_datagram_shutdown', (t) => {
 })
 
 unix('unix_datagram_register', (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
   const path = join(tempDir(t), 'unix_datagram_register')
-
-  using datagram = UnixDatagram.bind(path)
-  poll.registry.register(datagram, TOKEN_1, Interest.READABLE)
-  expectNoEvents(t, poll, events)
+  expectQuietRegistration(t, () => UnixDatagram.bind(path), TOKEN_1)
 })
 
 unix('unix_datagram_reregister', (t) => {
