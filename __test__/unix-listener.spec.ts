@@ -23,6 +23,7 @@ import { Interest, Token, UnixListener } from 'node-mio'
 import { assertCloseOnExec, assertNonBlocking, makeBlocking } from './support/descriptors.ts'
 import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
 import { tempDir } from './support/sockets.ts'
+import { expectQuietRegistration } from './support/shared-b-fixtures.ts'
 import { BARRIER_WAIT, Barrier, Peer } from './support/workers.ts'
 
 const DEFAULT_BUF_SIZE = 64
@@ -72,13 +73,8 @@ unix('unix_listener_local_addr', async (t) => {
 })
 
 unix('unix_listener_register', (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-
   const path = join(tempDir(t), 'unix_listener_register')
-  using listener = UnixListener.bind(path)
-  poll.registry.register(listener, TOKEN_1, Interest.READABLE)
-  expectNoEvents(t, poll, events)
+  expectQuietRegistration(t, () => UnixListener.bind(path), TOKEN_1)
 })
 
 unix('unix_listener_reregister', async (t) => {
