@@ -107,3 +107,25 @@ export function expectReadinessAfterWouldBlock(t: ExecutionContext, poll: Poll, 
   t.is(writer.write(Buffer.from('again')), 5)
   expectEvents(t, poll, events, [{ token, readiness: ['readable'] }])
 }
+
+/**
+ * The two-socket smoke tests' start (mio's udp_socket.rs and
+ * unix_datagram.rs): both registered for both interests as `tokens`, both
+ * writable at once.
+ */
+export function registerBothWritable(t: ExecutionContext, poll: Poll, events: Events, sockets: [Source, Source], tokens: [Token, Token]): void {
+  poll.registry.register(sockets[0], tokens[0], Interest.READABLE.add(Interest.WRITABLE))
+  poll.registry.register(sockets[1], tokens[1], Interest.READABLE.add(Interest.WRITABLE))
+  expectEvents(t, poll, events, [
+    { token: tokens[0], readiness: ['writable'] },
+    { token: tokens[1], readiness: ['writable'] },
+  ])
+}
+
+/** Both sockets of {@link registerBothWritable} readable at once, after each sent the other a datagram. */
+export function expectBothReadable(t: ExecutionContext, poll: Poll, events: Events, tokens: [Token, Token]): void {
+  expectEvents(t, poll, events, [
+    { token: tokens[0], readiness: ['readable'] },
+    { token: tokens[1], readiness: ['readable'] },
+  ])
+}
