@@ -20,7 +20,7 @@ import { Events, Interest, Poll, Token, UdpSocket, type RemoteInfo, type SocketA
 import { assertCloseOnExec, assertNonBlocking, socketFd } from './support/descriptors.ts'
 import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
 import { ANY_LOCAL, ANY_LOCAL_V6, defaultTtl } from './support/sockets.ts'
-import { expectQuietRegistration } from './support/shared-b-fixtures.ts'
+import { expectBothReadable, expectQuietRegistration, registerBothWritable } from './support/shared-b-fixtures.ts'
 import { Peer } from './support/workers.ts'
 
 const DATA1 = Buffer.from('Hello world!')
@@ -108,27 +108,13 @@ for (const [family, local] of families) {
  * The smoke tests' start: both sockets non-blocking and close-on-exec,
  * registered for both interests as `ID1` and `ID2`, both writable at once.
  */
-function registerBothWritable(t: ExecutionContext, poll: Poll, events: Events, socket1: UdpSocket, socket2: UdpSocket): void {
+function smokeStart(t: ExecutionContext, poll: Poll, events: Events, socket1: UdpSocket, socket2: UdpSocket): void {
   assertNonBlocking(t, socketFd(t, socket1, 'udp'))
   assertCloseOnExec(t, socketFd(t, socket1, 'udp'))
   assertNonBlocking(t, socketFd(t, socket2, 'udp'))
   assertCloseOnExec(t, socketFd(t, socket2, 'udp'))
 
-  poll.registry.register(socket1, ID1, Interest.READABLE.add(Interest.WRITABLE))
-  poll.registry.register(socket2, ID2, Interest.READABLE.add(Interest.WRITABLE))
-
-  expectEvents(t, poll, events, [
-    { token: ID1, readiness: ['writable'] },
-    { token: ID2, readiness: ['writable'] },
-  ])
-}
-
-/** Both sockets readable at once, after each sent the other a datagram. */
-function expectBothReadable(t: ExecutionContext, poll: Poll, events: Events): void {
-  expectEvents(t, poll, events, [
-    { token: ID1, readiness: ['readable'] },
-    { token: ID2, readiness: ['readable'] },
-  ])
+  registerBothWritable(t, poll, events, [socket1, socket2], [ID1, ID2])
 }
 
 function smokeTestUnconnectedUdpSocket(t: ExecutionContext, socket1: UdpSocket, socket2: UdpSocket): void {
@@ -138,7 +124,7 @@ function smokeTestUnconnectedUdpSocket(t: ExecutionContext, socket1: UdpSocket, 
   const address1 = socket1.localAddr()
   const address2 = socket2.localAddr()
 
-  registerBothWritable(t, poll, events, socket1, socket2)
+  smokeStart(t, poll, events, socket1, socket2)
 
   const buf = Buffer.alloc(20)
   t.is(socket1.peekFrom(buf), null, 'expected WouldBlock (null)')
@@ -147,7 +133,7 @@ function smokeTestUnconnectedUdpSocket(t: ExecutionContext, socket1: UdpSocket, 
   checkedWrite(t, socket1.sendTo(DATA1, address2), DATA1)
   checkedWrite(t, socket2.sendTo(DATA2, address1), DATA2)
 
-  expectBothReadable(t, poll, events)
+  expectBothReadable(t, poll, events, [ID1, ID2])
 
   expectReadFrom(t, socket1.peekFrom(buf), buf, DATA2, address2)
   expectReadFrom(t, socket2.peekFrom(buf), buf, DATA1, address1)
@@ -218,7 +204,7 @@ function smokeTestConnectedUdpSocket(t: ExecutionContext, socket1: UdpSocket, so
   const { poll, events } = initWithPoll()
   using _poll = poll
 
-  registerBothWritable(t, poll, events, socket1, socket2)
+  smokeStart(t, poll, events, socket1, socket2)
 
   let buf = Buffer.alloc(20)
   t.is(socket1.peek(buf), null, 'expected WouldBlock (null)')
@@ -227,7 +213,7 @@ function smokeTestConnectedUdpSocket(t: ExecutionContext, socket1: UdpSocket, so
   checkedWrite(t, socket1.send(DATA1), DATA1)
   checkedWrite(t, socket2.send(DATA2), DATA2)
 
-  expectBothReadable(t, poll, events)
+  expectBothReadable(t, poll, events, [ID1, ID2])
 
   buf = Buffer.alloc(20)
   expectRead(t, socket1.peek(buf), buf, DATA2)
