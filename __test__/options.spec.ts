@@ -368,21 +368,22 @@ test('reusePort: two listeners share a port and both accept; without it the seco
   for (const s of [...clients, ...accepted]) s.close()
 })
 
-test('reusePort on UDP: a second socket binds the same port only with it', (t) => {
-  if (!hasReusePort) return void t.throws(() => UdpSocket.bind(ANY_LOCAL, { reusePort: true }), UNAVAILABLE)
-  using first = UdpSocket.bind(ANY_LOCAL, { reusePort: true })
+/** A UDP socket bound with `option`: a second one binds its port with the option too, and without it is EADDRINUSE. */
+function secondUdpBindNeeds(t: ExecutionContext, option: { reusePort: true } | { reuseAddress: true }): void {
+  using first = UdpSocket.bind(ANY_LOCAL, option)
   const port = first.localAddr().port
   throwsLike(t, () => UdpSocket.bind(`127.0.0.1:${port}`), { code: 'EADDRINUSE', syscall: 'bind' })
-  using second = UdpSocket.bind(`127.0.0.1:${port}`, { reusePort: true })
+  using second = UdpSocket.bind(`127.0.0.1:${port}`, option)
   t.is(second.localAddr().port, port)
+}
+
+test('reusePort on UDP: a second socket binds the same port only with it', (t) => {
+  if (!hasReusePort) return void t.throws(() => UdpSocket.bind(ANY_LOCAL, { reusePort: true }), UNAVAILABLE)
+  secondUdpBindNeeds(t, { reusePort: true })
 })
 
 test('reuseAddress on UDP: a second socket binds the same port only with it', (t) => {
-  using first = UdpSocket.bind(ANY_LOCAL, { reuseAddress: true })
-  const port = first.localAddr().port
-  throwsLike(t, () => UdpSocket.bind(`127.0.0.1:${port}`), { code: 'EADDRINUSE', syscall: 'bind' })
-  using second = UdpSocket.bind(`127.0.0.1:${port}`, { reuseAddress: true })
-  t.is(second.localAddr().port, port)
+  secondUdpBindNeeds(t, { reuseAddress: true })
 })
 
 test('reuseAddress: a listener rebinds a port still held by a closed connection only with it', (t) => {
