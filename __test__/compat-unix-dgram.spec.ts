@@ -34,6 +34,14 @@ function contentOf(fd: number): string {
   return bytes.toString('utf8', 0, readSync(fd, bytes, 0, 64, 0))
 }
 
+/** A fresh directory, a socket bound to `serverName` in it, and an unbound client (both closed when the test ends). */
+function serverAndClient(t: ExecutionContext, serverName: string): { dir: string; server: UnixDgramSocket; client: UnixDgramSocket } {
+  const dir = tempDir(t)
+  const server = socket(t)
+  server.bind(join(dir, serverName))
+  return { dir, server, client: socket(t) }
+}
+
 /** The next `message` on `s`. */
 function nextMessage(s: UnixDgramSocket): Promise<[Buffer, UnixDgramRemoteInfo]> {
   const { promise, resolve } = deferred<[Buffer, UnixDgramRemoteInfo]>()
@@ -79,10 +87,7 @@ unixTest('descriptor passing (unix-dgram pull request #66): send(buf, offset, le
 })
 
 unixTest('descriptor passing on a connected socket: send(buf, fds, cb)', async (t) => {
-  const dir = tempDir(t)
-  const server = socket(t)
-  server.bind(join(dir, 's.sock'))
-  const client = socket(t)
+  const { dir, server, client } = serverAndClient(t, 's.sock')
   client.connect(join(dir, 's.sock'))
   const file = join(dir, 'f.txt')
   writeFileSync(file, 'connected fd')
@@ -102,10 +107,7 @@ unixTest('descriptor passing on a connected socket: send(buf, fds, cb)', async (
 })
 
 unixTest("a bound sender's path, and a reply to it", async (t) => {
-  const dir = tempDir(t)
-  const server = socket(t)
-  server.bind(join(dir, 'server.sock'))
-  const client = socket(t)
+  const { dir, server, client } = serverAndClient(t, 'server.sock')
   client.bind(join(dir, 'client.sock'))
   const got = nextMessage(server)
   client.sendto(Buffer.from('ping'), 0, 4, join(dir, 'server.sock'))

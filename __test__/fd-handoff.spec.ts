@@ -37,8 +37,9 @@ import {
 import { O_ACCMODE, O_NONBLOCK, fdFlags, fdTarget, inodesForPort, isOpen, openFdCount } from './support/descriptors.ts'
 import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
 import { runtime } from './support/platform.ts'
-import { ANY_LOCAL, polledPair, tempDir } from './support/sockets.ts'
+import { ANY_LOCAL, tempDir } from './support/sockets.ts'
 import { closeSync, openSync } from './support/raw-fd.ts'
+import { polledConnection } from './support/shared-b-fixtures.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const linux = process.platform === 'linux'
@@ -96,11 +97,8 @@ async function nextJson(lines: AsyncIterator<string>): Promise<Record<string, un
 // reports no ports and sends nothing (scripts/cross/fd-adopt.cjs shows it
 // without node-mio).
 ;(unix && runtime !== 'bun' ? test : test.skip)('(a) an accepted stream, detached, becomes a net.Socket that talks to a node-mio client', async (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-  using listener = TcpListener.bind(ANY_LOCAL)
-  const [client, accepted] = polledPair(t, poll, events, listener)
-  using _client = client
+  using connection = polledConnection(t)
+  const { poll, events, client, server: accepted } = connection
   const acceptedPort = accepted.localAddr().port
   const before = accepted.fd
   const target = linux ? fdTarget(before) : null
@@ -290,11 +288,8 @@ utest('(c) TcpListener: detachFd then fromFd keeps the descriptor, address and q
 })
 
 utest('(c) TcpStream: detachFd then fromFd keeps the connection both ways', (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-  using listener = TcpListener.bind(ANY_LOCAL)
-  const [client, server] = polledPair(t, poll, events, listener)
-  using _server = server
+  using connection = polledConnection(t)
+  const { poll, events, client, server } = connection
   poll.registry.register(client, CLIENT, Interest.READABLE)
   const local = client.localAddr()
   const fd = client.detachFd()
@@ -529,11 +524,8 @@ utest('(d) fromFd of a negative, fractional or non-number fd is a RangeError / T
 // O_ACCMODE for pipe ends), not an ENOTCONN or EBADF later.
 const roleTest = unix ? test : test.skip
 roleTest('fromFd refuses a listening socket as a stream and a connected one as a listener', (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-  using listener = TcpListener.bind(ANY_LOCAL)
-  const [client, server] = polledPair(t, poll, events, listener)
-  using _server = server
+  using connection = polledConnection(t)
+  const { listener, client } = connection
   const path = join(tempDir(t), 'role.sock')
   const [a, b] = UnixStream.pair()
   using _b = b
@@ -556,11 +548,8 @@ roleTest('fromFd refuses a pipe\'s read end as a PipeSender and its write end as
 // ---- (e) detachFd and fd -------------------------------------------------------------
 
 utest('(e) detachFd deregisters: no more events; the object is closed; the descriptor stays open and is the caller\'s', (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-  using listener = TcpListener.bind(ANY_LOCAL)
-  const [client, server] = polledPair(t, poll, events, listener)
-  using _client = client
+  using connection = polledConnection(t)
+  const { poll, events, client, server } = connection
   poll.registry.register(server, SERVER, Interest.READABLE)
   const target = linux ? fdTarget(server.fd) : null
   const fd = server.detachFd()

@@ -28,6 +28,7 @@ import {
 import { expectEvents, expectNoEvents, initWithPoll, readiness } from './support/events.ts'
 import { ANY_LOCAL, ANY_LOCAL_V6, addrText, polledPair } from './support/sockets.ts'
 import { underWine } from './support/platform.ts'
+import { polledConnection } from './support/shared-b-fixtures.ts'
 
 const linux = process.platform === 'linux'
 // SO_REUSEPORT does not exist on Windows: there the option and the methods
@@ -108,6 +109,41 @@ function throwsLike(t: ExecutionContext, fn: () => unknown, expected: Record<str
 function assertBufferSize(t: ExecutionContext, actual: number, size: number, what: string): void {
   t.true(actual >= size, `${what}: ${actual} < ${size}`)
   if (linux) t.is(actual, 2 * size, `${what}: Linux doubles the size set`)
+}
+
+/** Sets each value in turn and reads it back: `get()` is the value just set. */
+function roundTrips<V>(t: ExecutionContext, set: (value: V) => void, get: () => V, ...values: V[]): void {
+  for (const value of values) {
+    set(value)
+    t.is(get(), value)
+  }
+}
+
+/** `setReusePort(on)` then `reusePort()` is `on`, for each value (where the OS has SO_REUSEPORT). */
+function reusePortRoundTrips(t: ExecutionContext, socket: { setReusePort(on: boolean): void; reusePort(): boolean }, ...values: boolean[]): void {
+  for (const on of values) {
+    setReusePort(t, socket, on)
+    reusePortIs(t, socket, on)
+  }
+}
+
+interface Buffered {
+  setRecvBufferSize(size: number): void
+  recvBufferSize(): number
+  setSendBufferSize(size: number): void
+  sendBufferSize(): number
+}
+
+/** Sets the buffer sizes given and reads them back (`assertBufferSize`); `label` starts the messages. */
+function bufferSizesRoundTrip(t: ExecutionContext, socket: Buffered, sizes: { recv?: number; send?: number }, label = ''): void {
+  if (sizes.recv !== undefined) {
+    socket.setRecvBufferSize(sizes.recv)
+    assertBufferSize(t, socket.recvBufferSize(), sizes.recv, `${label}recvBufferSize`)
+  }
+  if (sizes.send !== undefined) {
+    socket.setSendBufferSize(sizes.send)
+    assertBufferSize(t, socket.sendBufferSize(), sizes.send, `${label}sendBufferSize`)
+  }
 }
 
 // ---- round trips through the options object ------------------------------
@@ -224,32 +260,16 @@ test('UdpSocket.bind options round-trip', (t) => {
 
 test('setters round-trip on a TcpListener', (t) => {
   using listener = TcpListener.bind(ANY_LOCAL)
-  listener.setReuseAddress(false)
-  t.false(listener.reuseAddress())
-  listener.setReuseAddress(true)
-  t.true(listener.reuseAddress())
-  setReusePort(t, listener, true)
-  reusePortIs(t, listener, true)
-  setReusePort(t, listener, false)
-  reusePortIs(t, listener, false)
-  listener.setRecvBufferSize(48 * 1024)
-  assertBufferSize(t, listener.recvBufferSize(), 48 * 1024, 'recvBufferSize')
-  listener.setSendBufferSize(24 * 1024)
-  assertBufferSize(t, listener.sendBufferSize(), 24 * 1024, 'sendBufferSize')
+  roundTrips(t, (on: boolean) => listener.setReuseAddress(on), () => listener.reuseAddress(), false, true)
+  reusePortRoundTrips(t, listener, true, false)
+  bufferSizesRoundTrip(t, listener, { recv: 48 * 1024, send: 24 * 1024 })
 })
 
 test('setters round-trip on a TcpStream', (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-  using listener = TcpListener.bind(ANY_LOCAL)
-  const [client, server] = polledPair(t, poll, events, listener)
-  using _client = client
-  using _server = server
+  using connection = polledConnection(t)
+  const { client, server } = connection
   for (const stream of [client, server]) {
-    stream.setNodelay(true)
-    t.true(stream.nodelay())
-    stream.setNodelay(false)
-    t.false(stream.nodelay())
+    roundTrips(t, (on: boolean) => stream.setNodelay(on), () => stream.nodelay(), true, false)
 
     stream.setKeepalive({ idle: 7000, interval: 3000 })
     keepaliveIs(t, stream, { enabled: true, idle: 7000, interval: 3000 })
@@ -263,43 +283,21 @@ test('setters round-trip on a TcpStream', (t) => {
     stream.setKeepalive({})
     t.true(stream.keepalive().enabled)
 
-    stream.setLinger(2000)
-    t.is(stream.linger(), 2000)
-    stream.setLinger(0)
-    t.is(stream.linger(), 0)
-    stream.setLinger(null)
-    t.is(stream.linger(), null)
+    roundTrips(t, (ms: number | null) => stream.setLinger(ms), () => stream.linger(), 2000, 0, null)
 
-    stream.setReuseAddress(true)
-    t.true(stream.reuseAddress())
-    stream.setReuseAddress(false)
-    t.false(stream.reuseAddress())
-    setReusePort(t, stream, true)
-    reusePortIs(t, stream, true)
-    setReusePort(t, stream, false)
-    reusePortIs(t, stream, false)
+    roundTrips(t, (on: boolean) => stream.setReuseAddress(on), () => stream.reuseAddress(), true, false)
+    reusePortRoundTrips(t, stream, true, false)
 
-    stream.setRecvBufferSize(40 * 1024)
-    assertBufferSize(t, stream.recvBufferSize(), 40 * 1024, 'recvBufferSize')
-    stream.setSendBufferSize(20 * 1024)
-    assertBufferSize(t, stream.sendBufferSize(), 20 * 1024, 'sendBufferSize')
+    bufferSizesRoundTrip(t, stream, { recv: 40 * 1024, send: 20 * 1024 })
   }
 })
 
 test('setters round-trip on a UdpSocket', (t) => {
   using socket = UdpSocket.bind(ANY_LOCAL)
-  socket.setBroadcast(true)
-  t.true(socket.broadcast())
-  socket.setBroadcast(false)
-  t.false(socket.broadcast())
-  socket.setReuseAddress(true)
-  t.true(socket.reuseAddress())
-  setReusePort(t, socket, true)
-  reusePortIs(t, socket, true)
-  socket.setRecvBufferSize(64 * 1024)
-  assertBufferSize(t, socket.recvBufferSize(), 64 * 1024, 'recvBufferSize')
-  socket.setSendBufferSize(16 * 1024)
-  assertBufferSize(t, socket.sendBufferSize(), 16 * 1024, 'sendBufferSize')
+  roundTrips(t, (on: boolean) => socket.setBroadcast(on), () => socket.broadcast(), true, false)
+  roundTrips(t, (on: boolean) => socket.setReuseAddress(on), () => socket.reuseAddress(), true)
+  reusePortRoundTrips(t, socket, true)
+  bufferSizesRoundTrip(t, socket, { recv: 64 * 1024, send: 16 * 1024 })
 })
 
 test('buffer sizes round-trip on Unix sockets', (t) => {
@@ -307,17 +305,13 @@ test('buffer sizes round-trip on Unix sockets', (t) => {
   const [a, b] = UnixStream.pair()
   using _a = a
   using _b = b
-  a.setRecvBufferSize(32 * 1024)
-  assertBufferSize(t, a.recvBufferSize(), 32 * 1024, 'UnixStream recvBufferSize')
-  b.setSendBufferSize(32 * 1024)
-  assertBufferSize(t, b.sendBufferSize(), 32 * 1024, 'UnixStream sendBufferSize')
+  bufferSizesRoundTrip(t, a, { recv: 32 * 1024 }, 'UnixStream ')
+  bufferSizesRoundTrip(t, b, { send: 32 * 1024 }, 'UnixStream ')
   const [c, d] = UnixDatagram.pair()
   using _c = c
   using _d = d
-  c.setRecvBufferSize(16 * 1024)
-  assertBufferSize(t, c.recvBufferSize(), 16 * 1024, 'UnixDatagram recvBufferSize')
-  d.setSendBufferSize(16 * 1024)
-  assertBufferSize(t, d.sendBufferSize(), 16 * 1024, 'UnixDatagram sendBufferSize')
+  bufferSizesRoundTrip(t, c, { recv: 16 * 1024 }, 'UnixDatagram ')
+  bufferSizesRoundTrip(t, d, { send: 16 * 1024 }, 'UnixDatagram ')
 })
 
 test('buffer sizes beyond the system maximum are clamped to it, not refused (Linux)', (t) => {
@@ -374,21 +368,22 @@ test('reusePort: two listeners share a port and both accept; without it the seco
   for (const s of [...clients, ...accepted]) s.close()
 })
 
-test('reusePort on UDP: a second socket binds the same port only with it', (t) => {
-  if (!hasReusePort) return void t.throws(() => UdpSocket.bind(ANY_LOCAL, { reusePort: true }), UNAVAILABLE)
-  using first = UdpSocket.bind(ANY_LOCAL, { reusePort: true })
+/** A UDP socket bound with `option`: a second one binds its port with the option too, and without it is EADDRINUSE. */
+function secondUdpBindNeeds(t: ExecutionContext, option: { reusePort: true } | { reuseAddress: true }): void {
+  using first = UdpSocket.bind(ANY_LOCAL, option)
   const port = first.localAddr().port
   throwsLike(t, () => UdpSocket.bind(`127.0.0.1:${port}`), { code: 'EADDRINUSE', syscall: 'bind' })
-  using second = UdpSocket.bind(`127.0.0.1:${port}`, { reusePort: true })
+  using second = UdpSocket.bind(`127.0.0.1:${port}`, option)
   t.is(second.localAddr().port, port)
+}
+
+test('reusePort on UDP: a second socket binds the same port only with it', (t) => {
+  if (!hasReusePort) return void t.throws(() => UdpSocket.bind(ANY_LOCAL, { reusePort: true }), UNAVAILABLE)
+  secondUdpBindNeeds(t, { reusePort: true })
 })
 
 test('reuseAddress on UDP: a second socket binds the same port only with it', (t) => {
-  using first = UdpSocket.bind(ANY_LOCAL, { reuseAddress: true })
-  const port = first.localAddr().port
-  throwsLike(t, () => UdpSocket.bind(`127.0.0.1:${port}`), { code: 'EADDRINUSE', syscall: 'bind' })
-  using second = UdpSocket.bind(`127.0.0.1:${port}`, { reuseAddress: true })
-  t.is(second.localAddr().port, port)
+  secondUdpBindNeeds(t, { reuseAddress: true })
 })
 
 test('reuseAddress: a listener rebinds a port still held by a closed connection only with it', (t) => {
@@ -510,11 +505,8 @@ test('localAddress: the client binds it before connecting and the server sees it
 })
 
 test('linger 0 (option): close() resets the connection: the peer reads ECONNRESET (Linux)', (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-  using listener = TcpListener.bind(ANY_LOCAL)
-  const [client, server] = polledPair(t, poll, events, listener, { linger: 0 })
-  using _server = server
+  using connection = polledConnection(t, { linger: 0 })
+  const { poll, events, client, server } = connection
   t.is(client.linger(), 0)
   poll.registry.register(server, SERVER, Interest.READABLE)
   client.close()
@@ -537,11 +529,8 @@ test('linger 0 (option): close() resets the connection: the peer reads ECONNRESE
 
 test('linger 0 (setter, on the accepted end): close() resets the connection (Linux)', (t) => {
   if (!linux) return t.pass('Linux RST semantics')
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-  using listener = TcpListener.bind(ANY_LOCAL)
-  const [client, server] = polledPair(t, poll, events, listener)
-  using _client = client
+  using connection = polledConnection(t)
+  const { poll, events, client, server } = connection
   server.setLinger(0)
   t.is(server.linger(), 0)
   poll.registry.register(client, CLIENT, Interest.READABLE)
@@ -566,11 +555,8 @@ function assertResetPeer(t: ExecutionContext, poll: Poll, events: Events, peer: 
 }
 
 test('without linger, close() is an orderly shutdown: the peer reads 0, no error', (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-  using listener = TcpListener.bind(ANY_LOCAL)
-  const [client, server] = polledPair(t, poll, events, listener)
-  using _server = server
+  using connection = polledConnection(t)
+  const { poll, events, client, server } = connection
   t.is(client.linger(), null)
   poll.registry.register(server, SERVER, Interest.READABLE)
   client.close()
@@ -642,12 +628,8 @@ test('setLinger(2 ** 31 * 1000) either reads back exactly or is a RangeError', (
 })
 
 test('keepalive timing reads back and arms the kernel\'s keepalive timer (Linux /proc/net/tcp)', (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-  using listener = TcpListener.bind(ANY_LOCAL)
-  const [client, server] = polledPair(t, poll, events, listener, { keepalive: { idle: 5000, interval: 1000 } })
-  using _client = client
-  using _server = server
+  using connection = polledConnection(t, { keepalive: { idle: 5000, interval: 1000 } })
+  const { client, server } = connection
   keepaliveIs(t, client, { enabled: true, idle: 5000, interval: 1000 })
   t.false(server.keepalive().enabled)
   if (!linux) return
@@ -748,12 +730,8 @@ test('broadcast: sending to lo\'s broadcast address needs it (EACCES without) (L
 })
 
 test('nodelay reads back on both ends of a connection and survives traffic', (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-  using listener = TcpListener.bind(ANY_LOCAL)
-  const [client, server] = polledPair(t, poll, events, listener, { nodelay: true })
-  using _client = client
-  using _server = server
+  using connection = polledConnection(t, { nodelay: true })
+  const { poll, events, client, server } = connection
   t.true(client.nodelay())
   t.false(server.nodelay())
   t.is(client.write(Buffer.from('a')), 1)

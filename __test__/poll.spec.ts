@@ -23,8 +23,9 @@
 import test, { type ExecutionContext } from 'ava'
 import { Events, Interest, Poll, TcpListener, TcpStream, Token, UdpSocket } from 'node-mio'
 import { openFdCount } from './support/descriptors.ts'
-import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
+import { expectEvents, initWithPoll } from './support/events.ts'
 import { ANY_LOCAL, addrText } from './support/sockets.ts'
+import { expectReadinessAfterWouldBlock } from './support/shared-b-fixtures.ts'
 import { Peer, sleep } from './support/workers.ts'
 
 const ID1 = Token(1)
@@ -126,17 +127,7 @@ test('readiness_is_reregistered_after_would_block', (t) => {
 
   poll.registry.register(client, ID1, Interest.READABLE)
 
-  t.is(server.write(Buffer.from('hello')), 5)
-  expectEvents(t, poll, events, [{ token: ID1, readiness: ['readable'] }])
-
-  const buf = Buffer.alloc(16)
-  t.is(client.read(buf), 5)
-  t.is(client.read(buf), null, 'expected WouldBlock (null)')
-
-  expectNoEvents(t, poll, events)
-
-  t.is(server.write(Buffer.from('again')), 5)
-  expectEvents(t, poll, events, [{ token: ID1, readiness: ['readable'] }])
+  expectReadinessAfterWouldBlock(t, poll, events, ID1, { reader: client, writer: server })
 })
 
 test('drop_cancels_interest_and_shuts_down', async (t) => {

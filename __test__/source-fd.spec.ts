@@ -31,8 +31,7 @@
 // descriptor is. Closed the other way round, the number could be reused by
 // another file before the deregistration, which would then hit that file.
 import test, { type ExecutionContext } from 'ava'
-import { execFileSync, spawn } from 'node:child_process'
-import { once } from 'node:events'
+import { execFileSync } from 'node:child_process'
 import { constants, writeFileSync } from 'node:fs'
 import { constants as osConstants } from 'node:os'
 import { join } from 'node:path'
@@ -41,6 +40,8 @@ import { assertBlocking, assertNonBlocking, makeBlocking } from './support/descr
 import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
 import { ANY_LOCAL, addrText, tempDir } from './support/sockets.ts'
 import { closeSync, fstatSync, openSync } from './support/raw-fd.ts'
+import { spawnPiped } from './support/shared-b-child.ts'
+import { expectReadinessAfterWouldBlock } from './support/shared-b-fixtures.ts'
 
 const ERRNO = osConstants.errno
 
@@ -68,11 +69,51 @@ function closeFds(...fds: number[]): void {
   for (const fd of fds) closeSync(fd)
 }
 
+/**
+ * Runs `body` with a {@link rawPipe}'s `[writeFd, readFd]`, then closes both
+ * (after the SourceFds `body` made with `using` are closed).
+ */
+function withRawPipe(body: (writeFd: number, readFd: number) => void): void {
+  const [writeFd, readFd] = rawPipe()
+  try {
+    body(writeFd, readFd)
+  } finally {
+    closeFds(writeFd, readFd)
+  }
+}
+
 /** `t.throws`, then `t.like` on the error (ava's `t.throws` checks no `syscall` or `errno`). */
 function throwsLike(t: ExecutionContext, fn: () => unknown, expected: Record<string, unknown>): unknown {
   const error = t.throws(fn)
   t.like(error, expected)
   return error
+}
+
+/**
+ * SourceFds of a writer and a reader descriptor, registered as WRITER
+ * (writable) and READER (readable), once the writer's first event came;
+ * closed together (reader first) at the end of the `using` scope.
+ */
+function registeredEnds(t: ExecutionContext, poll: Poll, events: Events, writeFd: number, readFd: number): { writer: SourceFd; reader: SourceFd } & Disposable {
+  const writer = new SourceFd(writeFd)
+  const reader = new SourceFd(readFd)
+  const ends = {
+    writer,
+    reader,
+    [Symbol.dispose]: () => {
+      reader.close()
+      writer.close()
+    },
+  }
+  try {
+    poll.registry.register(writer, WRITER, Interest.WRITABLE)
+    poll.registry.register(reader, READER, Interest.READABLE)
+    expectEvents(t, poll, events, [{ token: WRITER, readiness: ['writable'] }])
+  } catch (error) {
+    ends[Symbol.dispose]()
+    throw error
+  }
+  return ends
 }
 
 /** Reads once and checks the bytes, as mio's `expect_read!`. */
@@ -106,53 +147,39 @@ unix('SourceFd doc example: registering a listener by its descriptor', (t) => {
 
 // ---- poll.rs and registering.rs, over a SourceFd ----------------------------
 
-unix('double_register_different_token (SourceFd)', (t) => {
-  using poll = new Poll()
-  const [writeFd, readFd] = rawPipe()
-  try {
-    using source = new SourceFd(readFd)
-    poll.registry.register(source, ID1, Interest.READABLE)
-    throwsLike(t, () => poll.registry.register(source, ID2, Interest.READABLE), { code: 'EEXIST', syscall: 'register' })
-  } finally {
-    closeFds(writeFd, readFd)
-  }
-})
-
-unix('reregister_without_register (SourceFd)', (t) => {
-  using poll = new Poll()
-  const [writeFd, readFd] = rawPipe()
-  try {
-    using source = new SourceFd(readFd)
-    throwsLike(t, () => poll.registry.reregister(source, ID1, Interest.READABLE), { code: 'ENOENT', syscall: 'reregister' })
-  } finally {
-    closeFds(writeFd, readFd)
-  }
-})
-
-unix('deregister_without_register (SourceFd)', (t) => {
-  using poll = new Poll()
-  const [writeFd, readFd] = rawPipe()
-  try {
-    using source = new SourceFd(readFd)
-    throwsLike(t, () => poll.registry.deregister(source), { code: 'ENOENT', syscall: 'deregister' })
-  } finally {
-    closeFds(writeFd, readFd)
-  }
-})
+// [title, what comes first, the call that must fail, its error], over a
+// SourceFd of a pipe's read end.
+const registrationErrors: Array<[string, (poll: Poll, source: SourceFd) => void, (poll: Poll, source: SourceFd) => void, Record<string, unknown>]> = [
+  [
+    'double_register_different_token (SourceFd)',
+    (poll, source) => poll.registry.register(source, ID1, Interest.READABLE),
+    (poll, source) => poll.registry.register(source, ID2, Interest.READABLE),
+    { code: 'EEXIST', syscall: 'register' },
+  ],
+  ['reregister_without_register (SourceFd)', () => {}, (poll, source) => poll.registry.reregister(source, ID1, Interest.READABLE), { code: 'ENOENT', syscall: 'reregister' }],
+  ['deregister_without_register (SourceFd)', () => {}, (poll, source) => poll.registry.deregister(source), { code: 'ENOENT', syscall: 'deregister' }],
+]
+for (const [title, before, call, expected] of registrationErrors) {
+  unix(title, (t) => {
+    using poll = new Poll()
+    withRawPipe((_writeFd, readFd) => {
+      using source = new SourceFd(readFd)
+      before(poll, source)
+      throwsLike(t, () => call(poll, source), expected)
+    })
+  })
+}
 
 unix('register_multiple_event_loops (SourceFd)', (t) => {
   using poll1 = new Poll()
   using poll2 = new Poll()
-  const [writeFd, readFd] = rawPipe()
-  try {
+  withRawPipe((_writeFd, readFd) => {
     using source = new SourceFd(readFd)
     poll1.registry.register(source, ID1, Interest.READABLE.add(Interest.WRITABLE))
     t.throws(() => poll2.registry.register(source, ID1, Interest.READABLE.add(Interest.WRITABLE)), { code: 'EEXIST' })
     t.throws(() => poll2.registry.reregister(source, ID1, Interest.READABLE), { code: 'EEXIST' })
     t.throws(() => poll2.registry.deregister(source), { code: 'EEXIST' })
-  } finally {
-    closeFds(writeFd, readFd)
-  }
+  })
 })
 
 // Two SourceFds of one descriptor are two sources to node-mio, but one file to
@@ -160,8 +187,7 @@ unix('register_multiple_event_loops (SourceFd)', (t) => {
 // it, as mio's docs say, so this is Linux only).
 linux('two SourceFds of one descriptor in one Poll: EEXIST from epoll', (t) => {
   using poll = new Poll()
-  const [writeFd, readFd] = rawPipe()
-  try {
+  withRawPipe((_writeFd, readFd) => {
     using first = new SourceFd(readFd)
     using second = new SourceFd(readFd)
     poll.registry.register(first, ID1, Interest.READABLE)
@@ -173,17 +199,14 @@ linux('two SourceFds of one descriptor in one Poll: EEXIST from epoll', (t) => {
     poll.registry.register(a, ID1, Interest.READABLE)
     using third = new SourceFd(a.fd)
     throwsLike(t, () => poll.registry.register(third, ID2, Interest.READABLE), { code: 'EEXIST', errno: -ERRNO.EEXIST, syscall: 'register' })
-  } finally {
-    closeFds(writeFd, readFd)
-  }
+  })
 })
 
 unix('registering_after_deregistering (SourceFd)', (t) => {
   using poll = new Poll()
   const events = new Events(8)
   // mio: a listener with nothing pending; here a pipe's read end, empty.
-  const [writeFd, readFd] = rawPipe()
-  try {
+  withRawPipe((_writeFd, readFd) => {
     using server = new SourceFd(readFd)
     poll.registry.register(server, ID1, Interest.READABLE)
     poll.registry.deregister(server)
@@ -191,9 +214,7 @@ unix('registering_after_deregistering (SourceFd)', (t) => {
 
     poll.poll(events, 100)
     t.true(events.isEmpty())
-  } finally {
-    closeFds(writeFd, readFd)
-  }
+  })
 })
 
 unix('reregister_interest_token_usage (SourceFd)', (t) => {
@@ -201,16 +222,13 @@ unix('reregister_interest_token_usage (SourceFd)', (t) => {
   using _poll = poll
   // mio: a UDP socket (writable at once, never readable here); here a
   // pipe's write end, which is the same.
-  const [writeFd, readFd] = rawPipe()
-  try {
+  withRawPipe((writeFd, _readFd) => {
     using source = new SourceFd(writeFd)
     poll.registry.register(source, ID1, Interest.READABLE)
     poll.registry.reregister(source, ID1, Interest.READABLE)
     poll.registry.reregister(source, ID2, Interest.WRITABLE)
     expectEvents(t, poll, events, [{ token: ID2, readiness: ['writable'] }])
-  } finally {
-    closeFds(writeFd, readFd)
-  }
+  })
 })
 
 unix('readiness_is_reregistered_after_would_block (SourceFd)', (t) => {
@@ -225,17 +243,7 @@ unix('readiness_is_reregistered_after_would_block (SourceFd)', (t) => {
   using source = new SourceFd(client.fd)
   poll.registry.register(source, ID1, Interest.READABLE)
 
-  t.is(server.write(Buffer.from('hello')), 5)
-  expectEvents(t, poll, events, [{ token: ID1, readiness: ['readable'] }])
-
-  const buf = Buffer.alloc(16)
-  t.is(source.read(buf), 5)
-  t.is(source.read(buf), null, 'expected WouldBlock (null)')
-
-  expectNoEvents(t, poll, events)
-
-  t.is(server.write(Buffer.from('again')), 5)
-  expectEvents(t, poll, events, [{ token: ID1, readiness: ['readable'] }])
+  expectReadinessAfterWouldBlock(t, poll, events, ID1, { reader: source, writer: server })
 })
 
 linux('poll_erroneous_registration (SourceFd): the OS error reaches the caller', (t) => {
@@ -261,15 +269,10 @@ linux('poll_erroneous_registration (SourceFd): the OS error reaches the caller',
 
 unix('nonblocking_child_process_io (SourceFd)', async (t) => {
   // `cat` simply echo everything that we write via standard in.
-  const [sender, childStdin] = pipe()
-  const [childStdout, stdout] = pipe()
+  const { toChild: sender, fromChild: stdout, exited } = spawnPiped('cat')
   using _sender = sender
   // As std's `ChildStdout`: a blocking descriptor, kept so by `SourceFd`.
   const stdoutFd = makeBlocking(stdout.detachFd())
-  const child = spawn('cat', { stdio: [childStdin.fd, childStdout.fd, 'inherit'] })
-  const exited = once(child, 'exit')
-  childStdin.close()
-  childStdout.close()
   try {
     using receiver = new SourceFd(stdoutFd)
     assertBlocking(t, stdoutFd)
@@ -292,8 +295,7 @@ unix('nonblocking_child_process_io (SourceFd)', async (t) => {
 unix('close() deregisters and stops events but leaves the descriptor open', (t) => {
   const { poll, events } = initWithPoll()
   using _poll = poll
-  const [writeFd, readFd] = rawPipe()
-  try {
+  withRawPipe((writeFd, readFd) => {
     using writer = new SourceFd(writeFd)
     using reader = new SourceFd(readFd)
     poll.registry.register(reader, READER, Interest.READABLE)
@@ -322,22 +324,17 @@ unix('close() deregisters and stops events but leaves the descriptor open', (t) 
 
     writer.close()
     t.true(fstatSync(writeFd).isFIFO())
-  } finally {
-    closeFds(writeFd, readFd)
-  }
+  })
 })
 
 unix('detachFd() is refused: a SourceFd owns nothing', (t) => {
-  const [writeFd, readFd] = rawPipe()
-  try {
+  withRawPipe((_writeFd, readFd) => {
     using source = new SourceFd(readFd)
     t.throws(() => source.detachFd(), { code: 'ERR_INVALID_ARG_VALUE' })
     t.false(source.closed)
     t.is(source.fd, readFd)
     t.true(fstatSync(readFd).isFIFO())
-  } finally {
-    closeFds(writeFd, readFd)
-  }
+  })
 })
 
 // Serial: worker threads of concurrent tests open descriptors, and could
@@ -378,22 +375,13 @@ linuxSerial('a closed or invalid descriptor gives EBADF', (t) => {
 closeEventsTest('pipes to a child process (cat): echo, then read-closed when its input ends', async (t) => {
   const { poll, events } = initWithPoll()
   using _poll = poll
-  const [toChild, childStdin] = pipe()
-  const [childStdout, fromChild] = pipe()
+  const { toChild, fromChild, exited } = spawnPiped('cat')
   const writeFd = toChild.detachFd()
   const readFd = fromChild.detachFd()
-  const child = spawn('cat', { stdio: [childStdin.fd, childStdout.fd, 'inherit'] })
-  const exited = once(child, 'exit')
-  childStdin.close()
-  childStdout.close()
   let writeOpen = true
   try {
-    using writer = new SourceFd(writeFd)
-    using reader = new SourceFd(readFd)
-    poll.registry.register(writer, WRITER, Interest.WRITABLE)
-    poll.registry.register(reader, READER, Interest.READABLE)
-
-    expectEvents(t, poll, events, [{ token: WRITER, readiness: ['writable'] }])
+    using ends = registeredEnds(t, poll, events, writeFd, readFd)
+    const { writer, reader } = ends
     t.is(reader.read(Buffer.alloc(8)), null, 'expected WouldBlock (null)')
 
     t.is(writer.writev([DATA1, DATA2]), DATA1.length + DATA2.length)
@@ -417,22 +405,14 @@ closeEventsTest('pipes to a child process (cat): echo, then read-closed when its
 closeEventsTest('pipes to a child process (node -e): write-closed and read-closed when it exits', async (t) => {
   const { poll, events } = initWithPoll()
   using _poll = poll
-  const [toChild, childStdin] = pipe()
-  const [childStdout, fromChild] = pipe()
-  const writeFd = toChild.detachFd()
-  const readFd = fromChild.detachFd()
   // Echoes one read, then exits (closing both of its ends).
   const script = `const fs = require('fs'); const b = Buffer.alloc(64); const n = fs.readSync(0, b); fs.writeSync(1, b.subarray(0, n))`
-  const child = spawn(process.execPath, ['-e', script], { stdio: [childStdin.fd, childStdout.fd, 'inherit'] })
-  const exited = once(child, 'exit')
-  childStdin.close()
-  childStdout.close()
+  const { toChild, fromChild, child, exited } = spawnPiped(process.execPath, ['-e', script])
+  const writeFd = toChild.detachFd()
+  const readFd = fromChild.detachFd()
   try {
-    using writer = new SourceFd(writeFd)
-    using reader = new SourceFd(readFd)
-    poll.registry.register(writer, WRITER, Interest.WRITABLE)
-    poll.registry.register(reader, READER, Interest.READABLE)
-    expectEvents(t, poll, events, [{ token: WRITER, readiness: ['writable'] }])
+    using ends = registeredEnds(t, poll, events, writeFd, readFd)
+    const { writer, reader } = ends
 
     t.is(writer.write(DATA1), DATA1.length)
     // Let it exit before polling, so what follows does not depend on when.
@@ -467,11 +447,8 @@ unix('a FIFO: readable and writable events, null when full or empty, closed ends
     writeFd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK)
     t.true(fstatSync(readFd).isFIFO())
 
-    using reader = new SourceFd(readFd)
-    using writer = new SourceFd(writeFd)
-    poll.registry.register(reader, READER, Interest.READABLE)
-    poll.registry.register(writer, WRITER, Interest.WRITABLE)
-    expectEvents(t, poll, events, [{ token: WRITER, readiness: ['writable'] }])
+    using ends = registeredEnds(t, poll, events, writeFd, readFd)
+    const { writer, reader } = ends
     t.is(reader.read(Buffer.alloc(8)), null, 'expected WouldBlock (null)')
 
     t.is(writer.write(DATA1), DATA1.length)

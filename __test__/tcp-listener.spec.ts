@@ -14,8 +14,9 @@
 import test, { type ExecutionContext } from 'ava'
 import { Interest, TcpListener, Token, type SocketAddress, type TcpStream } from 'node-mio'
 import { assertCloseOnExec, assertNonBlocking, socketFd } from './support/descriptors.ts'
-import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
+import { expectEvents, expectNoEvents } from './support/events.ts'
 import { ANY_LOCAL, ANY_LOCAL_V6, defaultTtl, isLoopback } from './support/sockets.ts'
+import { expectQuietRegistration, pollWith, type PollScope } from './support/shared-b-fixtures.ts'
 import { BARRIER_WAIT, Barrier, Peer } from './support/workers.ts'
 
 const ID1 = Token(0)
@@ -103,12 +104,16 @@ async function withOneConnection(t: ExecutionContext, address: SocketAddress, bo
   }
 }
 
-async function smokeTestTcpListener(t: ExecutionContext, addr: string): Promise<void> {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
+/** A Poll and a listener bound to `addr`, with its address, closed together (mio's opening lines). */
+function listening(addr: string): PollScope<readonly [TcpListener]> & { listener: TcpListener; address: SocketAddress } {
+  const scope = pollWith(TcpListener.bind(addr))
+  const [listener] = scope.owned
+  return { ...scope, listener, address: listener.localAddr() }
+}
 
-  using listener = TcpListener.bind(addr)
-  const address = listener.localAddr()
+async function smokeTestTcpListener(t: ExecutionContext, addr: string): Promise<void> {
+  using scope = listening(addr)
+  const { poll, events, listener, address } = scope
 
   assertNonBlocking(t, socketFd(t, listener, 'tcp'))
   assertCloseOnExec(t, socketFd(t, listener, 'tcp'))
@@ -155,24 +160,14 @@ test('get_ttl_without_previous_set', (t) => {
 })
 
 test('registering', (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-
-  using stream = TcpListener.bind(ANY_LOCAL)
-
-  poll.registry.register(stream, ID1, Interest.READABLE)
-
-  expectNoEvents(t, poll, events)
+  expectQuietRegistration(t, () => TcpListener.bind(ANY_LOCAL), ID1)
 
   // NOTE: more tests are done in the smoke tests above.
 })
 
 test('reregister', async (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-
-  using listener = TcpListener.bind(ANY_LOCAL)
-  const address = listener.localAddr()
+  using scope = listening(ANY_LOCAL)
+  const { poll, events, listener, address } = scope
 
   poll.registry.register(listener, ID1, Interest.READABLE)
   poll.registry.reregister(listener, ID2, Interest.READABLE)
@@ -185,11 +180,8 @@ test('reregister', async (t) => {
 })
 
 test('no_events_after_deregister', async (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-
-  using listener = TcpListener.bind(ANY_LOCAL)
-  const address = listener.localAddr()
+  using scope = listening(ANY_LOCAL)
+  const { poll, events, listener, address } = scope
 
   poll.registry.register(listener, ID1, Interest.READABLE)
 
@@ -210,11 +202,8 @@ test('no_events_after_deregister', async (t) => {
 
 // This tests reregister on successful accept works
 test('tcp_listener_two_streams', async (t) => {
-  const { poll, events } = initWithPoll()
-  using poll1 = poll
-
-  using listener = TcpListener.bind(ANY_LOCAL)
-  const address = listener.localAddr()
+  using scope = listening(ANY_LOCAL)
+  const { poll: poll1, events, listener, address } = scope
 
   const barrier = new Barrier(3)
   const threadHandle1 = startConnections(address, 1, barrier)

@@ -5,19 +5,11 @@ import test from 'ava'
 import { DatagramBatch, Events, Interest, Poll, UdpSocket, type RemoteInfo } from 'node-mio'
 import * as binding from '../index.js'
 import { allocationFree, measure, stopObservingCollections } from './support/allocation.ts'
+import { rxTx, until } from './support/shared-b-udp.ts'
 
 const LINUX = process.platform === 'linux'
 
 test.after.always(stopObservingCollections)
-
-function until<T>(poll: Poll, events: Events, step: () => T | null): T {
-  for (let round = 0; round < 40; round++) {
-    const value = step()
-    if (value !== null) return value
-    poll.poll(events, 250)
-  }
-  throw new Error('nothing arrived')
-}
 
 /** Receives until `want` datagrams are in `batch` (they may come in several calls). */
 function receiveAll(poll: Poll, events: Events, socket: UdpSocket, batch: DatagramBatch, want: number): Buffer[] {
@@ -31,11 +23,8 @@ function receiveAll(poll: Poll, events: Events, socket: UdpSocket, batch: Datagr
 
 test('sendBatch and recvBatch carry many datagrams with their senders (IPv4 and IPv6)', (t) => {
   for (const local of ['127.0.0.1:0', '[::1]:0']) {
-    using poll = new Poll()
-    const events = new Events(4)
-    using rx = UdpSocket.bind(local)
-    using tx = UdpSocket.bind(local)
-    poll.registry.register(rx, 1, Interest.READABLE)
+    using pair = rxTx(local)
+    const { poll, events, rx, tx } = pair
     const out = new DatagramBatch(100, 64)
     for (let i = 0; i < 100; i++) out.write(i, Buffer.from(`datagram ${i}`), rx.localAddr())
     out.length = 100
@@ -87,11 +76,8 @@ test('an echo sends a received batch straight back to every sender', (t) => {
 })
 
 test('a datagram longer than its slot is truncated and flagged', (t) => {
-  using poll = new Poll()
-  const events = new Events(4)
-  using rx = UdpSocket.bind('127.0.0.1:0')
-  using tx = UdpSocket.bind('127.0.0.1:0')
-  poll.registry.register(rx, 1, Interest.READABLE)
+  using pair = rxTx()
+  const { poll, events, rx, tx } = pair
   tx.sendTo(Buffer.from('0123456789'), rx.localAddr())
   tx.sendTo(Buffer.from('abc'), rx.localAddr())
   const batch = new DatagramBatch(4, 4)
@@ -108,11 +94,8 @@ test('a datagram longer than its slot is truncated and flagged', (t) => {
 
 test('the truncation flag is set on the datagram that lost bytes only', (t) => {
   if (process.platform === 'win32') return t.pass('Windows reports truncation as an error')
-  using poll = new Poll()
-  const events = new Events(4)
-  using rx = UdpSocket.bind('127.0.0.1:0')
-  using tx = UdpSocket.bind('127.0.0.1:0')
-  poll.registry.register(rx, 1, Interest.READABLE)
+  using pair = rxTx()
+  const { poll, events, rx, tx } = pair
   tx.sendTo(Buffer.from('0123456789'), rx.localAddr())
   tx.sendTo(Buffer.from('abc'), rx.localAddr())
   const batch = new DatagramBatch(1, 4)
@@ -125,11 +108,8 @@ test('the truncation flag is set on the datagram that lost bytes only', (t) => {
 })
 
 test('setTarget(i, null) sends to the connected peer; copyTarget reuses a peer', (t) => {
-  using poll = new Poll()
-  const events = new Events(4)
-  using rx = UdpSocket.bind('127.0.0.1:0')
-  using tx = UdpSocket.bind('127.0.0.1:0')
-  poll.registry.register(rx, 1, Interest.READABLE)
+  using pair = rxTx()
+  const { poll, events, rx, tx } = pair
   tx.connect(rx.localAddr())
   const out = new DatagramBatch(3, 16)
   out.write(0, Buffer.from('connected'), null)
@@ -270,11 +250,8 @@ test('the hot-path calls check their ArrayBuffer, numbers and windows as the bin
 })
 
 test('recvBatch takes everything waiting up to its capacity, whatever the last receive found', (t) => {
-  using poll = new Poll()
-  const events = new Events(4)
-  using rx = UdpSocket.bind('127.0.0.1:0')
-  using tx = UdpSocket.bind('127.0.0.1:0')
-  poll.registry.register(rx, 1, Interest.READABLE)
+  using pair = rxTx()
+  const { poll, events, rx, tx } = pair
   const batch = new DatagramBatch(200, 64)
   const out = new DatagramBatch(150, 64)
   // One datagram: the next receive asks the kernel for few.
@@ -319,11 +296,8 @@ test('UDP GSO and GRO are Linux socket options; elsewhere a platform error', (t)
 
 test('Linux: a GSO send splits one buffer into segments, which GRO may coalesce again', (t) => {
   if (!LINUX) return t.pass('Linux only')
-  using poll = new Poll()
-  const events = new Events(4)
-  using rx = UdpSocket.bind('127.0.0.1:0')
-  using tx = UdpSocket.bind('127.0.0.1:0')
-  poll.registry.register(rx, 1, Interest.READABLE)
+  using pair = rxTx()
+  const { poll, events, rx, tx } = pair
   const out = new DatagramBatch(1, 4000)
   const payload = Buffer.alloc(3000)
   for (let i = 0; i < payload.length; i++) payload[i] = i % 251

@@ -20,6 +20,7 @@ import { Events, Interest, Poll, Token, UdpSocket, type RemoteInfo, type SocketA
 import { assertCloseOnExec, assertNonBlocking, socketFd } from './support/descriptors.ts'
 import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
 import { ANY_LOCAL, ANY_LOCAL_V6, defaultTtl } from './support/sockets.ts'
+import { expectBothReadable, expectQuietRegistration, pollWith, registerBothWritable, type PollScope } from './support/shared-b-fixtures.ts'
 import { Peer } from './support/workers.ts'
 
 const DATA1 = Buffer.from('Hello world!')
@@ -59,15 +60,39 @@ function must<T>(value: T | null, what: string): T {
   return value
 }
 
+/** A Poll and two sockets on loopback (mio's opening lines), closed together. */
+function twoSockets(): PollScope<readonly [UdpSocket, UdpSocket]> {
+  return pollWith(UdpSocket.bind(ANY_LOCAL), UdpSocket.bind(ANY_LOCAL))
+}
+
+/**
+ * Registers three sockets as ID1, ID2 and ID3 with `interests`, then
+ * expects each one registered for WRITABLE writable (fresh sockets are).
+ */
+function registerThree(t: ExecutionContext, poll: Poll, events: Events, sockets: readonly [UdpSocket, UdpSocket, UdpSocket], interests: [Interest, Interest, Interest]): void {
+  const tokens = [ID1, ID2, ID3]
+  sockets.forEach((socket, i) => poll.registry.register(socket, tokens[i]!, interests[i]!))
+
+  expectEvents(
+    t,
+    poll,
+    events,
+    tokens.filter((_, i) => interests[i]!.isWritable()).map((token) => ({ token, readiness: ['writable'] })),
+  )
+}
+
+/** A Poll and three sockets on loopback, closed together. */
+function threeSockets(): PollScope<readonly [UdpSocket, UdpSocket, UdpSocket]> {
+  return pollWith(UdpSocket.bind(ANY_LOCAL), UdpSocket.bind(ANY_LOCAL), UdpSocket.bind(ANY_LOCAL))
+}
+
 // ---- tests ----------------------------------------------------------------
 
 test('empty_datagram', (t) => {
   const EMPTY = Buffer.alloc(0)
 
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-  using s1 = UdpSocket.bind(ANY_LOCAL)
-  using s2 = UdpSocket.bind(ANY_LOCAL)
+  using scope = twoSockets()
+  const { poll, events, owned: [s1, s2] } = scope
 
   poll.registry.register(s1, ID1, Interest.WRITABLE)
   poll.registry.register(s2, ID2, Interest.READABLE)
@@ -107,27 +132,13 @@ for (const [family, local] of families) {
  * The smoke tests' start: both sockets non-blocking and close-on-exec,
  * registered for both interests as `ID1` and `ID2`, both writable at once.
  */
-function registerBothWritable(t: ExecutionContext, poll: Poll, events: Events, socket1: UdpSocket, socket2: UdpSocket): void {
+function smokeStart(t: ExecutionContext, poll: Poll, events: Events, socket1: UdpSocket, socket2: UdpSocket): void {
   assertNonBlocking(t, socketFd(t, socket1, 'udp'))
   assertCloseOnExec(t, socketFd(t, socket1, 'udp'))
   assertNonBlocking(t, socketFd(t, socket2, 'udp'))
   assertCloseOnExec(t, socketFd(t, socket2, 'udp'))
 
-  poll.registry.register(socket1, ID1, Interest.READABLE.add(Interest.WRITABLE))
-  poll.registry.register(socket2, ID2, Interest.READABLE.add(Interest.WRITABLE))
-
-  expectEvents(t, poll, events, [
-    { token: ID1, readiness: ['writable'] },
-    { token: ID2, readiness: ['writable'] },
-  ])
-}
-
-/** Both sockets readable at once, after each sent the other a datagram. */
-function expectBothReadable(t: ExecutionContext, poll: Poll, events: Events): void {
-  expectEvents(t, poll, events, [
-    { token: ID1, readiness: ['readable'] },
-    { token: ID2, readiness: ['readable'] },
-  ])
+  registerBothWritable(t, poll, events, [socket1, socket2], [ID1, ID2])
 }
 
 function smokeTestUnconnectedUdpSocket(t: ExecutionContext, socket1: UdpSocket, socket2: UdpSocket): void {
@@ -137,7 +148,7 @@ function smokeTestUnconnectedUdpSocket(t: ExecutionContext, socket1: UdpSocket, 
   const address1 = socket1.localAddr()
   const address2 = socket2.localAddr()
 
-  registerBothWritable(t, poll, events, socket1, socket2)
+  smokeStart(t, poll, events, socket1, socket2)
 
   const buf = Buffer.alloc(20)
   t.is(socket1.peekFrom(buf), null, 'expected WouldBlock (null)')
@@ -146,7 +157,7 @@ function smokeTestUnconnectedUdpSocket(t: ExecutionContext, socket1: UdpSocket, 
   checkedWrite(t, socket1.sendTo(DATA1, address2), DATA1)
   checkedWrite(t, socket2.sendTo(DATA2, address1), DATA2)
 
-  expectBothReadable(t, poll, events)
+  expectBothReadable(t, poll, events, [ID1, ID2])
 
   expectReadFrom(t, socket1.peekFrom(buf), buf, DATA2, address2)
   expectReadFrom(t, socket2.peekFrom(buf), buf, DATA1, address1)
@@ -217,7 +228,7 @@ function smokeTestConnectedUdpSocket(t: ExecutionContext, socket1: UdpSocket, so
   const { poll, events } = initWithPoll()
   using _poll = poll
 
-  registerBothWritable(t, poll, events, socket1, socket2)
+  smokeStart(t, poll, events, socket1, socket2)
 
   let buf = Buffer.alloc(20)
   t.is(socket1.peek(buf), null, 'expected WouldBlock (null)')
@@ -226,7 +237,7 @@ function smokeTestConnectedUdpSocket(t: ExecutionContext, socket1: UdpSocket, so
   checkedWrite(t, socket1.send(DATA1), DATA1)
   checkedWrite(t, socket2.send(DATA2), DATA2)
 
-  expectBothReadable(t, poll, events)
+  expectBothReadable(t, poll, events, [ID1, ID2])
 
   buf = Buffer.alloc(20)
   expectRead(t, socket1.peek(buf), buf, DATA2)
@@ -247,12 +258,8 @@ function withThreeSockets(
   t: ExecutionContext,
   body: (poll: Poll, events: Events, sockets: [UdpSocket, UdpSocket, UdpSocket], addresses: [SocketAddress, SocketAddress, SocketAddress]) => void,
 ): void {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-
-  using socket1 = UdpSocket.bind(ANY_LOCAL)
-  using socket2 = UdpSocket.bind(ANY_LOCAL)
-  using socket3 = UdpSocket.bind(ANY_LOCAL)
+  using scope = threeSockets()
+  const { poll, events, owned: [socket1, socket2, socket3] } = scope
 
   const address1 = socket1.localAddr()
   const address2 = socket2.localAddr()
@@ -271,11 +278,7 @@ function withThreeSockets(
 
 test('reconnect_udp_socket_sending', (t) => {
   withThreeSockets(t, (poll, events, [socket1, socket2, socket3], [, , address3]) => {
-    poll.registry.register(socket1, ID1, Interest.READABLE.add(Interest.WRITABLE))
-    poll.registry.register(socket2, ID2, Interest.READABLE)
-    poll.registry.register(socket3, ID3, Interest.READABLE)
-
-    expectEvents(t, poll, events, [{ token: ID1, readiness: ['writable'] }])
+    registerThree(t, poll, events, [socket1, socket2, socket3], [Interest.READABLE.add(Interest.WRITABLE), Interest.READABLE, Interest.READABLE])
 
     checkedWrite(t, socket1.send(DATA1), DATA1)
 
@@ -295,14 +298,7 @@ test('reconnect_udp_socket_sending', (t) => {
 
 test('reconnect_udp_socket_receiving', (t) => {
   withThreeSockets(t, (poll, events, [socket1, socket2, socket3], [, address2, address3]) => {
-    poll.registry.register(socket1, ID1, Interest.READABLE)
-    poll.registry.register(socket2, ID2, Interest.WRITABLE)
-    poll.registry.register(socket3, ID3, Interest.WRITABLE)
-
-    expectEvents(t, poll, events, [
-      { token: ID2, readiness: ['writable'] },
-      { token: ID3, readiness: ['writable'] },
-    ])
+    registerThree(t, poll, events, [socket1, socket2, socket3], [Interest.READABLE, Interest.WRITABLE, Interest.WRITABLE])
 
     checkedWrite(t, socket2.send(DATA1), DATA1)
 
@@ -339,11 +335,8 @@ test('reconnect_udp_socket_receiving', (t) => {
 })
 
 test('unconnected_udp_socket_connected_methods', (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-
-  using socket1 = UdpSocket.bind(ANY_LOCAL)
-  using socket2 = UdpSocket.bind(ANY_LOCAL)
+  using scope = twoSockets()
+  const { poll, events, owned: [socket1, socket2] } = scope
   const address2 = socket2.localAddr()
 
   poll.registry.register(socket1, ID1, Interest.WRITABLE)
@@ -376,12 +369,8 @@ test('unconnected_udp_socket_connected_methods', (t) => {
 })
 
 test('connected_udp_socket_unconnected_methods', (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-
-  using socket1 = UdpSocket.bind(ANY_LOCAL)
-  using socket2 = UdpSocket.bind(ANY_LOCAL)
-  using socket3 = UdpSocket.bind(ANY_LOCAL)
+  using scope = threeSockets()
+  const { poll, events, owned: [socket1, socket2, socket3] } = scope
 
   const address2 = socket2.localAddr()
   const address3 = socket3.localAddr()
@@ -389,14 +378,7 @@ test('connected_udp_socket_unconnected_methods', (t) => {
   socket1.connect(address3)
   socket3.connect(address2)
 
-  poll.registry.register(socket1, ID1, Interest.WRITABLE)
-  poll.registry.register(socket2, ID2, Interest.WRITABLE)
-  poll.registry.register(socket3, ID3, Interest.READABLE)
-
-  expectEvents(t, poll, events, [
-    { token: ID1, readiness: ['writable'] },
-    { token: ID2, readiness: ['writable'] },
-  ])
+  registerThree(t, poll, events, [socket1, socket2, socket3], [Interest.WRITABLE, Interest.WRITABLE, Interest.READABLE])
 
   // Can't use `send_to`.
   // Linux (and Android) and GNU/Hurd Windows actually allow `send_to` even if
@@ -423,13 +405,7 @@ test('connected_udp_socket_unconnected_methods', (t) => {
 })
 
 test('udp_socket_register', (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-
-  using socket = UdpSocket.bind(ANY_LOCAL)
-  poll.registry.register(socket, ID1, Interest.READABLE)
-
-  expectNoEvents(t, poll, events)
+  expectQuietRegistration(t, () => UdpSocket.bind(ANY_LOCAL), ID1)
 
   // NOTE: more tests are done in the smoke tests above.
 })
@@ -520,14 +496,21 @@ test('udp_socket_no_events_after_deregister', async (t) => {
   )
 })
 
-/** mio's `send_recv_udp`: an event loop sends "hello world" from tx to rx. */
-function sendRecvUdp(t: ExecutionContext, tx: UdpSocket, rx: UdpSocket, connected: boolean): void {
-  using poll = new Poll()
-
-  // ensure that the sockets are non-blocking
-  const scratch = Buffer.alloc(128)
-  t.is(rx.recvFrom(scratch), null, 'expected WouldBlock (null)')
-
+/**
+ * mio's event loop of send_recv_udp and multicast (its `UdpHandler`): tx
+ * registered writable as SENDER, rx readable as LISTENER; polls without a
+ * time limit, `send`ing the rest of "hello world" on each writable event,
+ * until rx is readable: `receive` reads into the buffer it is given (and
+ * checks the sender) and returns the size, which must hold the message.
+ */
+function sendUntilReceived(
+  t: ExecutionContext,
+  poll: Poll,
+  tx: UdpSocket,
+  rx: UdpSocket,
+  send: (buf: Buffer) => number,
+  receive: (rxBuf: Buffer) => number,
+): void {
   poll.registry.register(tx, SENDER, Interest.WRITABLE)
   poll.registry.register(rx, LISTENER, Interest.READABLE)
 
@@ -543,18 +526,36 @@ function sendRecvUdp(t: ExecutionContext, tx: UdpSocket, rx: UdpSocket, connecte
 
     for (const event of events) {
       if (event.isReadable() && event.token === LISTENER) {
-        const cnt = !connected ? must(rx.recvFrom(rxBuf), 'recv_from').size : must(rx.recv(rxBuf), 'recv')
+        const cnt = receive(rxBuf)
         t.is(rxBuf.subarray(0, cnt).toString('utf8'), msg)
         shutdown = true
       }
 
       if (event.isWritable() && event.token === SENDER) {
-        const cnt = !connected ? must(tx.sendTo(buf, rx.localAddr()), 'send_to') : must(tx.send(buf), 'send')
+        const cnt = send(buf)
         // Advance the buffer.
         buf = buf.subarray(cnt)
       }
     }
   }
+}
+
+/** mio's `send_recv_udp`: an event loop sends "hello world" from tx to rx. */
+function sendRecvUdp(t: ExecutionContext, tx: UdpSocket, rx: UdpSocket, connected: boolean): void {
+  using poll = new Poll()
+
+  // ensure that the sockets are non-blocking
+  const scratch = Buffer.alloc(128)
+  t.is(rx.recvFrom(scratch), null, 'expected WouldBlock (null)')
+
+  sendUntilReceived(
+    t,
+    poll,
+    tx,
+    rx,
+    (buf) => (!connected ? must(tx.sendTo(buf, rx.localAddr()), 'send_to') : must(tx.send(buf), 'send')),
+    (rxBuf) => (!connected ? must(rx.recvFrom(rxBuf), 'recv_from').size : must(rx.recv(rxBuf), 'recv')),
+  )
 }
 
 /** mio's `connected_sockets`: the sender and the receiver, connected to each other. */
@@ -587,16 +588,12 @@ test('udp_socket_send_recv', (t) => {
 })
 
 test('udp_socket_discard', (t) => {
-  using tx = UdpSocket.bind(ANY_LOCAL)
-  using rx = UdpSocket.bind(ANY_LOCAL)
+  const sockets = connectedSockets(t)
+  using tx = sockets[0]
+  using rx = sockets[1]
   using udpOutside = UdpSocket.bind(ANY_LOCAL)
 
-  const txAddr = tx.localAddr()
-  const rxAddr = rx.localAddr()
-
-  t.notThrows(() => tx.connect(rxAddr))
-  t.notThrows(() => udpOutside.connect(rxAddr))
-  t.notThrows(() => rx.connect(txAddr))
+  t.notThrows(() => udpOutside.connect(rx.localAddr()))
 
   using poll = new Poll()
 
@@ -659,47 +656,30 @@ if (noMulticast !== null) console.warn(`udp-socket.spec.ts: multicast skipped: $
   rx.joinMulticastV4('227.1.1.100', any)
   rx.joinMulticastV4('227.1.1.101', any)
 
-  poll.registry.register(tx, SENDER, Interest.WRITABLE)
-  poll.registry.register(rx, LISTENER, Interest.READABLE)
-
-  const events = new Events(1024)
-
-  // mio's UdpHandler.
-  const msg = 'hello world'
-  let buf = Buffer.from(msg)
-  const rxBuf = Buffer.alloc(1024)
   let localhost: string
   {
     using sock = UdpSocket.bind(ANY_LOCAL)
     localhost = sock.localAddr().address
   }
-  let shutdown = false
 
-  while (!shutdown) {
-    poll.poll(events, null)
-
-    for (const event of events) {
-      if (event.isReadable() && event.token === LISTENER) {
-        const from = must(rx.recvFrom(rxBuf), 'recv_from')
-        t.is(from.address, localhost)
-        t.is(rxBuf.subarray(0, from.size).toString('utf8'), msg)
-        shutdown = true
-      }
-
-      if (event.isWritable() && event.token === SENDER) {
-        const cnt = must(tx.sendTo(buf, rx.localAddr()), 'send_to')
-        buf = buf.subarray(cnt)
-      }
-    }
-  }
+  // mio's UdpHandler.
+  sendUntilReceived(
+    t,
+    poll,
+    tx,
+    rx,
+    (buf) => must(tx.sendTo(buf, rx.localAddr()), 'send_to'),
+    (rxBuf) => {
+      const from = must(rx.recvFrom(rxBuf), 'recv_from')
+      t.is(from.address, localhost)
+      return from.size
+    },
+  )
 })
 
 test('et_behavior_recv', (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-
-  using socket1 = UdpSocket.bind(ANY_LOCAL)
-  using socket2 = UdpSocket.bind(ANY_LOCAL)
+  using scope = twoSockets()
+  const { poll, events, owned: [socket1, socket2] } = scope
 
   const address2 = socket2.localAddr()
 
@@ -729,11 +709,8 @@ test('et_behavior_recv', (t) => {
 })
 
 test('et_behavior_recv_from', (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-
-  using socket1 = UdpSocket.bind(ANY_LOCAL)
-  using socket2 = UdpSocket.bind(ANY_LOCAL)
+  using scope = twoSockets()
+  const { poll, events, owned: [socket1, socket2] } = scope
 
   const address1 = socket1.localAddr()
   const address2 = socket2.localAddr()

@@ -5,26 +5,15 @@ import test from 'ava'
 import { Events, Interest, Poll, UdpSocket, type RemoteInfo } from 'node-mio'
 import { allocationFree, measure, stopObservingCollections } from './support/allocation.ts'
 import { underWine } from './support/platform.ts'
-
-function until<T>(poll: Poll, events: Events, step: () => T | null): T {
-  for (let round = 0; round < 40; round++) {
-    const value = step()
-    if (value !== null) return value
-    poll.poll(events, 250)
-  }
-  throw new Error('nothing arrived')
-}
+import { rxTx, until } from './support/shared-b-udp.ts'
 
 test('recvFrom(buf, into) fills the object it is given, exactly as recvFrom(buf) reports (IPv4 and IPv6)', (t) => {
   for (const [local, host] of <Array<[string, string]>>[
     ['127.0.0.1:0', '127.0.0.1'],
     ['[::1]:0', '::1'],
   ]) {
-    using poll = new Poll()
-    const events = new Events(4)
-    using rx = UdpSocket.bind(local)
-    using tx = UdpSocket.bind(local)
-    poll.registry.register(rx, 1, Interest.READABLE)
+    using pair = rxTx(local)
+    const { poll, events, rx, tx } = pair
     tx.sendTo(Buffer.from('one'), rx.localAddr())
     tx.sendTo(Buffer.from('three'), rx.localAddr())
     const buf = Buffer.alloc(64)
@@ -59,11 +48,8 @@ test('an IPv4 sender on a dual-stack socket reads as ::ffff:a.b.c.d, as node:net
 })
 
 test('sendTo(buf, target, offset, length) sends that window to a { address, port } target', (t) => {
-  using poll = new Poll()
-  const events = new Events(4)
-  using rx = UdpSocket.bind('127.0.0.1:0')
-  using tx = UdpSocket.bind('127.0.0.1:0')
-  poll.registry.register(rx, 1, Interest.READABLE)
+  using pair = rxTx()
+  const { poll, events, rx, tx } = pair
   const data = Buffer.from('0123456789')
   t.is(tx.sendTo(data, rx.localAddr(), 2, 5), 5)
   t.is(tx.sendTo(data, `127.0.0.1:${rx.localAddr().port}`, 7), 3, 'text target, length defaults to the rest')

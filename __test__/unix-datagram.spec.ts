@@ -16,12 +16,14 @@ import { Interest, Token, UnixDatagram, type Events, type Poll, type UnixRemoteI
 import { assertCloseOnExec, assertNonBlocking, makeBlocking } from './support/descriptors.ts'
 import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
 import { tempDir } from './support/sockets.ts'
+import { expectBothReadable, expectQuietRegistration, pollWith, registerBothWritable, type PollScope } from './support/shared-b-fixtures.ts'
 
 const DATA1 = Buffer.from('Hello same host!')
 const DATA2 = Buffer.from('Why hello mio!')
 const DEFAULT_BUF_SIZE = 64
 const TOKEN_1 = Token(0)
 const TOKEN_2 = Token(1)
+const TOKENS: [Token, Token] = [TOKEN_1, TOKEN_2]
 
 const unix = process.platform === 'win32' ? test.skip : test
 /** mio: "getting pathname isn't supported on Cygwin" (and GNU/Hurd). */
@@ -35,17 +37,33 @@ const rdhup = process.platform === 'win32' || process.platform === 'sunos' || (p
  * blocking descriptors and adopted with `fromFd` (mio's `from_std`).
  */
 function smokePair(t: ExecutionContext, name: string, connected: boolean, fromStd: boolean): [UnixDatagram, UnixDatagram] {
-  const dir = tempDir(t)
-  const path1 = join(dir, `${name}1`)
-  const path2 = join(dir, `${name}2`)
-  const datagram1 = UnixDatagram.bind(path1)
-  const datagram2 = UnixDatagram.bind(path2)
+  const { path1, path2, datagram1, datagram2 } = bindTwo(t, name)
   if (connected) {
     datagram1.connect(path2)
     datagram2.connect(path1)
   }
   if (!fromStd) return [datagram1, datagram2]
   return [UnixDatagram.fromFd(makeBlocking(datagram1.detachFd())), UnixDatagram.fromFd(makeBlocking(datagram2.detachFd()))]
+}
+
+/** Two sockets bound to fresh paths named `${name}1` and `${name}2` (mio's `temp_file`). */
+function bindTwo(t: ExecutionContext, name: string): { path1: string; path2: string; datagram1: UnixDatagram; datagram2: UnixDatagram } {
+  const dir = tempDir(t)
+  const path1 = join(dir, `${name}1`)
+  const path2 = join(dir, `${name}2`)
+  const datagram1 = UnixDatagram.bind(path1)
+  try {
+    return { path1, path2, datagram1, datagram2: UnixDatagram.bind(path2) }
+  } catch (error) {
+    datagram1.close()
+    throw error
+  }
+}
+
+/** {@link bindTwo} with a Poll, all closed together. */
+function boundPair(t: ExecutionContext, name: string): PollScope<readonly [UnixDatagram, UnixDatagram]> & { path1: string; path2: string } {
+  const { path1, path2, datagram1, datagram2 } = bindTwo(t, name)
+  return { ...pollWith(datagram1, datagram2), path1, path2 }
 }
 
 // [name, connected, from_std]: the unconnected ones need pathnames.
@@ -60,8 +78,7 @@ for (const [name, connected, fromStd] of smokeTests) {
     const [first, second] = smokePair(t, name, connected, fromStd)
     using datagram1 = first
     using datagram2 = second
-    if (connected) smokeTestConnected(t, datagram1, datagram2)
-    else smokeTestUnconnected(t, datagram1, datagram2)
+    smokeTest(t, datagram1, datagram2, connected)
   })
 }
 
@@ -81,24 +98,14 @@ unix('unix_datagram_connect', (t) => {
 })
 
 unix('unix_datagram_pair', (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-
-  const [datagram1, datagram2] = UnixDatagram.pair()
-  using _datagram1 = datagram1
-  using _datagram2 = datagram2
-  exchangeConnected(t, poll, events, datagram1, datagram2)
+  using scope = pollWith(...UnixDatagram.pair())
+  const { poll, events, owned: [datagram1, datagram2] } = scope
+  exchange(t, poll, events, datagram1, datagram2)
 })
 
 rdhup('unix_datagram_shutdown', (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-  const dir = tempDir(t)
-  const path1 = join(dir, 'unix_datagram_shutdown1')
-  const path2 = join(dir, 'unix_datagram_shutdown2')
-
-  using datagram1 = UnixDatagram.bind(path1)
-  using datagram2 = UnixDatagram.bind(path2)
+  using scope = boundPair(t, 'unix_datagram_shutdown')
+  const { poll, events, owned: [datagram1, datagram2], path2 } = scope
 
   poll.registry.register(datagram1, TOKEN_1, Interest.WRITABLE.add(Interest.READABLE))
   poll.registry.register(datagram2, TOKEN_2, Interest.WRITABLE.add(Interest.READABLE))
@@ -121,43 +128,35 @@ rdhup('unix_datagram_shutdown', (t) => {
 })
 
 unix('unix_datagram_register', (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
   const path = join(tempDir(t), 'unix_datagram_register')
-
-  using datagram = UnixDatagram.bind(path)
-  poll.registry.register(datagram, TOKEN_1, Interest.READABLE)
-  expectNoEvents(t, poll, events)
+  expectQuietRegistration(t, () => UnixDatagram.bind(path), TOKEN_1)
 })
 
+/** {@link boundPair} with `datagram1` registered as TOKEN_1 for `interest`, then `datagram2` connected to it. */
+function registeredThenConnected(t: ExecutionContext, name: string, interest: Interest): PollScope<readonly [UnixDatagram, UnixDatagram]> {
+  const scope = boundPair(t, name)
+  const [datagram1, datagram2] = scope.owned
+  try {
+    scope.poll.registry.register(datagram1, TOKEN_1, interest)
+
+    datagram2.connect(scope.path1)
+  } catch (error) {
+    scope[Symbol.dispose]()
+    throw error
+  }
+  return scope
+}
+
 unix('unix_datagram_reregister', (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-  const dir = tempDir(t)
-  const path1 = join(dir, 'unix_datagram_reregister1')
-  const path2 = join(dir, 'unix_datagram_reregister2')
-
-  using datagram1 = UnixDatagram.bind(path1)
-  poll.registry.register(datagram1, TOKEN_1, Interest.READABLE)
-
-  using datagram2 = UnixDatagram.bind(path2)
-  datagram2.connect(path1)
+  using scope = registeredThenConnected(t, 'unix_datagram_reregister', Interest.READABLE)
+  const { poll, events, owned: [datagram1] } = scope
   poll.registry.reregister(datagram1, TOKEN_1, Interest.WRITABLE)
   expectEvents(t, poll, events, [{ token: TOKEN_1, readiness: ['writable'] }])
 })
 
 unix('unix_datagram_deregister', (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-  const dir = tempDir(t)
-  const path1 = join(dir, 'unix_datagram_deregister1')
-  const path2 = join(dir, 'unix_datagram_deregister2')
-
-  using datagram1 = UnixDatagram.bind(path1)
-  poll.registry.register(datagram1, TOKEN_1, Interest.WRITABLE)
-
-  using datagram2 = UnixDatagram.bind(path2)
-  datagram2.connect(path1)
+  using scope = registeredThenConnected(t, 'unix_datagram_deregister', Interest.WRITABLE)
+  const { poll, events, owned: [datagram1] } = scope
   poll.registry.deregister(datagram1)
   expectNoEvents(t, poll, events)
 })
@@ -199,85 +198,53 @@ unix('send errors are Node-style: ENOTCONN unconnected, ENOENT to a missing path
   t.throws(() => datagram.connect(join(dir, 'missing')), { code: 'ENOENT' })
 })
 
-/** Both registered for both interests as `TOKEN_1` and `TOKEN_2`, both writable at once. */
-function registerBothWritable(t: ExecutionContext, poll: Poll, events: Events, datagram1: UnixDatagram, datagram2: UnixDatagram): void {
-  poll.registry.register(datagram1, TOKEN_1, Interest.READABLE.add(Interest.WRITABLE))
-  poll.registry.register(datagram2, TOKEN_2, Interest.READABLE.add(Interest.WRITABLE))
-  expectEvents(t, poll, events, [
-    { token: TOKEN_1, readiness: ['writable'] },
-    { token: TOKEN_2, readiness: ['writable'] },
-  ])
-}
-
-/** Both readable at once, after each sent the other a datagram. */
-function expectBothReadable(t: ExecutionContext, poll: Poll, events: Events): void {
-  expectEvents(t, poll, events, [
-    { token: TOKEN_1, readiness: ['readable'] },
-    { token: TOKEN_2, readiness: ['readable'] },
-  ])
-}
-
 /**
- * mio's exchange over two connected datagram sockets: both writable, nothing
- * to receive, each sends the other one datagram and receives the other's.
+ * mio's exchange over two datagram sockets: both writable, nothing to
+ * receive, each sends the other one datagram and receives the other's.
+ * Connected sockets use send/recv; with `paths` (the sockets' own, in
+ * order) sendTo the other's path and recvFrom, which names the sender.
  */
-function exchangeConnected(t: ExecutionContext, poll: Poll, events: Events, datagram1: UnixDatagram, datagram2: UnixDatagram): void {
-  registerBothWritable(t, poll, events, datagram1, datagram2)
+function exchange(t: ExecutionContext, poll: Poll, events: Events, datagram1: UnixDatagram, datagram2: UnixDatagram, paths?: [string, string]): void {
+  registerBothWritable(t, poll, events, [datagram1, datagram2], TOKENS)
 
   const buf = Buffer.alloc(DEFAULT_BUF_SIZE)
-  t.is(datagram1.recv(buf), null, 'expected WouldBlock (null)')
-  t.is(datagram2.recv(buf), null, 'expected WouldBlock (null)')
+  const receive = (datagram: UnixDatagram) => (paths === undefined ? datagram.recv(buf) : datagram.recvFrom(buf))
+  t.is(receive(datagram1), null, 'expected WouldBlock (null)')
+  t.is(receive(datagram2), null, 'expected WouldBlock (null)')
 
-  checkedWrite(t, datagram1.send(DATA1), DATA1)
-  checkedWrite(t, datagram2.send(DATA2), DATA2)
-  expectBothReadable(t, poll, events)
+  checkedWrite(t, paths === undefined ? datagram1.send(DATA1) : datagram1.sendTo(DATA1, paths[1]), DATA1)
+  checkedWrite(t, paths === undefined ? datagram2.send(DATA2) : datagram2.sendTo(DATA2, paths[0]), DATA2)
+  expectBothReadable(t, poll, events, TOKENS)
 
-  expectRead(t, datagram1.recv(buf), buf, DATA2)
-  expectRead(t, datagram2.recv(buf), buf, DATA1)
+  if (paths === undefined) {
+    expectRead(t, datagram1.recv(buf), buf, DATA2)
+    expectRead(t, datagram2.recv(buf), buf, DATA1)
+  } else {
+    expectReadFrom(t, datagram1.recvFrom(buf), buf, DATA2, paths[1])
+    expectReadFrom(t, datagram2.recvFrom(buf), buf, DATA1, paths[0])
+  }
 
   t.is(datagram1.takeError(), null)
   t.is(datagram2.takeError(), null)
 }
 
-function smokeTestUnconnected(t: ExecutionContext, datagram1: UnixDatagram, datagram2: UnixDatagram): void {
+/** mio's smoke tests: both non-blocking and close-on-exec, their addresses, then the {@link exchange}. */
+function smokeTest(t: ExecutionContext, datagram1: UnixDatagram, datagram2: UnixDatagram, connected: boolean): void {
   const { poll, events } = initWithPoll()
   using _poll = poll
 
-  // A blocking socket would hang in recvFrom() below.
+  // A blocking socket would hang in recv() or recvFrom() below.
   if (!assertNonBlocking(t, datagram1.fd) || !assertNonBlocking(t, datagram2.fd)) return
   assertCloseOnExec(t, datagram1.fd)
   assertCloseOnExec(t, datagram2.fd)
 
-  const addr1 = datagram1.localAddr()
-  const addr2 = datagram2.localAddr()
-  if (!('path' in addr1) || !('path' in addr2)) return void t.fail('failed to get pathname')
-  const path1 = addr1.path
-  const path2 = addr2.path
-
-  registerBothWritable(t, poll, events, datagram1, datagram2)
-
-  const buf = Buffer.alloc(DEFAULT_BUF_SIZE)
-  t.is(datagram1.recvFrom(buf), null, 'expected WouldBlock (null)')
-  t.is(datagram2.recvFrom(buf), null, 'expected WouldBlock (null)')
-
-  checkedWrite(t, datagram1.sendTo(DATA1, path2), DATA1)
-  checkedWrite(t, datagram2.sendTo(DATA2, path1), DATA2)
-  expectBothReadable(t, poll, events)
-
-  expectReadFrom(t, datagram1.recvFrom(buf), buf, DATA2, path2)
-  expectReadFrom(t, datagram2.recvFrom(buf), buf, DATA1, path1)
-
-  t.is(datagram1.takeError(), null)
-  t.is(datagram2.takeError(), null)
-}
-
-function smokeTestConnected(t: ExecutionContext, datagram1: UnixDatagram, datagram2: UnixDatagram): void {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-
-  if (!assertNonBlocking(t, datagram1.fd) || !assertNonBlocking(t, datagram2.fd)) return
-  assertCloseOnExec(t, datagram1.fd)
-  assertCloseOnExec(t, datagram2.fd)
+  if (!connected) {
+    const addr1 = datagram1.localAddr()
+    const addr2 = datagram2.localAddr()
+    if (!('path' in addr1) || !('path' in addr2)) return void t.fail('failed to get pathname')
+    exchange(t, poll, events, datagram1, datagram2, [addr1.path, addr2.path])
+    return
+  }
 
   const localAddr1 = datagram1.localAddr()
   const peerAddr1 = datagram1.peerAddr()
@@ -288,7 +255,7 @@ function smokeTestConnected(t: ExecutionContext, datagram1: UnixDatagram, datagr
   t.deepEqual(localAddr1, peerAddr2)
   t.deepEqual(localAddr2, peerAddr1)
 
-  exchangeConnected(t, poll, events, datagram1, datagram2)
+  exchange(t, poll, events, datagram1, datagram2)
 }
 
 /** mio's `checked_write!`: the whole datagram went out. */

@@ -19,10 +19,11 @@
 import test, { type ExecutionContext } from 'ava'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { Interest, Token, UnixListener } from 'node-mio'
+import { Interest, Token, UnixListener, type Events, type Poll } from 'node-mio'
 import { assertCloseOnExec, assertNonBlocking, makeBlocking } from './support/descriptors.ts'
 import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
 import { tempDir } from './support/sockets.ts'
+import { expectQuietRegistration, pollWith, type PollScope } from './support/shared-b-fixtures.ts'
 import { BARRIER_WAIT, Barrier, Peer } from './support/workers.ts'
 
 const DEFAULT_BUF_SIZE = 64
@@ -43,93 +44,66 @@ unix('unix_listener_from_std', async (t) => {
 })
 
 unix('unix_listener_local_addr', async (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-  const barrier = new Barrier()
-
-  const path = join(tempDir(t), 'unix_listener_local_addr')
-  using listener = UnixListener.bind(path)
+  using scope = listenerAt(t, 'unix_listener_local_addr')
+  const { poll, events, listener, path } = scope
   poll.registry.register(listener, TOKEN_1, Interest.WRITABLE.add(Interest.READABLE))
 
-  const handle = openConnections(path, 1, barrier)
-  try {
+  await withOneConnection(t, path, () => {
     expectEvents(t, poll, events, [{ token: TOKEN_1, readiness: ['readable'] }])
 
     const accepted = listener.accept()
     t.not(accepted, null, 'accept returned WouldBlock (null)')
     if (accepted === null) return
     const [stream, expectedAddr] = accepted
-    using _stream = stream
     t.deepEqual(stream.localAddr(), { path })
     // mio: `expected_addr.as_pathname().is_none()`
     t.false('path' in expectedAddr)
-
-    barrier.wait()
-    t.is(await handle.exited(), 0)
-  } finally {
-    await handle.terminate()
-  }
+    return stream
+  })
 })
 
 unix('unix_listener_register', (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-
   const path = join(tempDir(t), 'unix_listener_register')
-  using listener = UnixListener.bind(path)
-  poll.registry.register(listener, TOKEN_1, Interest.READABLE)
-  expectNoEvents(t, poll, events)
+  expectQuietRegistration(t, () => UnixListener.bind(path), TOKEN_1)
 })
 
-unix('unix_listener_reregister', async (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-  const barrier = new Barrier()
+// [title, the interest registered first, what follows once the connection is pending]
+const registrationChanges: Array<[string, Interest, (t: ExecutionContext, poll: Poll, events: Events, listener: UnixListener) => void]> = [
+  [
+    'unix_listener_reregister',
+    Interest.WRITABLE,
+    (t, poll, events, listener) => {
+      expectNoEvents(t, poll, events)
 
-  const path = join(tempDir(t), 'unix_listener_reregister')
-  using listener = UnixListener.bind(path)
-  poll.registry.register(listener, TOKEN_1, Interest.WRITABLE)
+      poll.registry.reregister(listener, TOKEN_1, Interest.READABLE)
+      expectEvents(t, poll, events, [{ token: TOKEN_1, readiness: ['readable'] }])
+    },
+  ],
+  [
+    'unix_listener_deregister',
+    Interest.READABLE,
+    (t, poll, events, listener) => {
+      poll.registry.deregister(listener)
+      expectNoEvents(t, poll, events)
+    },
+  ],
+]
+for (const [title, interest, change] of registrationChanges) {
+  unix(title, async (t) => {
+    using scope = listenerAt(t, title)
+    const { poll, events, listener, path } = scope
+    poll.registry.register(listener, TOKEN_1, interest)
 
-  const handle = openConnections(path, 1, barrier)
-  try {
-    // mio's thread connects while this thread polls; waiting for the
-    // connection first makes sure the no-event check sees it pending.
-    t.is(handle.value, 1)
-    expectNoEvents(t, poll, events)
-
-    poll.registry.reregister(listener, TOKEN_1, Interest.READABLE)
-    expectEvents(t, poll, events, [{ token: TOKEN_1, readiness: ['readable'] }])
-
-    barrier.wait()
-    t.is(await handle.exited(), 0)
-  } finally {
-    await handle.terminate()
-  }
-})
-
-unix('unix_listener_deregister', async (t) => {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-  const barrier = new Barrier()
-
-  const path = join(tempDir(t), 'unix_listener_deregister')
-  using listener = UnixListener.bind(path)
-  poll.registry.register(listener, TOKEN_1, Interest.READABLE)
-
-  const handle = openConnections(path, 1, barrier)
-  try {
-    // As above: the connection is pending before the deregistration.
-    t.is(handle.value, 1)
-
-    poll.registry.deregister(listener)
-    expectNoEvents(t, poll, events)
-
-    barrier.wait()
-    t.is(await handle.exited(), 0)
-  } finally {
-    await handle.terminate()
-  }
-})
+    await withOneConnection(t, path, (handle) => {
+      // mio's thread connects while this thread polls; waiting for the
+      // connection first makes sure the no-event check (and the
+      // deregistration) sees it pending.
+      t.is(handle.value, 1)
+      change(t, poll, events, listener)
+      return undefined
+    })
+  })
+}
 
 linux('unix_listener_abstract_namespace', async (t) => {
   const { poll, events } = initWithPoll()
@@ -188,12 +162,8 @@ unix('binding a path in use fails with EADDRINUSE', (t) => {
 })
 
 async function smokeTest(t: ExecutionContext, newListener: (path: string) => UnixListener): Promise<void> {
-  const { poll, events } = initWithPoll()
-  using _poll = poll
-  const barrier = new Barrier()
-  const path = join(tempDir(t), 'unix_listener_smoke')
-
-  using listener = newListener(path)
+  using scope = listenerAt(t, 'unix_listener_smoke', newListener)
+  const { poll, events, listener, path } = scope
 
   // A blocking listener would hang in accept() below.
   if (!assertNonBlocking(t, listener.fd)) return
@@ -202,21 +172,46 @@ async function smokeTest(t: ExecutionContext, newListener: (path: string) => Uni
   poll.registry.register(listener, TOKEN_1, Interest.WRITABLE.add(Interest.READABLE))
   expectNoEvents(t, poll, events)
 
-  const handle = openConnections(path, 1, barrier)
-  try {
+  await withOneConnection(t, path, () => {
     expectEvents(t, poll, events, [{ token: TOKEN_1, readiness: ['readable'] }])
 
     const accepted = listener.accept()
     t.not(accepted, null, 'accept returned WouldBlock (null)')
     if (accepted === null) return
-    using stream = accepted[0]
+    const stream = accepted[0]
 
     const buf = Buffer.alloc(DEFAULT_BUF_SIZE)
     t.is(stream.read(buf), null, 'expected WouldBlock (null)')
 
     t.is(listener.accept(), null, 'expected WouldBlock (null)')
     t.is(listener.takeError(), null)
+    return stream
+  })
+}
 
+/** A Poll and the listener `bind` makes on a fresh path named `name` (mio's `temp_file`), closed together. */
+function listenerAt(
+  t: ExecutionContext,
+  name: string,
+  bind: (path: string) => UnixListener = (path) => UnixListener.bind(path),
+): PollScope<readonly [UnixListener]> & { listener: UnixListener; path: string } {
+  const path = join(tempDir(t), name)
+  const scope = pollWith(bind(path))
+  return { ...scope, listener: scope.owned[0], path }
+}
+
+/**
+ * The frame of the tests with mio's `open_connections` thread making one
+ * connection to `path`: `body` runs once it is made (the stream it returns,
+ * the accepted one, stays open until the thread ends), then the connection
+ * is released at the barrier and the thread must exit 0; the thread is
+ * terminated whatever happened.
+ */
+async function withOneConnection(t: ExecutionContext, path: string, body: (handle: Peer) => Disposable | undefined): Promise<void> {
+  const barrier = new Barrier()
+  const handle = openConnections(path, 1, barrier)
+  try {
+    using _stream = body(handle)
     barrier.wait()
     t.is(await handle.exited(), 0)
   } finally {

@@ -25,13 +25,13 @@
 // close events do not trigger POLLHUP"); of those Node.js runs only on
 // Cygwin, skipped the same way below.
 import test, { type ExecutionContext } from 'ava'
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { Events, Interest, PipeReceiver, PipeSender, Poll, Token, UnixStream, pipe } from 'node-mio'
 import { assertBlocking, assertCloseOnExec, assertNonBlocking, makeBlocking, openFdCount } from './support/descriptors.ts'
 import { expectEvents, expectNoEvents } from './support/events.ts'
 import { BARRIER_WAIT, Barrier, Peer } from './support/workers.ts'
 import { closeSync, fstatSync } from './support/raw-fd.ts'
+import { spawnPiped } from './support/shared-b-child.ts'
+import { pollWith } from './support/shared-b-fixtures.ts'
 
 const RECEIVER = Token(0)
 const SENDER = Token(1)
@@ -53,6 +53,14 @@ unix('smoke', (t) => {
   const buf = Buffer.alloc(20)
   t.is(receiver.read(buf), null, 'expected WouldBlock (null)')
 
+  expectOneWayExchange(t, poll, events, sender, receiver)
+})
+
+/**
+ * mio's exchange over a pipe: both ends registered, the sender writable
+ * first, then DATA1 written and read whole from the receiver.
+ */
+function expectOneWayExchange(t: ExecutionContext, poll: Poll, events: Events, sender: PipeSender, receiver: PipeReceiver): void {
   poll.registry.register(receiver, RECEIVER, Interest.READABLE)
   poll.registry.register(sender, SENDER, Interest.WRITABLE)
 
@@ -61,111 +69,92 @@ unix('smoke', (t) => {
   t.is(n, DATA1.length)
 
   expectEvents(t, poll, events, [{ token: RECEIVER, readiness: ['readable'] }])
+  const buf = Buffer.alloc(20)
   const m = receiver.read(buf)
   t.is(m, DATA1.length)
   t.deepEqual(buf.subarray(0, m ?? 0), DATA1)
-})
+}
 
-closeEvents('event_when_sender_is_dropped', async (t) => {
-  using poll = new Poll()
-  const events = new Events(8)
-
-  const [sender, receiver] = pipe()
-  using _receiver = receiver
-  poll.registry.register(receiver, RECEIVER, Interest.READABLE)
-
-  const barrier = new Barrier()
-
-  const handle = new Peer(
-    `${BARRIER_WAIT}
-    const { PipeSender } = require('node-mio')
-    const sender = PipeSender.fromFd(data.fd)
-    const n = sender.write(Buffer.from(data.data))
+// mio's event_when_*_is_dropped: this thread keeps one end, registered; a
+// worker adopts the other end (`fromFd`), runs `first` (a script), then
+// closes it between mio's barriers; this thread runs `before` at the start
+// of the barrier sequence, and then expects one closed event for its end.
+const dropped: Array<{
+  title: string
+  kept: 'sender' | 'receiver'
+  first: string
+  before: (t: ExecutionContext, poll: Poll, events: Events, barrier: Barrier) => void
+}> = [
+  {
+    title: 'event_when_sender_is_dropped',
+    kept: 'receiver',
+    first: `
+    const n = end.write(Buffer.from(data.data))
     if (n !== data.data.length) { console.error('short write', n); process.exit(1) }
     await barrierWait(data.barrier)
-
-    await barrierWait(data.barrier)
-    sender.close()
-    await barrierWait(data.barrier)
     `,
-    { fd: sender.detachFd(), data: DATA1.toString(), barrier: barrier.buffer },
-  )
-  try {
-    barrier.wait() // Wait for the write to complete.
-    expectEvents(t, poll, events, [{ token: RECEIVER, readiness: ['readable'] }])
+    before: (t, poll, events, barrier) => {
+      barrier.wait() // Wait for the write to complete.
+      expectEvents(t, poll, events, [{ token: RECEIVER, readiness: ['readable'] }])
+    },
+  },
+  {
+    title: 'event_when_receiver_is_dropped',
+    kept: 'sender',
+    first: '',
+    before: (t, poll, events) => expectEvents(t, poll, events, [{ token: SENDER, readiness: ['writable'] }]),
+  },
+]
+for (const { title, kept, first, before } of dropped) {
+  closeEvents(title, async (t) => {
+    using poll = new Poll()
+    const events = new Events(8)
 
-    barrier.wait() // Unblock the thread.
-    barrier.wait() // Wait until the sending end is dropped.
+    const [sender, receiver] = pipe()
+    using keptEnd = kept === 'sender' ? sender : receiver
+    const token = kept === 'sender' ? SENDER : RECEIVER
+    poll.registry.register(keptEnd, token, kept === 'sender' ? Interest.WRITABLE : Interest.READABLE)
+    const other = kept === 'sender' ? receiver : sender
 
-    expectOneClosedEvent(t, poll, events, RECEIVER, true)
+    const barrier = new Barrier()
 
-    t.is(await handle.exited(), 0)
-  } finally {
-    await handle.terminate()
-  }
-})
+    const handle = new Peer(
+      `${BARRIER_WAIT}
+      const { ${kept === 'sender' ? 'PipeReceiver' : 'PipeSender'}: End } = require('node-mio')
+      const end = End.fromFd(data.fd)
+      ${first}
+      await barrierWait(data.barrier)
+      end.close()
+      await barrierWait(data.barrier)
+      `,
+      { fd: other.detachFd(), data: DATA1.toString(), barrier: barrier.buffer },
+    )
+    try {
+      before(t, poll, events, barrier)
 
-closeEvents('event_when_receiver_is_dropped', async (t) => {
-  using poll = new Poll()
-  const events = new Events(8)
+      barrier.wait() // Unblock the thread.
+      barrier.wait() // Wait until the other end is dropped.
 
-  const [sender, receiver] = pipe()
-  using _sender = sender
-  poll.registry.register(sender, SENDER, Interest.WRITABLE)
+      expectOneClosedEvent(t, poll, events, token, kept === 'receiver')
 
-  const barrier = new Barrier()
-
-  const handle = new Peer(
-    `${BARRIER_WAIT}
-    const { PipeReceiver } = require('node-mio')
-    const receiver = PipeReceiver.fromFd(data.fd)
-    await barrierWait(data.barrier)
-    receiver.close()
-    await barrierWait(data.barrier)
-    `,
-    { fd: receiver.detachFd(), barrier: barrier.buffer },
-  )
-  try {
-    expectEvents(t, poll, events, [{ token: SENDER, readiness: ['writable'] }])
-
-    barrier.wait() // Unblock the thread.
-    barrier.wait() // Wait until the receiving end is dropped.
-
-    expectOneClosedEvent(t, poll, events, SENDER, false)
-
-    t.is(await handle.exited(), 0)
-  } finally {
-    await handle.terminate()
-  }
-})
+      t.is(await handle.exited(), 0)
+    } finally {
+      await handle.terminate()
+    }
+  })
+}
 
 closeEvents('from_child_process_io', async (t) => {
   // `cat` simply echo everything that we write via standard in.
-  const [sender, childStdin] = pipe()
-  const [childStdout, receiver] = pipe()
+  const { toChild: sender, fromChild: receiver, child, exited } = spawnPiped('cat')
   using _sender = sender
   using _receiver = receiver
-  const child = spawn('cat', { stdio: [childStdin.fd, childStdout.fd, 'inherit'] })
-  const exited = once(child, 'exit')
-  childStdin.close()
-  childStdout.close()
   let ended = false
   try {
     using poll = new Poll()
     const events = new Events(8)
 
-    poll.registry.register(receiver, RECEIVER, Interest.READABLE)
-    poll.registry.register(sender, SENDER, Interest.WRITABLE)
-
-    expectEvents(t, poll, events, [{ token: SENDER, readiness: ['writable'] }])
-    const n = sender.write(DATA1)
-    t.is(n, DATA1.length)
-
-    expectEvents(t, poll, events, [{ token: RECEIVER, readiness: ['readable'] }])
-    const buf = Buffer.alloc(20)
-    const m = receiver.read(buf)
-    t.is(m, DATA1.length)
-    t.deepEqual(buf.subarray(0, m ?? 0), DATA1)
+    expectOneWayExchange(t, poll, events, sender, receiver)
 
     sender.close()
 
@@ -186,15 +175,10 @@ closeEvents('from_child_process_io', async (t) => {
 
 unix('nonblocking_child_process_io', async (t) => {
   // `cat` simply echo everything that we write via standard in.
-  const [sender, childStdin] = pipe()
-  const [childStdout, stdout] = pipe()
+  const { toChild: sender, fromChild: stdout, exited } = spawnPiped('cat')
   using _sender = sender
   // As std's `ChildStdout`: a blocking descriptor.
   const stdoutFd = makeBlocking(stdout.detachFd())
-  const child = spawn('cat', { stdio: [childStdin.fd, childStdout.fd, 'inherit'] })
-  const exited = once(child, 'exit')
-  childStdin.close()
-  childStdout.close()
   try {
     using receiver = PipeReceiver.fromFd(stdoutFd)
 
@@ -254,11 +238,8 @@ unix('setNonblocking sets and clears O_NONBLOCK on both ends', (t) => {
 })
 
 unix('a full pipe returns null from write, and draining it gives a new writable event', (t) => {
-  using poll = new Poll()
-  const events = new Events(8)
-  const [sender, receiver] = pipe()
-  using _sender = sender
-  using _receiver = receiver
+  using scope = pollWith(...pipe())
+  const { poll, events, owned: [sender, receiver] } = scope
   poll.registry.register(sender, SENDER, Interest.WRITABLE)
   poll.registry.register(receiver, RECEIVER, Interest.READABLE)
   expectEvents(t, poll, events, [{ token: SENDER, readiness: ['writable'] }])

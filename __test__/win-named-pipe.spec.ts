@@ -67,28 +67,41 @@ windows('write_then_read: the client writes, the server reads it', (t) => {
   closeAll(s, c, poll)
 })
 
-windows('connect_before_client: connect() is pending until a client opens', (t) => {
+/**
+ * A server end registered for both interests as token 0 on a new Poll,
+ * with no client yet: a poll shows no event.
+ */
+function serverWithoutClient(t: ExecutionContext): { poll: Poll; events: Events; s: NamedPipe; name: string } {
   const [s, name] = server()
   const poll = new Poll()
   poll.registry.register(s, Token(0), BOTH)
   const events = new Events(128)
   poll.poll(events, 0)
   t.is(events.length, 0)
+  return { poll, events, s, name }
+}
+
+/**
+ * A connect with no client is pending (false); a client opening `name`,
+ * registered for both interests as `token`, makes the server writable with
+ * no error. Closes the server, the client and the Poll.
+ */
+function connectPending(t: ExecutionContext, poll: Poll, events: Events, s: NamedPipe, name: string, token: Token): void {
   t.false(s.connect())
   const c = NamedPipe.open(name)
-  poll.registry.register(c, Token(1), BOTH)
+  poll.registry.register(c, token, BOTH)
   pollUntil(poll, events, Token(0), 'writable')
   t.is(s.takeError(), null)
   closeAll(s, c, poll)
+}
+
+windows('connect_before_client: connect() is pending until a client opens', (t) => {
+  const { poll, events, s, name } = serverWithoutClient(t)
+  connectPending(t, poll, events, s, name, Token(1))
 })
 
 windows('connect_after_client: connect() succeeds at once', (t) => {
-  const [s, name] = server()
-  const poll = new Poll()
-  poll.registry.register(s, Token(0), BOTH)
-  const events = new Events(128)
-  poll.poll(events, 0)
-  t.is(events.length, 0)
+  const { poll, events, s, name } = serverWithoutClient(t)
   const c = NamedPipe.open(name)
   poll.registry.register(c, Token(1), BOTH)
   t.true(s.connect())
@@ -150,12 +163,7 @@ windows('connect_twice: after disconnect() a second client connects', (t) => {
     }
   }
   s.disconnect()
-  t.false(s.connect())
-  const c2 = NamedPipe.open(name)
-  poll.registry.register(c2, Token(2), BOTH)
-  pollUntil(poll, events, Token(0), 'writable')
-  t.is(s.takeError(), null)
-  closeAll(s, c2, poll)
+  connectPending(t, poll, events, s, name, Token(2))
 })
 
 windows('reregister_deregister_before_register: ENOENT', (t) => {
