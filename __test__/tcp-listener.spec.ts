@@ -23,15 +23,12 @@ const ID1 = Token(0)
 const ID2 = Token(1)
 
 /**
- * mio's `start_connections`: a thread that makes `nConnections` connections
+ * mio's `start_connections`: a worker that makes `nConnections` connections
  * to `address`, waiting on `barrier` after each connection is made before it
- * is dropped. `ready()` is called once the first connection is established.
- */
-/**
- * mio's `start_connections`, returning once the first connection is made
- * (the kernel completes it on the listen backlog): a worker takes far longer
- * to start than a std thread (seconds under qemu), and the events are
- * expected within mio's 1.5 s of the connection, not of the worker's start.
+ * is dropped. The peer is ready once the first connection is made (the
+ * kernel completes it on the listen backlog): a worker takes far longer to
+ * start than a std thread (seconds under qemu), and the events are expected
+ * within mio's 1.5 s of the connection, not of the worker's start.
  */
 function startConnections(address: SocketAddress, nConnections: number, barrier: Barrier): Peer {
   const peer = new Peer(
