@@ -218,13 +218,22 @@ function writerThread(): { peer: Peer; addr: string } {
   )
 }
 
-test('read', async (t) => {
-  const { peer: handle, addr } = writerThread()
+/**
+ * The loop of mio's read, peek and write tests: connect to the thread at
+ * `addr`, register as token 1 (READABLE to read or peek, WRITABLE to write)
+ * and, on each event, read (or write) 1 KiB at a time until WouldBlock, until
+ * N bytes have moved; `peek` first peeks and skips an event with nothing to
+ * peek. A reader's end of stream before N is an error, and a reader closes its
+ * stream before the join (the writer closes after that: see writerThread).
+ */
+async function transferN(t: ExecutionContext, thread: { peer: Peer; addr: string }, mode: 'read' | 'peek' | 'write'): Promise<void> {
+  const { peer: handle, addr } = thread
+  const reading = mode !== 'write'
   try {
     using poll = new Poll()
     using socket = TcpStream.connect(addr)
 
-    poll.registry.register(socket, Token(1), Interest.READABLE)
+    poll.registry.register(socket, Token(1), reading ? Interest.READABLE : Interest.WRITABLE)
 
     const events = new Events(128)
 
@@ -236,8 +245,10 @@ test('read', async (t) => {
 
       for (const event of events) {
         t.is(event.token, Token(1))
-        for (let n; (n = socket.read(buf)) !== null; ) {
-          if (n === 0) throw new Error(`unexpected end of stream after ${amt} bytes`)
+        if (mode === 'peek' && socket.peek(buf) === null) continue
+
+        for (let n; (n = reading ? socket.read(buf) : socket.write(buf)) !== null; ) {
+          if (reading && n === 0) throw new Error(`unexpected end of stream after ${amt} bytes`)
           amt += n
           if (amt >= N) {
             shutdown = true
@@ -246,94 +257,36 @@ test('read', async (t) => {
         }
       }
     }
-    socket.close() // the writer closes after this (see writerThread)
+    if (reading) socket.close() // the writer closes after this (see writerThread)
     await join(t, handle)
   } finally {
     await handle.terminate()
   }
-})
+}
 
-test('peek', async (t) => {
-  const { peer: handle, addr } = writerThread()
-  try {
-    using poll = new Poll()
-    using socket = TcpStream.connect(addr)
+test('read', (t) => transferN(t, writerThread(), 'read'))
 
-    poll.registry.register(socket, Token(1), Interest.READABLE)
+test('peek', (t) => transferN(t, writerThread(), 'peek'))
 
-    const events = new Events(128)
-
-    let amt = 0
-    let shutdown = false
-    const buf = Buffer.alloc(1024)
-    while (!shutdown) {
-      poll.poll(events, null)
-
-      for (const event of events) {
-        t.is(event.token, Token(1))
-        if (socket.peek(buf) === null) continue
-
-        for (let n; (n = socket.read(buf)) !== null; ) {
-          if (n === 0) throw new Error(`unexpected end of stream after ${amt} bytes`)
-          amt += n
-          if (amt >= N) {
-            shutdown = true
-            break
-          }
-        }
-      }
-    }
-    socket.close() // the writer closes after this (see writerThread)
-    await join(t, handle)
-  } finally {
-    await handle.terminate()
-  }
-})
-
-test('write', async (t) => {
+test('write', (t) =>
   // The thread accepts, then reads until it has N bytes.
-  const { peer: handle, addr } = listenerThread(
-    `
-    let amt = 0
-    stream.on('data', (chunk) => {
-      amt += chunk.length
-      if (amt >= data.n) stream.destroy()
-    })
-    // Bun emits 'end' even after destroy(): only an early end fails.
-    stream.on('end', () => amt < data.n && fail(new Error('end of stream after ' + amt + ' bytes')))
-    `,
-    { n: N },
-  )
-  try {
-    using poll = new Poll()
-    using socket = TcpStream.connect(addr)
-
-    poll.registry.register(socket, Token(1), Interest.WRITABLE)
-
-    const events = new Events(128)
-
-    let amt = 0
-    let shutdown = false
-    const buf = Buffer.alloc(1024)
-    while (!shutdown) {
-      poll.poll(events, null)
-
-      for (const event of events) {
-        t.is(event.token, Token(1))
-        for (let n; (n = socket.write(buf)) !== null; ) {
-          amt += n
-          if (amt >= N) {
-            shutdown = true
-            break
-          }
-        }
-      }
-    }
-    await join(t, handle)
-  } finally {
-    await handle.terminate()
-  }
-})
+  transferN(
+    t,
+    listenerThread(
+      `
+      let amt = 0
+      stream.on('data', (chunk) => {
+        amt += chunk.length
+        if (amt >= data.n) stream.destroy()
+      })
+      // Bun emits 'end' even after destroy(): only an early end fails.
+      stream.on('end', () => amt < data.n && fail(new Error('end of stream after ' + amt + ' bytes')))
+      `,
+      { n: N },
+    ),
+    'write',
+  ),
+)
 
 test('connect_then_close', (t) => {
   using poll = new Poll()
