@@ -34,6 +34,7 @@ import { createInterface } from 'node:readline'
 import { Interest, TcpListener, TcpStream, Token, type Events, type Poll, type SocketAddress } from 'node-mio'
 import { assertCloseOnExec, assertNonBlocking, socketFd } from './support/descriptors.ts'
 import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
+import { droppingListener } from './support/shared-a-peers.ts'
 import { acceptBlocking, addrText, ANY_LOCAL, connectedPair, defaultTtl, isLoopback } from './support/sockets.ts'
 import { BARRIER_WAIT, Barrier, Peer } from './support/workers.ts'
 
@@ -452,8 +453,7 @@ tcpResetCloseEvent('tcp_reset_close_event', (t) => {
   using _poll = poll
 
   using listener = TcpListener.bind(ANY_LOCAL)
-  const sockaddr = listener.localAddr()
-  using stream = TcpStream.connect(addrText(sockaddr))
+  using stream = TcpStream.connect(listener.localAddr())
 
   poll.registry.register(stream, ID1, Interest.READABLE.add(Interest.WRITABLE))
 
@@ -484,24 +484,8 @@ test('hup_event_on_disconnect', async (t) => {
 
   // The listener: accepts one connection and, once told, drops it with
   // linger 0 (`resetAndDestroy`), preventing a graceful shutdown.
-  const barrier = new Barrier(2)
-  const listener = new Peer(
-    `
-    ${BARRIER_WAIT}
-    const net = require('node:net')
-    const fail = (e) => { console.error(e); process.exit(1) }
-    const server = net.createServer((sock) => {
-      server.close()
-      sock.on('error', fail)
-      barrierWait(data.barrier).then(() => sock.resetAndDestroy()).catch(fail)
-    })
-    server.on('error', fail)
-    server.listen(0, '127.0.0.1', () => ready(server.address().port))
-    `,
-    { barrier: barrier.buffer },
-  )
+  const { peer: listener, addr, barrier } = droppingListener('resetAndDestroy')
   try {
-    const addr = `127.0.0.1:${listener.value}`
     {
       using stream = TcpStream.connect(addr)
       poll.registry.register(stream, Token(1), Interest.READABLE.add(Interest.WRITABLE))

@@ -23,6 +23,7 @@ import test, { type ExecutionContext } from 'ava'
 import { Events, Interest, Poll, TcpListener, TcpStream, Token, type Event } from 'node-mio'
 import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
 import { ANY_LOCAL, acceptBlocking, addrText, isLoopback } from './support/sockets.ts'
+import { droppingListener, listenerThread } from './support/shared-a-peers.ts'
 import { BARRIER_WAIT, Barrier, Peer, sleep } from './support/workers.ts'
 
 const LISTEN = Token(0)
@@ -68,26 +69,6 @@ function mustAccept(listener: TcpListener): [TcpStream, { address: string; famil
 /** mio's `handle.join()`: the worker ran to its end without failing. */
 async function join(t: ExecutionContext, peer: Peer): Promise<void> {
   t.is(await peer.exited(), 0, 'the thread failed')
-}
-
-/** A node:net listener on 127.0.0.1 in a worker; `onConnection` is the body of its connection handler (`stream`, `server`, `data`, `fail`, `barrierWait` in scope). */
-function listenerThread(onConnection: string, data: Record<string, unknown> = {}): { peer: Peer; addr: string } {
-  const peer = new Peer(
-    `
-    ${BARRIER_WAIT}
-    const net = require('node:net')
-    const fail = (e) => { console.error(e); process.exit(1) }
-    const server = net.createServer((stream) => {
-      server.close()
-      stream.on('error', fail)
-      ;(async () => { ${onConnection} })().catch(fail)
-    })
-    server.on('error', fail)
-    server.listen(0, '127.0.0.1', () => ready(server.address().port))
-    `,
-    data,
-  )
-  return { peer, addr: `127.0.0.1:${peer.value}` }
 }
 
 test('accept', async (t) => {
@@ -517,14 +498,7 @@ test('write_error', async (t) => {
 
   // The thread accepts, waits for the test's signal (mio: `rx.recv()`), then
   // drops the connection.
-  const barrier = new Barrier(2)
-  const { peer: handle, addr } = listenerThread(
-    `
-    await barrierWait(data.barrier)
-    stream.destroy()
-    `,
-    { barrier: barrier.buffer },
-  )
+  const { peer: handle, addr, barrier } = droppingListener('destroy')
   try {
     using s = TcpStream.connect(addr)
     poll.registry.register(s, Token(0), Interest.READABLE.add(Interest.WRITABLE))
