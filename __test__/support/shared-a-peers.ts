@@ -1,5 +1,10 @@
-// Peers on 127.0.0.1 for the TCP specs: a node:net listener in a worker, as
-// mio's tests use a std listener in a thread.
+// Peers on 127.0.0.1 for the TCP specs: a node:net listener in a worker (as
+// mio's tests use a std listener in a thread) and a python3 listener that
+// sends urgent (MSG_OOB) data, which node:net cannot.
+import { spawn, spawnSync } from 'node:child_process'
+import { once } from 'node:events'
+import { createInterface } from 'node:readline'
+import { guard } from './async.ts'
 import { BARRIER_WAIT, Barrier, Peer } from './workers.ts'
 
 /**
@@ -41,4 +46,57 @@ export function listenerThread(onConnection: string, data: Record<string, unknow
 export function droppingListener(how: 'destroy' | 'resetAndDestroy'): { peer: Peer; addr: string; barrier: Barrier } {
   const barrier = new Barrier(2)
   return { ...listenerThread(`await barrierWait(data.barrier); stream.${how}()`, { barrier: barrier.buffer }), barrier }
+}
+
+/** Whether a python3 that can send `MSG_OOB` runs here (the peer of {@link urgentDataPeer}). */
+export function havePython3Oob(): boolean {
+  return spawnSync('python3', ['-c', 'import socket; socket.MSG_OOB'], { stdio: 'ignore' }).status === 0
+}
+
+/** A running {@link urgentDataPeer}. */
+export interface UrgentDataPeer {
+  /** Where it listens: `127.0.0.1:PORT`. */
+  readonly addr: string
+  /** Closes its stdin (it then closes the connection and exits) and resolves with its exit code. */
+  finish(): Promise<number | null>
+  /** Ends it at once (nothing if it has exited). */
+  kill(): void
+}
+
+/**
+ * A python3 listener on 127.0.0.1 that accepts one connection, sends `urgent`
+ * with `MSG_OOB` (and fails unless all of it went out), then holds the
+ * connection until its stdin closes. Resolves once it listens; rejects if it
+ * exits before that.
+ */
+export async function urgentDataPeer(urgent: string): Promise<UrgentDataPeer> {
+  const script = [
+    'import socket, sys',
+    'listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)',
+    "listener.bind(('127.0.0.1', 0))",
+    'listener.listen(1)',
+    'print(listener.getsockname()[1], flush=True)',
+    'stream, _ = listener.accept()',
+    `assert stream.send(${JSON.stringify(urgent)}.encode(), socket.MSG_OOB) == ${Buffer.byteLength(urgent)}`,
+    'sys.stdin.read()',
+  ].join('\n')
+  const peer = spawn('python3', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const exited = once(peer, 'exit') as Promise<[number | null]>
+  try {
+    const exitedEarly = exited.then(([code]) => Promise.reject(new Error(`the python3 peer exited (${code}) before listening`)))
+    exitedEarly.catch(() => {}) // only the race below looks at it
+    const [port] = (await guard(Promise.race([once(createInterface({ input: peer.stdout }), 'line'), exitedEarly]), 'the python3 peer to listen')) as [string]
+    return {
+      addr: `127.0.0.1:${Number(port)}`,
+      async finish() {
+        peer.stdin.end()
+        const [code] = await exited
+        return code
+      },
+      kill: () => peer.kill(),
+    }
+  } catch (error) {
+    peer.kill()
+    throw error
+  }
 }
