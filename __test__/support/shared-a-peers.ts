@@ -1,9 +1,11 @@
 // Peers on 127.0.0.1 for the TCP specs: a node:net listener in a worker (as
 // mio's tests use a std listener in a thread) and a python3 listener that
 // sends urgent (MSG_OOB) data, which node:net cannot.
+import type { ExecutionContext } from 'ava'
 import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
+import { Events, Interest, Poll, TcpStream, Token } from 'node-mio'
 import { guard } from './async.ts'
 import { BARRIER_WAIT, Barrier, Peer } from './workers.ts'
 
@@ -46,6 +48,47 @@ export function listenerThread(onConnection: string, data: Record<string, unknow
 export function droppingListener(how: 'destroy' | 'resetAndDestroy'): { peer: Peer; addr: string; barrier: Barrier } {
   const barrier = new Barrier(2)
   return { ...listenerThread(`await barrierWait(data.barrier); stream.${how}()`, { barrier: barrier.buffer }), barrier }
+}
+
+/**
+ * The frame of mio's tests that read once from a fresh connection (poll's
+ * drop_cancels_interest_and_shuts_down, regressions' issue_776): a
+ * {@link listenerThread} runs `onConnection`; this thread connects,
+ * registers the stream as token 1 for both directions, polls until token 1
+ * has an event (connected), reads once expecting WouldBlock (`null`), closes
+ * the stream, and then the thread must exit with 0.
+ */
+export async function readOnceAfterConnect(
+  t: ExecutionContext,
+  onConnection: string,
+  messages: { wouldBlock?: string; exit: string },
+): Promise<void> {
+  const { peer, addr } = listenerThread(onConnection)
+  try {
+    using poll = new Poll()
+    const stream = TcpStream.connect(addr)
+    try {
+      poll.registry.register(stream, Token(1), Interest.READABLE.add(Interest.WRITABLE))
+      const events = new Events(16)
+      outer: for (;;) {
+        poll.poll(events, null)
+        for (const event of events) {
+          if (event.token === Token(1)) {
+            // connected
+            break outer
+          }
+        }
+      }
+
+      const buf = Buffer.alloc(1024)
+      t.is(stream.read(buf), null, messages.wouldBlock)
+    } finally {
+      stream.close()
+    }
+    t.is(await peer.exited(), 0, messages.exit)
+  } finally {
+    await peer.terminate()
+  }
 }
 
 /** Whether a python3 that can send `MSG_OOB` runs here (the peer of {@link urgentDataPeer}). */
