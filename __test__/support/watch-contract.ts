@@ -34,6 +34,7 @@ import { deferred, guard, settle } from './async.ts'
 import { tokensOf } from './events.ts'
 import { runtime } from './platform.ts'
 import { linesOf, runNode } from './processes.ts'
+import { expectCleanRun } from './shared-a-processes.ts'
 import { WatchedEchoServer, client, readySockets } from './watch-fixtures.ts'
 import { sleep } from './workers.ts'
 
@@ -1146,10 +1147,7 @@ export function watchContract(mode: WatchMode): void {
       process.on('exit', (code) => console.log('exit ' + code))
       wakers[1].wake()
     `)
-    t.is(result.signal, null)
-    t.is(result.code, 3, result.stderr)
-    t.deepEqual(linesOf(result.stdout), ['callback 1', 'exit 3'])
-    t.is(result.stderr, '')
+    expectCleanRun(t, result, ['callback 1', 'exit 3'], { code: 3 })
   })
 
   modeTest('watch: argument checks', (t) => {
