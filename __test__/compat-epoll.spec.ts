@@ -3,14 +3,12 @@
 // by default, EPOLLET, EPOLLONESHOT, EPOLLPRI, the errors, and the process
 // lifetime, on pipes and sockets this spec makes.
 import test, { type ExecutionContext } from 'ava'
-import { spawn, spawnSync } from 'node:child_process'
-import { once } from 'node:events'
-import { createInterface } from 'node:readline'
 import { pipe, TcpStream, type PipeReceiver, type PipeSender } from 'node-mio'
 import { Epoll } from 'node-mio/epoll'
 import { deferred, guard, settle } from './support/async.ts'
 import { runNode } from './support/processes.ts'
 import { closeSync } from './support/raw-fd.ts'
+import { havePython3Oob, urgentDataPeer } from './support/shared-a-peers.ts'
 
 const unix = process.platform !== 'win32'
 const unixTest = unix ? test : test.skip
@@ -303,34 +301,18 @@ unixTest('works in a worker thread, and the worker exits cleanly', async (t) => 
   t.deepEqual(stdout.trim().split('\n'), ['events 1', 'exit 0'])
 })
 
-/** Whether a python3 that can send `MSG_OOB` runs here (the urgent-data peer, as tcp-stream.spec.ts). */
-function havePython3(): boolean {
-  return spawnSync('python3', ['-c', 'import socket; socket.MSG_OOB'], { stdio: 'ignore' }).status === 0
-}
-
-const priTest = process.platform === 'linux' && havePython3() ? linuxTest : test.skip
+const priTest = process.platform === 'linux' && havePython3Oob() ? linuxTest : test.skip
 priTest('EPOLLPRI: urgent (out-of-band) TCP data reports EPOLLPRI, level-triggered until read', async (t) => {
-  const script = [
-    'import socket, sys',
-    'listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)',
-    "listener.bind(('127.0.0.1', 0))",
-    'listener.listen(1)',
-    'print(listener.getsockname()[1], flush=True)',
-    'stream, _ = listener.accept()',
-    "stream.send(b'!', socket.MSG_OOB)",
-    'sys.stdin.read()',
-  ].join('\n')
-  const peer = spawn('python3', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const peer = await urgentDataPeer('!')
   t.teardown(() => peer.kill())
-  const [port] = (await guard(once(createInterface({ input: peer.stdout }), 'line'), 'the python3 peer')) as [string]
-  const client = TcpStream.connect(`127.0.0.1:${Number(port)}`)
+  const client = TcpStream.connect(peer.addr)
   t.teardown(() => client.close())
   const pri = collect((seen) => seen.length === 3)
   const poller = new Epoll(pri.callback)
   t.teardown(() => poller.close())
   poller.add(client.fd, Epoll.EPOLLPRI)
   for (const events of await pri.done) t.is(events & Epoll.EPOLLPRI, Epoll.EPOLLPRI)
-  peer.stdin.end()
+  t.is(await peer.finish(), 0, 'the python3 peer failed')
 })
 
 const notLinux = unix && process.platform !== 'linux' && process.platform !== 'android' ? test : test.skip

@@ -72,6 +72,27 @@ function payload(k: number, size: number): Buffer {
   return data
 }
 
+/**
+ * The multicore examples' exchange: client `k` sends its own payload of
+ * `base + k` bytes and must get it back byte-exact; then every client ends
+ * its side and the example must exit by itself (code 0, no signal, nothing on
+ * stderr). Resolves with the payloads.
+ */
+async function echoEachThenExit(t: ExecutionContext, server: Example, clients: Client[], base: number): Promise<Buffer[]> {
+  const payloads = clients.map((_, k) => payload(k, base + k))
+  clients.forEach((client, k) => client.socket.write(payloads[k]!))
+  for (const [k, client] of clients.entries()) {
+    t.true((await client.receive(payloads[k]!.length)).equals(payloads[k]!), `client ${k}: byte-exact echo`)
+  }
+  for (const client of clients) await client.finish()
+
+  const { code, signal } = await server.exit()
+  t.is(signal, null)
+  t.is(code, 0, server.stderr)
+  t.is(server.stderr, '')
+  return payloads
+}
+
 test('watch-echo-server: echoes for several clients while its setInterval keeps ticking, then exits by itself', async (t) => {
   const server = new Example(t, 'watch-echo-server.ts', { env: { PORT: '0', TICK_MS: '20', MAX_CONNECTIONS: '3' }, patience: PATIENCE })
   const { host, port } = await server.listening()
@@ -133,17 +154,7 @@ const commonJs = runtime !== 'deno'
   // Every client connects (each a new source port, so the kernel's hash
   // spreads them), sends its own payload and checks the echo.
   const clients = await Promise.all(Array.from({ length: CLIENTS }, () => Client.connect(t, port, host)))
-  const payloads = clients.map((_, k) => payload(k, 20_000 + k))
-  clients.forEach((client, k) => client.socket.write(payloads[k]!))
-  for (const [k, client] of clients.entries()) {
-    t.true((await client.receive(payloads[k]!.length)).equals(payloads[k]!), `client ${k}: byte-exact echo`)
-  }
-  for (const client of clients) await client.finish()
-
-  const { code, signal } = await server.exit()
-  t.is(signal, null)
-  t.is(code, 0, server.stderr)
-  t.is(server.stderr, '')
+  await echoEachThenExit(t, server, clients, 20_000)
 
   // Each client's connection was accepted by exactly one worker.
   const acceptedBy = new Map<number, number>()
@@ -186,17 +197,7 @@ const commonJs = runtime !== 'deno'
     // Wait until a worker adopted it before the next connects: the round-robin order is then the client order.
     await server.waitFor(new RegExp(`^worker \\d+: serving 127\\.0\\.0\\.1:${client.localPort} \\(fd \\d+\\)$`, 'm'))
   }
-  const payloads = clients.map((_, k) => payload(k, 100_000 + k))
-  clients.forEach((client, k) => client.socket.write(payloads[k]!))
-  for (const [k, client] of clients.entries()) {
-    t.true((await client.receive(payloads[k]!.length)).equals(payloads[k]!), `client ${k}: byte-exact echo`)
-  }
-  for (const client of clients) await client.finish()
-
-  const { code, signal } = await server.exit()
-  t.is(signal, null)
-  t.is(code, 0, server.stderr)
-  t.is(server.stderr, '')
+  const payloads = await echoEachThenExit(t, server, clients, 100_000)
 
   // Client k was served by worker k % WORKERS, and closed there after its full echo.
   clients.forEach((client, k) => {

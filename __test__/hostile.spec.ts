@@ -139,54 +139,61 @@ const WRONG_NUMBER_TYPES: unknown[] = ['1', '', null, undefined, 1n, true, {}, [
 
 const BAD_TOKEN_VALUES = [NaN, Infinity, -Infinity, -1, -0.5, 0.5, 1.5, 2 ** 53, 2 ** 53 + 2, 2 ** 64, Number.MAX_VALUE, -(2 ** 53)]
 
-test('tokens: wrong types are TypeError ERR_INVALID_ARG_TYPE everywhere a token goes', (t) => {
+/**
+ * The frame of the token and interest tests: a Poll, an unregistered
+ * listener and a listener registered under token 1 (for reregister). After
+ * `body`, the rejected calls must have left the first unregistered; then
+ * everything is closed and the process is checked healthy.
+ */
+function withTwoListeners(t: ExecutionContext, body: (poll: Poll, listener: TcpListener, other: TcpListener) => void): void {
   const poll = new Poll()
   const listener = TcpListener.bind(ANY_LOCAL)
   const other = TcpListener.bind(ANY_LOCAL)
   poll.registry.register(other, Token(1), Interest.READABLE)
   try {
-    for (const bad of WRONG_NUMBER_TYPES) {
-      const what = show(bad)
-      const error = throwsExactly(t, () => Token(bad as number), TypeError, 'ERR_INVALID_ARG_TYPE', `Token(${what})`)
-      if (error) t.regex(error.message, /"token"/, 'the message names the argument')
-      throwsExactly(t, () => poll.registry.register(listener, bad as number, Interest.READABLE), TypeError, 'ERR_INVALID_ARG_TYPE', `register ${what}`)
-      throwsExactly(t, () => poll.registry.reregister(other, bad as number, Interest.READABLE), TypeError, 'ERR_INVALID_ARG_TYPE', `reregister ${what}`)
-      throwsExactly(t, () => new Waker(poll.registry, bad as number), TypeError, 'ERR_INVALID_ARG_TYPE', `Waker ${what}`)
-    }
-    // Nothing was registered by the failed calls, and a Waker can still be made.
+    body(poll, listener, other)
     throwsExactly(t, () => poll.registry.deregister(listener), Error, 'ENOENT', 'a rejected register leaves no registration')
-    const waker = new Waker(poll.registry, Token(7))
-    waker.close()
   } finally {
     listener.close()
     other.close()
     poll.close()
   }
   healthy(t)
-})
+}
 
-test('tokens: NaN, Infinity, negative, fractional and huge are RangeError ERR_OUT_OF_RANGE', (t) => {
-  const poll = new Poll()
-  const listener = TcpListener.bind(ANY_LOCAL)
-  const other = TcpListener.bind(ANY_LOCAL)
-  poll.registry.register(other, Token(1), Interest.READABLE)
-  try {
-    for (const bad of BAD_TOKEN_VALUES) {
-      const what = show(bad)
-      const error = throwsExactly(t, () => Token(bad), RangeError, 'ERR_OUT_OF_RANGE', `Token(${what})`)
-      if (error) t.regex(error.message, /"token"/)
-      throwsExactly(t, () => poll.registry.register(listener, bad, Interest.READABLE), RangeError, 'ERR_OUT_OF_RANGE', `register ${what}`)
-      throwsExactly(t, () => poll.registry.reregister(other, bad, Interest.READABLE), RangeError, 'ERR_OUT_OF_RANGE', `reregister ${what}`)
-      throwsExactly(t, () => new Waker(poll.registry, bad), RangeError, 'ERR_OUT_OF_RANGE', `Waker ${what}`)
-    }
-    throwsExactly(t, () => poll.registry.deregister(listener), Error, 'ENOENT', 'a rejected register leaves no registration')
-  } finally {
-    listener.close()
-    other.close()
-    poll.close()
-  }
-  healthy(t)
-})
+const BAD_TOKENS: Array<{ title: string; values: unknown[]; Class: ErrorClass; code: string; message?: string; after?: (poll: Poll) => void }> = [
+  {
+    title: 'tokens: wrong types are TypeError ERR_INVALID_ARG_TYPE everywhere a token goes',
+    values: WRONG_NUMBER_TYPES,
+    Class: TypeError,
+    code: 'ERR_INVALID_ARG_TYPE',
+    message: 'the message names the argument',
+    // A Waker can still be made after the rejected ones.
+    after: (poll) => new Waker(poll.registry, Token(7)).close(),
+  },
+  {
+    title: 'tokens: NaN, Infinity, negative, fractional and huge are RangeError ERR_OUT_OF_RANGE',
+    values: BAD_TOKEN_VALUES,
+    Class: RangeError,
+    code: 'ERR_OUT_OF_RANGE',
+  },
+]
+
+for (const { title, values, Class, code, message, after } of BAD_TOKENS) {
+  test(title, (t) => {
+    withTwoListeners(t, (poll, listener, other) => {
+      for (const bad of values) {
+        const what = show(bad)
+        const error = throwsExactly(t, () => Token(bad as number), Class, code, `Token(${what})`)
+        if (error) t.regex(error.message, /"token"/, message)
+        throwsExactly(t, () => poll.registry.register(listener, bad as number, Interest.READABLE), Class, code, `register ${what}`)
+        throwsExactly(t, () => poll.registry.reregister(other, bad as number, Interest.READABLE), Class, code, `reregister ${what}`)
+        throwsExactly(t, () => new Waker(poll.registry, bad as number), Class, code, `Waker ${what}`)
+      }
+      after?.(poll)
+    })
+  })
+}
 
 test('tokens: the extremes 0 and 2^53 - 1 are accepted and come back exactly', (t) => {
   const poll = new Poll()
@@ -214,10 +221,6 @@ test('tokens: the extremes 0 and 2^53 - 1 are accepted and come back exactly', (
 // ---------------------------------------------------------------- interests
 
 test('interests: anything but an Interest is TypeError ERR_INVALID_ARG_TYPE', (t) => {
-  const poll = new Poll()
-  const listener = TcpListener.bind(ANY_LOCAL)
-  const other = TcpListener.bind(ANY_LOCAL)
-  poll.registry.register(other, Token(1), Interest.READABLE)
   const bads: unknown[] = [
     0,
     1,
@@ -232,7 +235,7 @@ test('interests: anything but an Interest is TypeError ERR_INVALID_ARG_TYPE', (t
     true,
     1n,
   ]
-  try {
+  withTwoListeners(t, (poll, listener, other) => {
     for (const bad of bads) {
       const what = show(bad)
       const error = throwsExactly(t, () => poll.registry.register(listener, Token(0), bad as Interest), TypeError, 'ERR_INVALID_ARG_TYPE', `register ${what}`)
@@ -241,13 +244,7 @@ test('interests: anything but an Interest is TypeError ERR_INVALID_ARG_TYPE', (t
       throwsExactly(t, () => Interest.READABLE.add(bad as Interest), TypeError, 'ERR_INVALID_ARG_TYPE', `add ${what}`)
       throwsExactly(t, () => Interest.READABLE.remove(bad as Interest), TypeError, 'ERR_INVALID_ARG_TYPE', `remove ${what}`)
     }
-    throwsExactly(t, () => poll.registry.deregister(listener), Error, 'ENOENT', 'a rejected register leaves no registration')
-  } finally {
-    listener.close()
-    other.close()
-    poll.close()
-  }
-  healthy(t)
+  })
 })
 
 // ---------------------------------------------------------------- Events and poll()
@@ -682,53 +679,45 @@ function everyMethod<S extends Source>(methods: Record<string, (socket: S) => un
 }
 
 const buf4 = (): Buffer => Buffer.alloc(4)
+/** The methods every IP socket has: TcpStream, TcpListener and UdpSocket. */
+const IP_SOCKET_METHODS = everyMethod<TcpStream | TcpListener | UdpSocket>({
+  localAddr: (s) => s.localAddr(),
+  setTtl: (s) => s.setTtl(64),
+  ttl: (s) => s.ttl(),
+  takeError: (s) => s.takeError(),
+  setRecvBufferSize: (s) => s.setRecvBufferSize(4096),
+  recvBufferSize: (s) => s.recvBufferSize(),
+  setSendBufferSize: (s) => s.setSendBufferSize(4096),
+  sendBufferSize: (s) => s.sendBufferSize(),
+  setReuseAddress: (s) => s.setReuseAddress(true),
+  reuseAddress: (s) => s.reuseAddress(),
+  setReusePort: (s) => s.setReusePort(true),
+  reusePort: (s) => s.reusePort(),
+  ipv6Only: (s) => s.ipv6Only(),
+  detachFd: (s) => s.detachFd(),
+})
 const STREAM_METHODS = everyMethod<TcpStream>({
+  ...IP_SOCKET_METHODS,
   read: (s) => s.read(buf4()),
   peek: (s) => s.peek(buf4()),
   write: (s) => s.write(Buffer.from('x')),
   writev: (s) => s.writev([Buffer.from('x')]),
   peerAddr: (s) => s.peerAddr(),
-  localAddr: (s) => s.localAddr(),
   shutdown: (s) => s.shutdown('both'),
   setNodelay: (s) => s.setNodelay(true),
   nodelay: (s) => s.nodelay(),
-  setTtl: (s) => s.setTtl(64),
-  ttl: (s) => s.ttl(),
-  takeError: (s) => s.takeError(),
   readv: (s) => s.readv([buf4()]),
   setKeepalive: (s) => s.setKeepalive(true),
   keepalive: (s) => s.keepalive(),
   setLinger: (s) => s.setLinger(0),
   linger: (s) => s.linger(),
-  setRecvBufferSize: (s) => s.setRecvBufferSize(4096),
-  recvBufferSize: (s) => s.recvBufferSize(),
-  setSendBufferSize: (s) => s.setSendBufferSize(4096),
-  sendBufferSize: (s) => s.sendBufferSize(),
-  setReuseAddress: (s) => s.setReuseAddress(true),
-  reuseAddress: (s) => s.reuseAddress(),
-  setReusePort: (s) => s.setReusePort(true),
-  reusePort: (s) => s.reusePort(),
-  ipv6Only: (s) => s.ipv6Only(),
-  detachFd: (s) => s.detachFd(),
 })
 const LISTENER_METHODS = everyMethod<TcpListener>({
+  ...IP_SOCKET_METHODS,
   accept: (s) => s.accept(),
-  localAddr: (s) => s.localAddr(),
-  setTtl: (s) => s.setTtl(64),
-  ttl: (s) => s.ttl(),
-  takeError: (s) => s.takeError(),
-  setRecvBufferSize: (s) => s.setRecvBufferSize(4096),
-  recvBufferSize: (s) => s.recvBufferSize(),
-  setSendBufferSize: (s) => s.setSendBufferSize(4096),
-  sendBufferSize: (s) => s.sendBufferSize(),
-  setReuseAddress: (s) => s.setReuseAddress(true),
-  reuseAddress: (s) => s.reuseAddress(),
-  setReusePort: (s) => s.setReusePort(true),
-  reusePort: (s) => s.reusePort(),
-  ipv6Only: (s) => s.ipv6Only(),
-  detachFd: (s) => s.detachFd(),
 })
 const UDP_METHODS = everyMethod<UdpSocket>({
+  ...IP_SOCKET_METHODS,
   sendTo: (s) => s.sendTo(Buffer.from('x'), '127.0.0.1:9'),
   recvFrom: (s) => s.recvFrom(buf4()),
   peekFrom: (s) => s.peekFrom(buf4()),
@@ -742,7 +731,6 @@ const UDP_METHODS = everyMethod<UdpSocket>({
   send: (s) => s.send(Buffer.from('x')),
   recv: (s) => s.recv(buf4()),
   peek: (s) => s.peek(buf4()),
-  localAddr: (s) => s.localAddr(),
   peerAddr: (s) => s.peerAddr(),
   setBroadcast: (s) => s.setBroadcast(true),
   broadcast: (s) => s.broadcast(),
@@ -756,20 +744,7 @@ const UDP_METHODS = everyMethod<UdpSocket>({
   leaveMulticastV4: (s) => s.leaveMulticastV4('224.0.0.1', '0.0.0.0'),
   joinMulticastV6: (s) => s.joinMulticastV6('ff02::1', 0),
   leaveMulticastV6: (s) => s.leaveMulticastV6('ff02::1', 0),
-  setTtl: (s) => s.setTtl(64),
-  ttl: (s) => s.ttl(),
   onlyV6: (s) => s.onlyV6(),
-  takeError: (s) => s.takeError(),
-  setRecvBufferSize: (s) => s.setRecvBufferSize(4096),
-  recvBufferSize: (s) => s.recvBufferSize(),
-  setSendBufferSize: (s) => s.setSendBufferSize(4096),
-  sendBufferSize: (s) => s.sendBufferSize(),
-  setReuseAddress: (s) => s.setReuseAddress(true),
-  reuseAddress: (s) => s.reuseAddress(),
-  setReusePort: (s) => s.setReusePort(true),
-  reusePort: (s) => s.reusePort(),
-  ipv6Only: (s) => s.ipv6Only(),
-  detachFd: (s) => s.detachFd(),
 })
 
 /** Every public method along the prototype chain (close() is checked on its own). */

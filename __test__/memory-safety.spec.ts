@@ -75,9 +75,18 @@ async function child(code: string): Promise<ChildResult & { lines: Record<string
   return { ...result, lines }
 }
 
-function survived(t: import('ava').ExecutionContext, result: ChildResult): void {
+/**
+ * The child ended normally with 0 and, for each name in `reports` (in order),
+ * its `report(name, value)` line said that value: a `[value, message]` pair
+ * gives the assertion its message (otherwise the message is the name).
+ */
+function survived(t: import('ava').ExecutionContext, result: ChildResult & { lines: Record<string, string> }, reports: Record<string, string | [string, string]> = {}): void {
   t.is(result.signal, null, `the process died of ${result.signal}\n${result.stderr}`)
   t.is(result.code, 0, `exit code ${result.code}\n${result.stderr}`)
+  for (const [name, expected] of Object.entries(reports)) {
+    const [value, message] = typeof expected === 'string' ? [expected, undefined] : expected
+    t.is(result.lines[name], value, message ?? `report ${name}`)
+  }
 }
 
 // ---- 1. Pointers into buffers that user code frees while the binding reads its arguments
@@ -152,11 +161,12 @@ test('writev: a getter that frees an earlier buffer cannot make writev send free
     report('clean', got.every((x) => x === 0x5a))
     client.close(); server.close()
   `)
-  survived(t, result)
-  t.is(result.lines.clean, 'true', 'every byte that arrived came from a live buffer')
-  t.is(result.lines['wrapper.result'], 'ok:64')
-  t.is(result.lines['raw.result'], 'ok:64')
-  t.is(result.lines.received, '128')
+  survived(t, result, {
+    clean: ['true', 'every byte that arrived came from a live buffer'],
+    'wrapper.result': 'ok:64',
+    'raw.result': 'ok:64',
+    received: '128',
+  })
 })
 
 test('read, write, recvFrom, sendTo: a SharedArrayBuffer that another thread writes round-trips through the system calls', async (t) => {
@@ -185,14 +195,15 @@ test('read, write, recvFrom, sendTo: a SharedArrayBuffer that another thread wri
     client.close(); server.close(); udpA.close(); udpB.close()
     scribbler.terminate()
   `)
-  survived(t, result)
-  t.is(result.lines.write, 'ok:1024')
-  t.is(result.lines.read, '1024')
-  t.is(result.lines.same, 'true')
-  t.is(result.lines.sendTo, 'ok:100')
-  t.is(result.lines.recvFrom, '100')
-  // The events storage is written by Rust itself: it must be this thread's alone.
-  t.is(result.lines.events, 'ERR_INVALID_ARG_TYPE')
+  survived(t, result, {
+    write: 'ok:1024',
+    read: '1024',
+    same: 'true',
+    sendTo: 'ok:100',
+    recvFrom: '100',
+    // The events storage is written by Rust itself: it must be this thread's alone.
+    events: 'ERR_INVALID_ARG_TYPE',
+  })
 })
 
 // ---- 2. The events storage
@@ -241,15 +252,16 @@ test('Events: a storage shrunk or transferred through the raw binding is an erro
     report('not-f64', codeOf(() => raw.eventsRegister(new Uint8Array(64))))
     report('empty', codeOf(() => raw.eventsRegister(new Float64Array(1))))
   `)
-  survived(t, result)
-  t.is(result.lines.shrunk, 'ERR_INVALID_ARG_VALUE')
-  t.is(result.lines.one, 'ok:1')
-  t.is(result.lines.transferred, 'ERR_INVALID_ARG_VALUE')
-  t.is(result.lines.canaries, 'true')
-  t.is(result.lines.elsewhere, 'true', 'the transferred memory was not written either')
-  t.is(result.lines.unknown, 'ERR_MIO_INVALID_HANDLE', 'a number the binding never gave out')
-  t.is(result.lines['not-f64'], 'ERR_INVALID_ARG_TYPE')
-  t.is(result.lines.empty, 'ERR_OUT_OF_RANGE')
+  survived(t, result, {
+    shrunk: 'ERR_INVALID_ARG_VALUE',
+    one: 'ok:1',
+    transferred: 'ERR_INVALID_ARG_VALUE',
+    canaries: 'true',
+    elsewhere: ['true', 'the transferred memory was not written either'],
+    unknown: ['ERR_MIO_INVALID_HANDLE', 'a number the binding never gave out'],
+    'not-f64': 'ERR_INVALID_ARG_TYPE',
+    empty: 'ERR_OUT_OF_RANGE',
+  })
 })
 
 // The V8 inspector protocol reaches private fields; Bun's node:inspector
@@ -279,10 +291,11 @@ test('Events: a storage shrunk or transferred through the raw binding is an erro
       poll.close()
     })()
   `)
-  survived(t, result)
-  t.is(result.lines.found, 'true')
-  t.is(result.lines.poll, 'ERR_INVALID_ARG_VALUE')
-  t.is(result.lines.again, 'ok:1', 'the Poll itself is fine: another Events gets the wake')
+  survived(t, result, {
+    found: 'true',
+    poll: 'ERR_INVALID_ARG_VALUE',
+    again: ['ok:1', 'the Poll itself is fine: another Events gets the wake'],
+  })
 })
 
 // ---- 3. JavaScript that runs while an error is built
@@ -338,18 +351,19 @@ test('errors: setters on Error.prototype never run, and re-entering from them ca
     report('alive', poll.poll(events, 0) >= 0)
     client.close(); server.close(); extra.close(); poll.close()
   `)
-  survived(t, result)
-  // The properties are the error's own (defined, not assigned): they shadow
-  // the prototype's accessors.
-  t.is(result.lines['closed-read'], 'ERR_SOCKET_CLOSED')
-  t.is(result.lines['wrong-kind'], 'ERR_INVALID_ARG_TYPE')
-  t.is(result.lines.share, 'ERR_MIO_CLOSED')
-  t.is(result.lines.bind, 'EADDRINUSE')
-  t.is(result.lines.eexist, 'EEXIST')
-  t.is(result.lines['eexist-syscall'], 'register')
-  t.is(result.lines.ebusy, 'EBUSY')
-  t.is(result.lines.calls, '0', 'no setter on Error.prototype ran')
-  t.is(result.lines.alive, 'true')
+  survived(t, result, {
+    // The properties are the error's own (defined, not assigned): they shadow
+    // the prototype's accessors.
+    'closed-read': 'ERR_SOCKET_CLOSED',
+    'wrong-kind': 'ERR_INVALID_ARG_TYPE',
+    share: 'ERR_MIO_CLOSED',
+    bind: 'EADDRINUSE',
+    eexist: 'EEXIST',
+    'eexist-syscall': 'register',
+    ebusy: 'EBUSY',
+    calls: ['0', 'no setter on Error.prototype ran'],
+    alive: 'true',
+  })
 })
 
 test('errors: Error.prepareStackTrace that calls into node-mio runs after the call, with nothing borrowed', async (t) => {
@@ -365,10 +379,11 @@ test('errors: Error.prepareStackTrace that calls into node-mio runs after the ca
     report('ran', ran)
     poll.close()
   `)
-  survived(t, result)
-  t.is(result.lines.code, 'ENOENT')
-  t.is(result.lines.stack, 'stack')
-  t.is(result.lines.ran, '1')
+  survived(t, result, {
+    code: 'ENOENT',
+    stack: 'stack',
+    ran: '1',
+  })
 })
 
 // ---- 4. Closed handles
@@ -402,13 +417,14 @@ test('a closed Registry never names another Poll, however often its slot is reus
     poll.close()
     report('owned', poll.registry.closed)
   `)
-  survived(t, result)
-  t.is(result.lines.first, 'ERR_MIO_CLOSED')
-  t.is(result.lines.last, 'ERR_MIO_CLOSED')
-  t.is(result.lines.live, 'ok:undefined')
-  t.is(result.lines.closed, 'true')
-  t.is(result.lines.wrapper, 'ERR_MIO_CLOSED')
-  t.is(result.lines.owned, 'true', "a closed Poll's registry is closed too")
+  survived(t, result, {
+    first: 'ERR_MIO_CLOSED',
+    last: 'ERR_MIO_CLOSED',
+    live: 'ok:undefined',
+    closed: 'true',
+    wrapper: 'ERR_MIO_CLOSED',
+    owned: ['true', "a closed Poll's registry is closed too"],
+  })
 })
 
 test('a closed shared waker id never wakes another waker', async (t) => {
@@ -426,11 +442,12 @@ test('a closed shared waker id never wakes another waker', async (t) => {
     report('bad', codeOf(() => raw.wakerWakeShared(2 ** 53)))
     poll.close(); next.close()
   `)
-  survived(t, result)
-  t.is(result.lines.distinct, 'true')
-  t.is(result.lines.stale, 'false')
-  t.is(result.lines.events, '0')
-  t.is(result.lines.bad, 'ERR_OUT_OF_RANGE')
+  survived(t, result, {
+    distinct: 'true',
+    stale: 'false',
+    events: '0',
+    bad: 'ERR_OUT_OF_RANGE',
+  })
 })
 
 void unix

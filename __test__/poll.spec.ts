@@ -24,9 +24,10 @@ import test, { type ExecutionContext } from 'ava'
 import { Events, Interest, Poll, TcpListener, TcpStream, Token, UdpSocket } from 'node-mio'
 import { openFdCount } from './support/descriptors.ts'
 import { expectEvents, initWithPoll } from './support/events.ts'
-import { ANY_LOCAL, addrText } from './support/sockets.ts'
+import { readOnceAfterConnect } from './support/shared-a-peers.ts'
 import { expectReadinessAfterWouldBlock } from './support/shared-b-fixtures.ts'
-import { Peer, sleep } from './support/workers.ts'
+import { ANY_LOCAL, addrText } from './support/sockets.ts'
+import { sleep } from './support/workers.ts'
 
 const ID1 = Token(1)
 const ID2 = Token(2)
@@ -130,48 +131,19 @@ test('readiness_is_reregistered_after_would_block', (t) => {
   expectReadinessAfterWouldBlock(t, poll, events, ID1, { reader: client, writer: server })
 })
 
-test('drop_cancels_interest_and_shuts_down', async (t) => {
+test('drop_cancels_interest_and_shuts_down', (t) =>
   // mio's std listener thread: accept one connection, then read with a 5 s
   // timeout; it must see the end of the stream (0 bytes), never data.
-  const peer = new Peer(`
-    const net = require('node:net')
-    const server = net.createServer((stream) => {
-      server.close()
-      stream.setTimeout(5000, () => { console.error('read timed out'); process.exit(1) })
-      stream.on('data', (d) => { console.error('unexpected read of ' + d.length + ' bytes'); process.exit(1) })
-      stream.on('error', (e) => { console.error(e); process.exit(1) })
-      stream.on('end', () => process.exit(0))
-    })
-    server.listen(0, '127.0.0.1', () => ready(server.address().port))
-  `)
-  try {
-    const addr = `127.0.0.1:${peer.value}`
-
-    using poll = new Poll()
-    const stream = TcpStream.connect(addr)
-    try {
-      poll.registry.register(stream, Token(1), Interest.READABLE.add(Interest.WRITABLE))
-      const events = new Events(16)
-      outer: for (;;) {
-        poll.poll(events, null)
-        for (const event of events) {
-          if (event.token === Token(1)) {
-            // connected
-            break outer
-          }
-        }
-      }
-
-      const buf = Buffer.alloc(1024)
-      t.is(stream.read(buf), null, 'expected WouldBlock (null)')
-    } finally {
-      stream.close()
-    }
-    t.is(await peer.exited(), 0, 'the peer did not see the end of the stream')
-  } finally {
-    await peer.terminate()
-  }
-})
+  readOnceAfterConnect(
+    t,
+    `
+    stream.setTimeout(5000, () => fail(new Error('read timed out')))
+    stream.on('data', (d) => fail(new Error('unexpected read of ' + d.length + ' bytes')))
+    stream.on('end', () => process.exit(0))
+    `,
+    { wouldBlock: 'expected WouldBlock (null)', exit: 'the peer did not see the end of the stream' },
+  ),
+)
 
 // Two threads register through an `Arc<Registry>` (a `try_clone`) while the
 // main thread polls; a node-mio Registry cannot be handed to a worker.

@@ -28,12 +28,10 @@
 // - `stream.flush()` is a no-op for mio's TcpStream and has no node-mio
 //   counterpart, so it is left out.
 import test, { type ExecutionContext } from 'ava'
-import { spawn, spawnSync } from 'node:child_process'
-import { once } from 'node:events'
-import { createInterface } from 'node:readline'
 import { Interest, TcpListener, TcpStream, Token, type Events, type Poll, type SocketAddress } from 'node-mio'
 import { assertCloseOnExec, assertNonBlocking, socketFd } from './support/descriptors.ts'
 import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
+import { droppingListener, havePython3Oob, urgentDataPeer } from './support/shared-a-peers.ts'
 import { acceptBlocking, addrText, ANY_LOCAL, connectedPair, defaultTtl, isLoopback } from './support/sockets.ts'
 import { BARRIER_WAIT, Barrier, Peer } from './support/workers.ts'
 
@@ -452,8 +450,7 @@ tcpResetCloseEvent('tcp_reset_close_event', (t) => {
   using _poll = poll
 
   using listener = TcpListener.bind(ANY_LOCAL)
-  const sockaddr = listener.localAddr()
-  using stream = TcpStream.connect(addrText(sockaddr))
+  using stream = TcpStream.connect(listener.localAddr())
 
   poll.registry.register(stream, ID1, Interest.READABLE.add(Interest.WRITABLE))
 
@@ -484,24 +481,8 @@ test('hup_event_on_disconnect', async (t) => {
 
   // The listener: accepts one connection and, once told, drops it with
   // linger 0 (`resetAndDestroy`), preventing a graceful shutdown.
-  const barrier = new Barrier(2)
-  const listener = new Peer(
-    `
-    ${BARRIER_WAIT}
-    const net = require('node:net')
-    const fail = (e) => { console.error(e); process.exit(1) }
-    const server = net.createServer((sock) => {
-      server.close()
-      sock.on('error', fail)
-      barrierWait(data.barrier).then(() => sock.resetAndDestroy()).catch(fail)
-    })
-    server.on('error', fail)
-    server.listen(0, '127.0.0.1', () => ready(server.address().port))
-    `,
-    { barrier: barrier.buffer },
-  )
+  const { peer: listener, addr, barrier } = droppingListener('resetAndDestroy')
   try {
-    const addr = `127.0.0.1:${listener.value}`
     {
       using stream = TcpStream.connect(addr)
       poll.registry.register(stream, Token(1), Interest.READABLE.add(Interest.WRITABLE))
@@ -519,49 +500,25 @@ test('hup_event_on_disconnect', async (t) => {
   }
 })
 
-/** Whether a python3 that can send `MSG_OOB` runs here (the OOB peer). */
-function havePython3(): boolean {
-  if (platform !== 'linux' && platform !== 'android') return false
-  const probe = spawnSync('python3', ['-c', 'import socket; socket.MSG_OOB'], { stdio: 'ignore' })
-  return probe.status === 0
-}
-
 // mio: #[cfg(any(target_os = "linux", target_os = "android"))]. The peer sends
 // urgent data with python3 (see the top of this file); skipped without it.
-const priorityEventOnOobData = havePython3() ? test : test.skip
+const priorityEventOnOobData = (platform === 'linux' || platform === 'android') && havePython3Oob() ? test : test.skip
 priorityEventOnOobData('priority_event_on_oob_data', async (t) => {
   const { poll, events } = initWithPoll()
   using _poll = poll
 
   // The listener: accepts one connection, sends DATA1 with MSG_OOB (mio's
   // `send_oob_data`), then holds the connection until its stdin closes.
-  const script = [
-    'import socket, sys',
-    'listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)',
-    "listener.bind(('127.0.0.1', 0))",
-    'listener.listen(1)',
-    'print(listener.getsockname()[1], flush=True)',
-    'stream, _ = listener.accept()',
-    `assert stream.send(${JSON.stringify(DATA1.toString())}.encode(), socket.MSG_OOB) == ${DATA1.length}`,
-    'sys.stdin.read()',
-  ].join('\n')
-  const peer = spawn('python3', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] })
-  const exited = once(peer, 'exit')
+  const peer = await urgentDataPeer(DATA1.toString())
   try {
-    const exitedEarly = exited.then(([code]) => Promise.reject(new Error(`the python3 peer exited (${code}) before listening`)))
-    exitedEarly.catch(() => {}) // only the race below looks at it
-    const [port] = (await Promise.race([once(createInterface({ input: peer.stdout }), 'line'), exitedEarly])) as [string]
-    const addr = `127.0.0.1:${Number(port)}`
     {
-      using client = TcpStream.connect(addr)
+      using client = TcpStream.connect(peer.addr)
       poll.registry.register(client, Token(0), Interest.READABLE.add(Interest.PRIORITY!))
 
       // Sending out of bound data should trigger priority event.
       expectEvents(t, poll, events, [{ token: Token(0), readiness: ['readable', 'priority'] }])
     }
-    peer.stdin.end()
-    const [code] = (await exited) as [number | null]
-    t.is(code, 0, 'the python3 peer failed')
+    t.is(await peer.finish(), 0, 'the python3 peer failed')
   } finally {
     peer.kill()
   }

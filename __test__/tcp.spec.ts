@@ -23,6 +23,7 @@ import test, { type ExecutionContext } from 'ava'
 import { Events, Interest, Poll, TcpListener, TcpStream, Token, type Event } from 'node-mio'
 import { expectEvents, expectNoEvents, initWithPoll } from './support/events.ts'
 import { ANY_LOCAL, acceptBlocking, addrText, isLoopback } from './support/sockets.ts'
+import { droppingListener, listenerThread } from './support/shared-a-peers.ts'
 import { BARRIER_WAIT, Barrier, Peer, sleep } from './support/workers.ts'
 
 const LISTEN = Token(0)
@@ -68,26 +69,6 @@ function mustAccept(listener: TcpListener): [TcpStream, { address: string; famil
 /** mio's `handle.join()`: the worker ran to its end without failing. */
 async function join(t: ExecutionContext, peer: Peer): Promise<void> {
   t.is(await peer.exited(), 0, 'the thread failed')
-}
-
-/** A node:net listener on 127.0.0.1 in a worker; `onConnection` is the body of its connection handler (`stream`, `server`, `data`, `fail`, `barrierWait` in scope). */
-function listenerThread(onConnection: string, data: Record<string, unknown> = {}): { peer: Peer; addr: string } {
-  const peer = new Peer(
-    `
-    ${BARRIER_WAIT}
-    const net = require('node:net')
-    const fail = (e) => { console.error(e); process.exit(1) }
-    const server = net.createServer((stream) => {
-      server.close()
-      stream.on('error', fail)
-      ;(async () => { ${onConnection} })().catch(fail)
-    })
-    server.on('error', fail)
-    server.listen(0, '127.0.0.1', () => ready(server.address().port))
-    `,
-    data,
-  )
-  return { peer, addr: `127.0.0.1:${peer.value}` }
 }
 
 test('accept', async (t) => {
@@ -218,13 +199,22 @@ function writerThread(): { peer: Peer; addr: string } {
   )
 }
 
-test('read', async (t) => {
-  const { peer: handle, addr } = writerThread()
+/**
+ * The loop of mio's read, peek and write tests: connect to the thread at
+ * `addr`, register as token 1 (READABLE to read or peek, WRITABLE to write)
+ * and, on each event, read (or write) 1 KiB at a time until WouldBlock, until
+ * N bytes have moved; `peek` first peeks and skips an event with nothing to
+ * peek. A reader's end of stream before N is an error, and a reader closes its
+ * stream before the join (the writer closes after that: see writerThread).
+ */
+async function transferN(t: ExecutionContext, thread: { peer: Peer; addr: string }, mode: 'read' | 'peek' | 'write'): Promise<void> {
+  const { peer: handle, addr } = thread
+  const reading = mode !== 'write'
   try {
     using poll = new Poll()
     using socket = TcpStream.connect(addr)
 
-    poll.registry.register(socket, Token(1), Interest.READABLE)
+    poll.registry.register(socket, Token(1), reading ? Interest.READABLE : Interest.WRITABLE)
 
     const events = new Events(128)
 
@@ -236,8 +226,10 @@ test('read', async (t) => {
 
       for (const event of events) {
         t.is(event.token, Token(1))
-        for (let n; (n = socket.read(buf)) !== null; ) {
-          if (n === 0) throw new Error(`unexpected end of stream after ${amt} bytes`)
+        if (mode === 'peek' && socket.peek(buf) === null) continue
+
+        for (let n; (n = reading ? socket.read(buf) : socket.write(buf)) !== null; ) {
+          if (reading && n === 0) throw new Error(`unexpected end of stream after ${amt} bytes`)
           amt += n
           if (amt >= N) {
             shutdown = true
@@ -246,94 +238,36 @@ test('read', async (t) => {
         }
       }
     }
-    socket.close() // the writer closes after this (see writerThread)
+    if (reading) socket.close() // the writer closes after this (see writerThread)
     await join(t, handle)
   } finally {
     await handle.terminate()
   }
-})
+}
 
-test('peek', async (t) => {
-  const { peer: handle, addr } = writerThread()
-  try {
-    using poll = new Poll()
-    using socket = TcpStream.connect(addr)
+test('read', (t) => transferN(t, writerThread(), 'read'))
 
-    poll.registry.register(socket, Token(1), Interest.READABLE)
+test('peek', (t) => transferN(t, writerThread(), 'peek'))
 
-    const events = new Events(128)
-
-    let amt = 0
-    let shutdown = false
-    const buf = Buffer.alloc(1024)
-    while (!shutdown) {
-      poll.poll(events, null)
-
-      for (const event of events) {
-        t.is(event.token, Token(1))
-        if (socket.peek(buf) === null) continue
-
-        for (let n; (n = socket.read(buf)) !== null; ) {
-          if (n === 0) throw new Error(`unexpected end of stream after ${amt} bytes`)
-          amt += n
-          if (amt >= N) {
-            shutdown = true
-            break
-          }
-        }
-      }
-    }
-    socket.close() // the writer closes after this (see writerThread)
-    await join(t, handle)
-  } finally {
-    await handle.terminate()
-  }
-})
-
-test('write', async (t) => {
+test('write', (t) =>
   // The thread accepts, then reads until it has N bytes.
-  const { peer: handle, addr } = listenerThread(
-    `
-    let amt = 0
-    stream.on('data', (chunk) => {
-      amt += chunk.length
-      if (amt >= data.n) stream.destroy()
-    })
-    // Bun emits 'end' even after destroy(): only an early end fails.
-    stream.on('end', () => amt < data.n && fail(new Error('end of stream after ' + amt + ' bytes')))
-    `,
-    { n: N },
-  )
-  try {
-    using poll = new Poll()
-    using socket = TcpStream.connect(addr)
-
-    poll.registry.register(socket, Token(1), Interest.WRITABLE)
-
-    const events = new Events(128)
-
-    let amt = 0
-    let shutdown = false
-    const buf = Buffer.alloc(1024)
-    while (!shutdown) {
-      poll.poll(events, null)
-
-      for (const event of events) {
-        t.is(event.token, Token(1))
-        for (let n; (n = socket.write(buf)) !== null; ) {
-          amt += n
-          if (amt >= N) {
-            shutdown = true
-            break
-          }
-        }
-      }
-    }
-    await join(t, handle)
-  } finally {
-    await handle.terminate()
-  }
-})
+  transferN(
+    t,
+    listenerThread(
+      `
+      let amt = 0
+      stream.on('data', (chunk) => {
+        amt += chunk.length
+        if (amt >= data.n) stream.destroy()
+      })
+      // Bun emits 'end' even after destroy(): only an early end fails.
+      stream.on('end', () => amt < data.n && fail(new Error('end of stream after ' + amt + ' bytes')))
+      `,
+      { n: N },
+    ),
+    'write',
+  ),
+)
 
 test('connect_then_close', (t) => {
   using poll = new Poll()
@@ -564,14 +498,7 @@ test('write_error', async (t) => {
 
   // The thread accepts, waits for the test's signal (mio: `rx.recv()`), then
   // drops the connection.
-  const barrier = new Barrier(2)
-  const { peer: handle, addr } = listenerThread(
-    `
-    await barrierWait(data.barrier)
-    stream.destroy()
-    `,
-    { barrier: barrier.buffer },
-  )
+  const { peer: handle, addr, barrier } = droppingListener('destroy')
   try {
     using s = TcpStream.connect(addr)
     poll.registry.register(s, Token(0), Interest.READABLE.add(Interest.WRITABLE))

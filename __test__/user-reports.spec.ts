@@ -45,11 +45,27 @@ function sendBatchFailure(t: import('ava').ExecutionContext, fn: () => unknown):
   return error
 }
 
-test('sendBatch: a datagram the system refuses mid-batch throws its error with the count sent before it', (t) => {
-  using poll = new Poll()
-  using rx = UdpSocket.bind('127.0.0.1:0')
-  using tx = UdpSocket.bind('127.0.0.1:0')
+/** A Poll with `rx` registered readable as token 1, and `tx` to send to it; `using` closes all three. */
+function receiverAndSender(): { poll: Poll; rx: UdpSocket; tx: UdpSocket } & Disposable {
+  const poll = new Poll()
+  const rx = UdpSocket.bind('127.0.0.1:0')
+  const tx = UdpSocket.bind('127.0.0.1:0')
   poll.registry.register(rx, 1, Interest.READABLE)
+  return {
+    poll,
+    rx,
+    tx,
+    [Symbol.dispose]() {
+      tx.close()
+      rx.close()
+      poll.close()
+    },
+  }
+}
+
+test('sendBatch: a datagram the system refuses mid-batch throws its error with the count sent before it', (t) => {
+  using sockets = receiverAndSender()
+  const { poll, rx, tx } = sockets
   const batch = new DatagramBatch(4, 65536)
   const to = rx.localAddr()
   batch.write(0, Buffer.from('first'), to)
@@ -79,10 +95,8 @@ test('sendBatch: the failing slot is counted from `start`, and a failure at `sta
 })
 
 test('sendBatch: a slot with no target goes to the connected peer, and is EDESTADDRREQ at its index when there is none', (t) => {
-  using poll = new Poll()
-  using rx = UdpSocket.bind('127.0.0.1:0')
-  using tx = UdpSocket.bind('127.0.0.1:0')
-  poll.registry.register(rx, 1, Interest.READABLE)
+  using sockets = receiverAndSender()
+  const { poll, rx, tx } = sockets
   const batch = new DatagramBatch(2, 64)
   batch.write(0, Buffer.from('targeted'), rx.localAddr())
   batch.write(1, Buffer.from('untargeted')) // a new batch's slot has no target

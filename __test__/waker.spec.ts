@@ -12,7 +12,7 @@
 // node-mio rejects a second Waker for a Poll on every build with EEXIST, so
 // they run unconditionally and assert that error.
 import test, { type ExecutionContext } from 'ava'
-import { Events, Poll, Token, Waker } from 'node-mio'
+import { Events, Poll, Token, Waker, type SharedWaker } from 'node-mio'
 import { BARRIER_WAIT, Barrier, Peer } from './support/workers.ts'
 
 function expectWakerEvent(t: ExecutionContext, poll: Poll, events: Events, token: Token): void {
@@ -24,73 +24,71 @@ function expectWakerEvent(t: ExecutionContext, poll: Poll, events: Events, token
   }
 }
 
-test('waker', (t) => {
-  using poll = new Poll()
-  const events = new Events(10)
-
+/** mio's setup of the waker tests: a Poll, `Events(10)` and a Waker with token 10; `using` closes the Waker, then the Poll. */
+function pollWithWaker(): { poll: Poll; events: Events; token: Token; waker: Waker } & Disposable {
+  const poll = new Poll()
   const token = Token(10)
-  using waker = new Waker(poll.registry, token)
+  const waker = new Waker(poll.registry, token)
+  return {
+    poll,
+    events: new Events(10),
+    token,
+    waker,
+    [Symbol.dispose]() {
+      waker.close()
+      poll.close()
+    },
+  }
+}
+
+/** A thread that wakes `waker` once (after `barrier`, if given) and fails if the wake returns false. */
+function wakerThread(waker: SharedWaker, barrier?: Barrier): Peer {
+  return new Peer(
+    `
+    ${BARRIER_WAIT}
+    const { SharedWaker } = require('node-mio')
+    if (data.barrier) await barrierWait(data.barrier)
+    if (!SharedWaker.from(data.waker).wake()) throw new Error('unable to wake')
+    `,
+    { waker, barrier: barrier?.buffer },
+  )
+}
+
+test('waker', (t) => {
+  using setup = pollWithWaker()
+  const { poll, events, token, waker } = setup
 
   waker.wake()
   expectWakerEvent(t, poll, events, token)
 })
 
 test('waker_multiple_wakeups_same_thread', (t) => {
-  using poll = new Poll()
-  const events = new Events(10)
-
-  const token = Token(10)
-  using waker = new Waker(poll.registry, token)
+  using setup = pollWithWaker()
+  const { poll, events, token, waker } = setup
 
   for (let i = 0; i < 3; i++) waker.wake()
   expectWakerEvent(t, poll, events, token)
 })
 
 test('waker_wakeup_different_thread', async (t) => {
-  using poll = new Poll()
-  const events = new Events(10)
+  using setup = pollWithWaker()
+  const { poll, events, token, waker } = setup
 
-  const token = Token(10)
-  using waker = new Waker(poll.registry, token)
-
-  const thread = new Peer(
-    `
-    const { SharedWaker } = require('node-mio')
-    if (!SharedWaker.from(data.waker).wake()) throw new Error('unable to wake')
-    `,
-    { waker: waker.share() },
-  )
+  const thread = wakerThread(waker.share())
   t.is(await thread.exited(), 0)
 
   expectWakerEvent(t, poll, events, token)
 })
 
 test('waker_multiple_wakeups_different_thread', async (t) => {
-  using poll = new Poll()
-  const events = new Events(10)
-
-  const token = Token(10)
-  using waker = new Waker(poll.registry, token)
+  using setup = pollWithWaker()
+  const { poll, events, token, waker } = setup
   const shared = waker.share()
 
-  const thread1 = new Peer(
-    `
-    const { SharedWaker } = require('node-mio')
-    if (!SharedWaker.from(data.waker).wake()) throw new Error('unable to wake')
-    `,
-    { waker: shared },
-  )
+  const thread1 = wakerThread(shared)
 
   const barrier = new Barrier(2)
-  const thread2 = new Peer(
-    `
-    ${BARRIER_WAIT}
-    const { SharedWaker } = require('node-mio')
-    await barrierWait(data.barrier)
-    if (!SharedWaker.from(data.waker).wake()) throw new Error('unable to wake')
-    `,
-    { waker: shared, barrier: barrier.buffer },
-  )
+  const thread2 = wakerThread(shared, barrier)
   try {
     t.is(await thread1.exited(), 0)
 

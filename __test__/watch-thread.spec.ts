@@ -8,7 +8,8 @@
 // driver holds: a thread named "node-mio watch" and the descriptors it adds.
 import test from 'ava'
 import { backend } from 'node-mio'
-import { linesOf, runNode } from './support/processes.ts'
+import { runNode } from './support/processes.ts'
+import { expectCleanRun } from './support/shared-a-processes.ts'
 import { watchContract } from './support/watch-contract.ts'
 import { terminateReleases } from './support/platform.ts'
 
@@ -118,9 +119,7 @@ const counted = (line: string): string[] => (process.platform === 'linux' ? [lin
     })()
     process.on('exit', (code) => console.log('exit ' + code))
   `)
-  t.is(result.signal, null)
-  t.is(result.code, 0, result.stderr)
-  t.deepEqual(linesOf(result.stdout), [
+  expectCleanRun(t, result, [
     'counting',
     'idle thread: ended with 1',
     'busy thread: ended with 1',
@@ -131,7 +130,6 @@ const counted = (line: string): string[] => (process.platform === 'linux' ? [lin
     ...counted('watch threads left: 0'),
     'exit 0',
   ])
-  t.is(result.stderr, '')
 })
 
 test('thread watch: 200 start/stop cycles (stop outside or inside the callback, Poll closed, pollAsync timing out or resolving) leak no descriptor and no thread', async (t) => {
@@ -205,9 +203,7 @@ test('thread watch: 200 start/stop cycles (stop outside or inside the callback, 
     })()
     process.on('exit', (code) => console.log('exit ' + code))
   `)
-  t.is(result.signal, null)
-  t.is(result.code, 0, result.stderr)
-  t.deepEqual(linesOf(result.stdout), [
+  expectCleanRun(t, result, [
     'counting',
     ...counted(`a watch holds its ${backend().selector === 'poll' ? 2 : 3} descriptors: true, and 1 thread: true`),
     JSON.stringify({ outside: 40, inside: 40, closed: 40, timeout: 40, resolved: 40 }),
@@ -216,5 +212,4 @@ test('thread watch: 200 start/stop cycles (stop outside or inside the callback, 
     'the Poll still works: 1 event, token 1',
     'exit 0',
   ])
-  t.is(result.stderr, '')
 })

@@ -13,7 +13,8 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { Worker } from 'node:worker_threads'
 import { Events, Interest, Poll, SharedWaker, Token, UdpSocket, Waker } from 'node-mio'
 import { PATIENCE as SUPPORT_PATIENCE } from './support/async.ts'
-import { linesOf, runNode } from './support/processes.ts'
+import { runNode } from './support/processes.ts'
+import { expectCleanRun } from './support/shared-a-processes.ts'
 import { terminateReleases } from './support/platform.ts'
 
 // Workers are portable: every test runs on Windows too (descriptor counts are Linux-only, below).
@@ -151,9 +152,7 @@ test('the addon loads in workers of a process whose main thread never imports no
     })()
     process.on('exit', (code) => console.log('exit ' + code))
   `)
-  t.is(result.signal, null)
-  t.is(result.code, 0, result.stderr)
-  t.deepEqual(linesOf(result.stdout), [
+  expectCleanRun(t, result, [
     'first: code 0, hello from first, woken 9',
     'second: code 0, hello from second, woken 9',
     'third: code 0, hello from third, woken 9',
@@ -161,7 +160,6 @@ test('the addon loads in workers of a process whose main thread never imports no
     'main thread loaded: nothing',
     'exit 0',
   ])
-  t.is(result.stderr, '')
 })
 
 test('N sequential workers, each with its own Poll and sockets (some closed, some left to the thread\'s end)', async (t) => {
@@ -330,9 +328,7 @@ test('concurrent workers, each blocked in poll(null) on its own Poll, serve the 
     })()
     process.on('exit', (code) => console.log('exit ' + code))
   `, { patience })
-  t.is(result.signal, null)
-  t.is(result.code, 0, result.stderr)
-  t.deepEqual(linesOf(result.stdout), [
+  expectCleanRun(t, result, [
     'poll(null): terminate() resolved with 1',
     'poll(1 hour): terminate() resolved with 1',
     'pollAsync: terminate() resolved with 1',
@@ -342,7 +338,6 @@ test('concurrent workers, each blocked in poll(null) on its own Poll, serve the 
     'after: healthy',
     'exit 0',
   ])
-  t.is(result.stderr, '')
 })
 
 test('the process exits while a worker is blocked in poll(null): by process.exit(), and when only an unref\'d worker is left', async (t) => {
@@ -369,10 +364,7 @@ test('the process exits while a worker is blocked in poll(null): by process.exit
       })
       process.on('exit', (code) => console.log('exit event ' + code))
     `)
-    t.is(result.signal, null, how)
-    t.is(result.code, 0, `${how}: ${result.stderr}`)
-    t.deepEqual(linesOf(result.stdout), ['worker: blocking', how === 'unref' ? 'unref' : 'exit', 'exit event 0'], how)
-    t.is(result.stderr, '', how)
+    expectCleanRun(t, result, ['worker: blocking', how === 'unref' ? 'unref' : 'exit', 'exit event 0'], { what: how })
   }
 })
 

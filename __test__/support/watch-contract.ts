@@ -34,7 +34,8 @@ import { deferred, guard, settle } from './async.ts'
 import { tokensOf } from './events.ts'
 import { runtime } from './platform.ts'
 import { linesOf, runNode } from './processes.ts'
-import { WatchedEchoServer, client, readySockets } from './watch-fixtures.ts'
+import { expectCleanRun } from './shared-a-processes.ts'
+import { WatchedEchoServer, client, pollWithReadySockets } from './watch-fixtures.ts'
 import { sleep } from './workers.ts'
 
 /** Registers the watch contract's tests, run with the `mode` driver. */
@@ -560,15 +561,10 @@ export function watchContract(mode: WatchMode): void {
     // per poll: a polling thread queues five batches while this thread sleeps.
     {
       // Control: without stop(), all five arrive, one per callback.
-      const poll = new Poll()
-      const ready = readySockets(poll, 5)
-      t.teardown(() => {
-        ready.close()
-        poll.close()
-      })
+      const { poll, events } = pollWithReadySockets(t)
       const seen: Token[][] = []
       const all = deferred()
-      const watch = poll.watch(new Events(1), (batch) => {
+      const watch = poll.watch(events, (batch) => {
         seen.push(tokensOf(batch))
         if (seen.length === 5) all.resolve()
       })
@@ -581,15 +577,7 @@ export function watchContract(mode: WatchMode): void {
     }
     {
       // stop() inside the first callback: no other callback runs.
-      const poll = new Poll()
-      const events = new Events(1)
-      const waker = new Waker(poll.registry, Token(9))
-      const ready = readySockets(poll, 5)
-      t.teardown(() => {
-        ready.close()
-        waker.close()
-        poll.close()
-      })
+      const { poll, events, waker } = pollWithReadySockets(t, Token(9))
       let calls = 0
       let activeAfterStop: boolean | undefined
       const delivered: Token[] = []
@@ -622,13 +610,7 @@ export function watchContract(mode: WatchMode): void {
     }
     {
       // stop() from outside, before the loop ran any queued batch: no callback at all.
-      const poll = new Poll()
-      const events = new Events(1)
-      const ready = readySockets(poll, 5)
-      t.teardown(() => {
-        ready.close()
-        poll.close()
-      })
+      const { poll, events } = pollWithReadySockets(t)
       let calls = 0
       const watch = poll.watch(events, () => {
         calls++
@@ -694,14 +676,7 @@ export function watchContract(mode: WatchMode): void {
   modeTest('watch: closing the Poll (from outside, or inside the callback) with events pending: no further callback', async (t) => {
     {
       // An event is pending (or a batch queued), but the Poll closes before the loop gets to it.
-      const poll = new Poll()
-      const events = new Events(1)
-      const waker = new Waker(poll.registry, Token(9))
-      const ready = readySockets(poll, 5)
-      t.teardown(() => {
-        ready.close()
-        waker.close()
-      })
+      const { poll, events, waker } = pollWithReadySockets(t, Token(9))
       let calls = 0
       const watch = poll.watch(events, () => {
         calls++
@@ -719,13 +694,7 @@ export function watchContract(mode: WatchMode): void {
       await t.throwsAsync(poll.pollAsync(events, 10), { code: 'ERR_MIO_CLOSED' })
     }
     {
-      const poll = new Poll()
-      const events = new Events(1)
-      const ready = readySockets(poll, 5)
-      t.teardown(() => {
-        ready.close()
-        poll.close()
-      })
+      const { poll, events } = pollWithReadySockets(t)
       let calls = 0
       const first = deferred()
       const watch = poll.watch(events, () => {
@@ -1146,10 +1115,7 @@ export function watchContract(mode: WatchMode): void {
       process.on('exit', (code) => console.log('exit ' + code))
       wakers[1].wake()
     `)
-    t.is(result.signal, null)
-    t.is(result.code, 3, result.stderr)
-    t.deepEqual(linesOf(result.stdout), ['callback 1', 'exit 3'])
-    t.is(result.stderr, '')
+    expectCleanRun(t, result, ['callback 1', 'exit 3'], { code: 3 })
   })
 
   modeTest('watch: argument checks', (t) => {

@@ -1,7 +1,8 @@
 // Watch fixtures: a watched echo server, a node:net client for it, sockets made ready before a watch starts.
+import type { ExecutionContext } from 'ava'
 import { once } from 'node:events'
 import net from 'node:net'
-import { Events, Interest, Poll, TcpListener, Token, UdpSocket, type TcpStream, type Watch } from 'node-mio'
+import { Events, Interest, Poll, TcpListener, Token, UdpSocket, Waker, type TcpStream, type Watch } from 'node-mio'
 import { guard } from './async.ts'
 
 /**
@@ -118,4 +119,24 @@ export function readySockets(poll: Poll, count: number): { sockets: UdpSocket[];
       for (const s of [...sockets, sender]) s.close()
     },
   }
+}
+
+/**
+ * A Poll with five {@link readySockets} and `Events(1)`, so a polling thread
+ * queues five batches in a row; with `wakerToken`, a Waker on it too. The
+ * sockets, the Waker and the Poll are closed when the test ends.
+ */
+export function pollWithReadySockets(t: ExecutionContext): { poll: Poll; events: Events }
+export function pollWithReadySockets(t: ExecutionContext, wakerToken: Token): { poll: Poll; events: Events; waker: Waker }
+export function pollWithReadySockets(t: ExecutionContext, wakerToken?: Token): { poll: Poll; events: Events; waker?: Waker } {
+  const poll = new Poll()
+  const events = new Events(1)
+  const waker = wakerToken === undefined ? undefined : new Waker(poll.registry, wakerToken)
+  const ready = readySockets(poll, 5)
+  t.teardown(() => {
+    ready.close()
+    waker?.close()
+    poll.close()
+  })
+  return { poll, events, waker }
 }

@@ -61,6 +61,28 @@ export class Peer {
 }
 
 /**
+ * Source of `arrive(state)`, one party's arrival at a barrier whose `state`
+ * is `[arrived, generation, parties]`: the last party to arrive resets the
+ * count, starts the next generation and wakes the others, and gets `null`;
+ * any other party gets the generation it must wait out. {@link Barrier} and
+ * the Peer side ({@link BARRIER_WAIT}) both run this one text.
+ */
+const ARRIVE = `
+  function arrive(state) {
+    const generation = Atomics.load(state, 1)
+    if (Atomics.add(state, 0, 1) + 1 === Atomics.load(state, 2)) {
+      Atomics.store(state, 0, 0)
+      Atomics.add(state, 1, 1)
+      Atomics.notify(state, 1)
+      return null
+    }
+    return generation
+  }
+`
+// This thread compiles the same text that Peer workers get as source.
+const arrive = new Function(`${ARRIVE}; return arrive`)() as (state: Int32Array) => number | null
+
+/**
  * A reusable barrier shared by this thread and `Peer` workers, as mio's tests'
  * `std::sync::Barrier`: `wait()` returns once `parties` threads called it.
  * Pass `barrier.buffer` in a Peer's `workerData` and wait there with
@@ -79,13 +101,8 @@ export class Barrier {
   /** Blocks this thread until every party arrived. */
   wait(): void {
     const state = this.#state
-    const generation = Atomics.load(state, 1)
-    if (Atomics.add(state, 0, 1) + 1 === Atomics.load(state, 2)) {
-      Atomics.store(state, 0, 0)
-      Atomics.add(state, 1, 1)
-      Atomics.notify(state, 1)
-      return
-    }
+    const generation = arrive(state)
+    if (generation === null) return
     while (Atomics.load(state, 1) === generation) {
       if (Atomics.wait(state, 1, generation, 10_000) === 'timed-out') throw new Error('barrier: the other threads did not arrive')
     }
@@ -94,15 +111,11 @@ export class Barrier {
 
 /** Source of `async barrierWait(buffer)`, a {@link Barrier}'s `wait()` for Peer code. */
 export const BARRIER_WAIT = `
+  ${ARRIVE}
   async function barrierWait(buffer) {
     const state = new Int32Array(buffer)
-    const generation = Atomics.load(state, 1)
-    if (Atomics.add(state, 0, 1) + 1 === Atomics.load(state, 2)) {
-      Atomics.store(state, 0, 0)
-      Atomics.add(state, 1, 1)
-      Atomics.notify(state, 1)
-      return
-    }
+    const generation = arrive(state)
+    if (generation === null) return
     // A pending Atomics.waitAsync does not keep a worker's event loop alive.
     const keepAlive = setInterval(() => {}, 1 << 30)
     try {
