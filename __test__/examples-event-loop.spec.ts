@@ -51,7 +51,7 @@ class Client {
   /** Waits until `length` bytes arrived (or the connection closed). */
   async receive(length: number): Promise<Buffer> {
     while (this.length < length && !this.socket.destroyed) {
-      await guard(new Promise<void>((resolve) => (this.#wake = resolve)), `${length} bytes (got ${this.length})`, PATIENCE)
+      await guard(new Promise<void>((resolve) => (this.#wake = resolve)), () => `${length} bytes (got ${this.length})`, PATIENCE)
     }
     return this.received
   }

@@ -12,23 +12,12 @@ import net from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
 import { Worker } from 'node:worker_threads'
 import { Events, Interest, Poll, SharedWaker, Token, UdpSocket, Waker } from 'node-mio'
-import { PATIENCE as SUPPORT_PATIENCE } from './support/async.ts'
+import { PATIENCE, guard } from './support/async.ts'
 import { runNode } from './support/processes.ts'
 import { expectCleanRun } from './support/shared-a-processes.ts'
 import { terminateReleases } from './support/platform.ts'
 
 // Workers are portable: every test runs on Windows too (descriptor counts are Linux-only, below).
-
-/** How long to wait for something before failing (a guard against a hang, not a measurement). */
-const PATIENCE = SUPPORT_PATIENCE
-
-function guard<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), PATIENCE)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
 
 /**
  * A worker running `body` (the body of an async function; `mio` is
@@ -390,7 +379,7 @@ test('a worker that exits (with its watch still running) while the main thread k
     notify?.()
   })
   const until = async (count: number, what: string): Promise<void> => {
-    while (received.length < count) await guard(new Promise<void>((resolve) => (notify = resolve)), `${what} (got ${received.length})`)
+    while (received.length < count) await guard(new Promise<void>((resolve) => (notify = resolve)), () => `${what} (got ${received.length})`)
   }
 
   const worker = new EvalWorker(
@@ -566,7 +555,7 @@ test('SharedWaker: a worker wakes the main thread\'s watch, 1,000 times, none lo
     { acks: acks.buffer, waker: waker.share(), rounds: ROUNDS },
   )
   t.is(await worker.next('the worker\'s report'), `sent ${ROUNDS}`)
-  await guard(finished, `${ROUNDS} callbacks (got ${calls})`)
+  await guard(finished, () => `${ROUNDS} callbacks (got ${calls})`, PATIENCE, () => calls)
   t.is(calls, ROUNDS)
   t.deepEqual(problems, [])
   t.is(await guard(worker.exited, 'the worker to exit'), 0)

@@ -156,7 +156,7 @@ export class Example {
 
   /** Waits for the child to exit by itself. */
   exit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    return guard(this.exited, `${this.file} to exit\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`, this.#patience)
+    return guard(this.exited, () => `${this.file} to exit\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`, this.#patience)
   }
 }
 

@@ -30,7 +30,7 @@ import net from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
 import { Worker } from 'node:worker_threads'
 import { backend, Events, Interest, Poll, TcpListener, Token, UdpSocket, Waker, type TcpStream, type WatchMode } from 'node-mio'
-import { deferred, guard, settle } from './async.ts'
+import { PATIENCE, deferred, guard, settle } from './async.ts'
 import { tokensOf } from './events.ts'
 import { runtime } from './platform.ts'
 import { linesOf, runNode } from './processes.ts'
@@ -243,7 +243,7 @@ export function watchContract(mode: WatchMode): void {
       for (let seq = 0; seq < WINDOW; seq++) send(k, seq)
     })
 
-    await guard(all.promise, () => `10,000 datagrams (got ${total}: ${next.join(',')})`)
+    await guard(all.promise, () => `10,000 datagrams (got ${total}: ${next.join(',')})`, PATIENCE, () => total)
     await settle()
     watch.stop()
     t.deepEqual(problems, [], 'every datagram on its own socket, in order')
@@ -317,7 +317,7 @@ export function watchContract(mode: WatchMode): void {
       for (const socket of sockets) socket.destroy()
     })
     sockets.forEach((socket, k) => socket.end(expected(k)))
-    await guard(all.promise, `every stream to end (${results.size} of ${CLIENTS})`)
+    await guard(all.promise, () => `every stream to end (${results.size} of ${CLIENTS})`, PATIENCE, () => results.size)
     t.deepEqual(problems, [])
     t.deepEqual([...results.keys()].sort((a, b) => a - b), Array.from({ length: CLIENTS }, (_, k) => k))
     for (const [k, text] of results) {
@@ -421,7 +421,7 @@ export function watchContract(mode: WatchMode): void {
     await settle()
     poll.registry.register(c, Token(50), Interest.READABLE)
     sender.sendTo(Buffer.from('c1'), c.localAddr())
-    await guard(done.promise, `the callback steps (at step ${step}, batches ${JSON.stringify(batches)})`)
+    await guard(done.promise, () => `the callback steps (at step ${step}, batches ${JSON.stringify(batches)})`)
     await settle()
     t.is(batches.length, 6, 'no callback after the Poll closed')
     t.true(poll.closed)
@@ -476,7 +476,7 @@ export function watchContract(mode: WatchMode): void {
       else many.resolve()
     })
     waker.wake()
-    await guard(many.promise, `200 wakes (got ${wakes})`)
+    await guard(many.promise, () => `200 wakes (got ${wakes})`, PATIENCE, () => wakes)
     watch.stop()
     t.deepEqual([...tokens], [Token.MAX])
     waker.wake()
@@ -569,7 +569,7 @@ export function watchContract(mode: WatchMode): void {
         if (seen.length === 5) all.resolve()
       })
       sleep(30)
-      await guard(all.promise, `five callbacks (got ${JSON.stringify(seen)})`)
+      await guard(all.promise, () => `five callbacks (got ${JSON.stringify(seen)})`)
       await settle()
       watch.stop()
       t.is(seen.length, 5, 'one callback per event, no extra')
@@ -631,7 +631,7 @@ export function watchContract(mode: WatchMode): void {
         if (seen.includes(7) && first.length + seen.length === 6) again.resolve()
       })
       waker.wake()
-      await guard(again.promise, `the new watch to deliver the wake and the sockets (got ${JSON.stringify([first, seen])})`)
+      await guard(again.promise, () => `the new watch to deliver the wake and the sockets (got ${JSON.stringify([first, seen])})`)
       second.stop()
       t.deepEqual([...first, ...seen].sort((x, y) => x - y), [0, 1, 2, 3, 4, 7], 'each socket and the wake, once')
     }
@@ -742,7 +742,7 @@ export function watchContract(mode: WatchMode): void {
       current?.poll.close()
     })
     start(0)
-    await guard(all.promise, `${rounds} rounds (got ${received})`)
+    await guard(all.promise, () => `${rounds} rounds (got ${received})`, PATIENCE, () => received)
     t.is(received, rounds)
   })
 
@@ -1092,7 +1092,7 @@ export function watchContract(mode: WatchMode): void {
       seen.push(tokensOf(events))
       if (seen.length === sockets.length) all.resolve()
     })
-    await guard(all.promise, `five callbacks (got ${JSON.stringify(seen)})`)
+    await guard(all.promise, () => `five callbacks (got ${JSON.stringify(seen)})`)
     await settle()
     watch.stop()
     t.is(seen.length, 5, 'one callback per event, no extra')

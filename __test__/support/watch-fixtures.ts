@@ -95,7 +95,7 @@ export async function client(port: number): Promise<{ socket: net.Socket; receiv
   const received = (): Buffer => Buffer.concat(chunks)
   const receive = async (want: number): Promise<Buffer> => {
     while (length < want && !socket.destroyed) {
-      await guard(new Promise<void>((resolve) => (wake = resolve)), `${want} bytes (got ${length})`)
+      await guard(new Promise<void>((resolve) => (wake = resolve)), () => `${want} bytes (got ${length})`)
     }
     return received()
   }
