@@ -315,17 +315,25 @@ pub unsafe fn typed_array_memory(env: Env, value: Value) -> Option<(*mut c_void,
 
 /// The memory of `value` if it is an `ArrayBuffer` (never a
 /// `SharedArrayBuffer`): its address and current length in bytes (0 when
-/// detached). One Node-API call, where a `Float64Array` costs a walk through
-/// the typed array kinds and a second call for what backs it. Runs no
+/// detached). Two cheap Node-API calls, where a `Float64Array` costs a walk
+/// through the typed array kinds and a call for what backs it. Runs no
 /// JavaScript.
 ///
 /// # Safety
 /// `value` must be a live value of `env`'s current scope.
 pub unsafe fn array_buffer(env: Env, value: Value) -> Option<(*mut c_void, usize)> {
+  // `napi_get_arraybuffer_info` alone is not enough: some Node versions
+  // (22.23.5, for one) give it a `SharedArrayBuffer`'s memory too, which
+  // other threads may write at any time. `napi_is_arraybuffer` is true for an
+  // `ArrayBuffer` only, on every version.
+  // SAFETY: the caller's contract.
+  if unsafe { is_shared(env, value) } {
+    return None;
+  }
   let mut data = ptr::null_mut();
   let mut length = 0;
   // SAFETY: the caller's contract; the out-pointers are valid. Node-API
-  // refuses anything but an `ArrayBuffer` (`napi_invalid_arg`).
+  // refuses anything but an array buffer (`napi_invalid_arg`).
   ok(unsafe { sys::napi_get_arraybuffer_info(env, value, &mut data, &mut length) })?;
   Some(if data.is_null() {
     (data, 0)
@@ -334,8 +342,8 @@ pub unsafe fn array_buffer(env: Env, value: Value) -> Option<(*mut c_void, usize
   })
 }
 
-/// Whether `buffer` (a typed array's) is a `SharedArrayBuffer`: memory other
-/// threads may write at any time.
+/// Whether `buffer` (a typed array's) is a `SharedArrayBuffer`, memory other
+/// threads may write at any time, or anything else but an `ArrayBuffer`.
 ///
 /// # Safety
 /// `buffer` must be a live value of `env`'s current scope.
