@@ -337,15 +337,15 @@ pub fn recv_batch(raw: RawSocket, batch: &mut [Datagram<'_>]) -> io::Result<usiz
   Ok(n)
 }
 
-/// Sends up to `MAX_BATCH` datagrams of `batch`, one `sendto` (or `send`)
-/// each: how many were sent. Stops at the first would-block or error after
-/// the first.
+/// Sends up to `MAX_BATCH` datagrams of `batch`, one `sendto` (or
+/// [`send_datagram`], for a slot with no target) each: how many were sent.
+/// Stops at the first would-block or error after the first.
 pub fn send_batch(raw: RawSocket, batch: &[Datagram<'_>]) -> io::Result<usize> {
   let n = batch.len().min(MAX_BATCH);
   for (i, datagram) in batch[..n].iter().enumerate() {
     let result = match &datagram.peer {
       Some(to) => send_to(raw, datagram.buf, to),
-      None => send(raw, datagram.buf),
+      None => send_datagram(raw, datagram.buf),
     };
     match result {
       Ok(_) => {}
