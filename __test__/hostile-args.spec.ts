@@ -429,8 +429,10 @@ test('handles: every raw function given a handle of another table refuses it and
     const acted = outcomes.filter((o) => o.code === undefined || !REFUSALS.has(o.code))
     t.deepEqual(acted.map((o) => `${o.call}: ${o.returned ?? `${o.code} ${o.message}`}`), [], 'every call is refused')
     // The functions whose only argument is the handle say exactly why.
-    const closing = outcomes.filter((o) => /^(sourceClose|pollClose|registryClose|wakerClose|watchStop|eventsRelease|sourceDetachFd|pollRegistry|registryTryClone|wakerWake|wakerShare|socketLocalAddr)\(/.test(o.call))
-    t.true(closing.length >= 12 * (TABLES.length - 1))
+    const handleOnly = ['sourceClose', 'pollClose', 'registryClose', 'wakerClose', 'watchStop', 'eventsRelease', 'sourceDetachFd', 'pollRegistry', 'registryTryClone', 'wakerWake', 'wakerShare', 'socketLocalAddr']
+      .filter((name) => typeof (raw as unknown as Record<string, unknown>)[name] === 'function') // (no sourceDetachFd on Windows)
+    const closing = outcomes.filter((o) => handleOnly.some((name) => o.call.startsWith(`${name}(`)))
+    t.is(closing.length, handleOnly.length * (TABLES.length - 1), `each of ${handleOnly.join(', ')} called with every other table's handle`)
     for (const o of closing) t.is(o.code, 'ERR_MIO_INVALID_HANDLE', `${o.call}: ${o.message}`)
     t.regex(closing.find((o) => o.call === 'pollClose(0: source)')!.message!, /names a socket, not a Poll/)
     t.deepEqual(identity.broken(raw, objects), [], 'every object is still open and works')
