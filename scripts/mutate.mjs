@@ -1,4 +1,4 @@
-// `npm run mutate -- FILE [FILE...] --specs SPEC [--specs SPEC ...] [--match TITLE ...] [--lines A-B] [--max N] [--json OUT] [--list]`
+// `npm run mutate -- FILE [FILE...] --specs SPEC [--specs SPEC ...] [--match TITLE ...] [--lines A-B] [--max N] [--json OUT] [--list] [--survivors JSON]`
 //
 // Mutation testing for TypeScript (lib/) and Rust (src-rs/): each mutant
 // flips one operator or literal on one line (`===`/`!==`, `<`/`<=`,
@@ -11,7 +11,9 @@
 // mutant, and on Ctrl-C. Prints each survivor (file:line, before and after)
 // and the score: killed / (killed + survived). `--match` narrows the specs to
 // tests whose titles match (ava's --match), which keeps a run short.
-// `--list` prints the mutants and builds or runs nothing.
+// `--list` prints the mutants and builds or runs nothing. `--survivors JSON`
+// takes only the mutants that survived a run whose `--json` is JSON: a first
+// run against the fast specs of a file, then its survivors against more.
 //
 //   npm run mutate -- lib/net/addr.ts --specs __test__/addr-format.spec.ts __test__/hostile.spec.ts
 //   npm run mutate -- src-rs/stream.rs --specs __test__/io-window.spec.ts --lines 240-275
@@ -31,6 +33,7 @@ const { values, positionals } = parseArgs({
     max: { type: 'string' },
     json: { type: 'string' },
     list: { type: 'boolean', default: false },
+    survivors: { type: 'string' },
   },
 })
 if (positionals.length === 0 || (values.specs.length === 0 && !values.list)) {
@@ -103,8 +106,18 @@ function build(file, profile = 'mutate') {
   return run(process.execPath, [join(root, 'scripts', 'build.mjs'), 'ts']).status === 0
 }
 
+/** The mutants to run: every one of the files, or those that survived an earlier run. */
+function chosenMutants() {
+  const all = positionals.flatMap(mutantsOf)
+  if (values.survivors === undefined) return all.slice(0, max)
+  const earlier = JSON.parse(readFileSync(values.survivors, 'utf8')).results.filter((r) => r.outcome === 'survived')
+  const key = (m) => `${m.file}:${m.line}:${m.after}`
+  const wanted = new Set(earlier.map(key))
+  return all.filter((m) => wanted.has(key(m))).slice(0, max)
+}
+
 if (values.list) {
-  const mutants = positionals.flatMap(mutantsOf).slice(0, max)
+  const mutants = chosenMutants()
   for (const m of mutants) console.log(`${m.file}:${m.line}  ${m.after}`)
   console.log(`mutate: ${mutants.length} mutants`)
   process.exit(0)
@@ -132,7 +145,7 @@ if (baseline.status !== 0) {
   process.exit(1)
 }
 
-const mutants = positionals.flatMap(mutantsOf).slice(0, max)
+const mutants = chosenMutants()
 console.log(`mutate: ${mutants.length} mutants of ${positionals.join(', ')}, specs ${values.specs.join(' ')}`)
 const results = []
 for (const [k, mutant] of mutants.entries()) {
