@@ -146,6 +146,8 @@ test('hostile arguments: wrong types, bad records, out-of-range windows', (t) =>
   t.throws(() => new DatagramBatch(0), { instanceOf: RangeError })
   t.throws(() => new DatagramBatch(1.5), { instanceOf: RangeError })
   t.throws(() => new DatagramBatch(65536, 65536), { instanceOf: RangeError })
+  // 2 GiB exactly is one byte past the limit (no product of two sizes is 2 GiB - 1, a prime).
+  t.throws(() => new DatagramBatch(32768, 65536), { instanceOf: RangeError, code: 'ERR_OUT_OF_RANGE', message: /at most 2 GiB - 1/ })
   t.throws(() => new DatagramBatch('4' as never), { instanceOf: TypeError })
   t.throws(() => batch.size(4), { instanceOf: RangeError })
   t.throws(() => batch.size(-1), { instanceOf: RangeError })
