@@ -26,6 +26,7 @@ import { Interest } from '../interest'
 import { Poll } from '../poll'
 import { handleOf } from '../source'
 import { registryHandle } from '../registry'
+import { hasErrorCode } from '../system-error'
 import { SourceFd } from '../unix/source-fd'
 import type { Watch } from '../watch'
 
@@ -50,6 +51,9 @@ const M_PRIORITY = binding.EVENT_PRIORITY
 
 /** `poll(2)` with a zero timeout on a source's descriptor (Unix; the hot path). */
 const pollNow = fast.sourcePollNow ?? ((): number => 0)
+
+/** Whether `handle`'s descriptor is closed (`POLLNVAL`: a number no file has). */
+const isClosedFd = (handle: number): boolean => (pollNow(handle, 0) & NVAL) !== 0
 
 /** How many events one watch batch takes from the selector. */
 const BATCH = 256
@@ -228,6 +232,8 @@ export class Epoll {
     const handle = handleOf(source)
     const token = this.#nextToken++
     try {
+      // epoll refuses a closed descriptor; the poll(2) selector would take it.
+      if (isClosedFd(handle)) throw systemError('Bad file descriptor', 'EBADF', 'epoll_ctl')
       binding.registryRegister(this.#registry(), handle, token, bits)
     } catch (error) {
       source.close()
@@ -249,8 +255,16 @@ export class Epoll {
     if (entry === undefined) throw systemError('No such file or directory', 'ENOENT', 'epoll_ctl')
     const bits = interestBits(mask)
     const registry = this.#registry()
-    if (entry.armed) binding.registryReregister(registry, entry.handle, entry.token, bits)
-    else binding.registryRegister(registry, entry.handle, entry.token, bits)
+    if (!entry.armed) binding.registryRegister(registry, entry.handle, entry.token, bits)
+    else {
+      try {
+        binding.registryReregister(registry, entry.handle, entry.token, bits)
+      } catch (error) {
+        // Dropped by the poll(2) selector after a hang-up or error: register afresh.
+        if (!hasErrorCode(error, 'ENOENT')) throw error
+        binding.registryRegister(registry, entry.handle, entry.token, bits)
+      }
+    }
     entry.events = mask
     entry.bits = bits
     entry.armed = true
@@ -268,8 +282,10 @@ export class Epoll {
     if (entry === undefined) throw systemError('No such file or directory', 'ENOENT', 'epoll_ctl')
     this.#forget(entry)
     try {
-      // A descriptor closed since add() is EBADF here.
-      if (entry.armed) binding.registryDeregister(this.#registry(), entry.handle)
+      // A descriptor closed since add() is EBADF, as epoll says (the poll(2)
+      // selector cannot tell).
+      if (isClosedFd(entry.handle)) throw systemError('Bad file descriptor', 'EBADF', 'epoll_ctl')
+      if (entry.armed) this.#deregister(entry)
     } finally {
       entry.source.close()
     }
@@ -304,6 +320,19 @@ export class Epoll {
       this.#registryHandle = registryHandle(this.#poll.registry)
     }
     return this.#registryHandle
+  }
+
+  /**
+   * Takes `entry` off the selector. The poll(2) selector (a build with mio's
+   * poll backend) forgets a descriptor by itself once it reported a hang-up
+   * or an error: `ENOENT` then means it is off already.
+   */
+  #deregister(entry: Entry): void {
+    try {
+      binding.registryDeregister(this.#registry(), entry.handle)
+    } catch (error) {
+      if (!hasErrorCode(error, 'ENOENT')) throw error
+    }
   }
 
   #forget(entry: Entry): void {
@@ -361,7 +390,7 @@ export class Epoll {
     if ((mask & ONESHOT) !== 0) {
       // Disarmed until modify(), as EPOLLONESHOT.
       entry.armed = false
-      binding.registryDeregister(this.#registry(), entry.handle)
+      this.#deregister(entry)
     }
     this.#callback.call(undefined, null, entry.fd, events)
   }
