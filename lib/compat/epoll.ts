@@ -18,6 +18,7 @@
  * @packageDocumentation
  */
 import { constants } from 'node:os'
+import { backend } from '../backend'
 import binding, { fast } from '../binding'
 import { invalidArgType } from '../errors'
 import { Events } from '../events'
@@ -51,6 +52,9 @@ const M_PRIORITY = binding.EVENT_PRIORITY
 
 /** `poll(2)` with a zero timeout on a source's descriptor (Unix; the hot path). */
 const pollNow = fast.sourcePollNow ?? ((): number => 0)
+
+/** Whether the selector is mio's poll(2) one, which reports a `SourceFd` once per registration. */
+const REARM = backend().selector === 'poll'
 
 /** Whether `handle`'s descriptor is closed (`POLLNVAL`: a number no file has). */
 const isClosedFd = (handle: number): boolean => (pollNow(handle, 0) & NVAL) !== 0
@@ -335,6 +339,21 @@ export class Epoll {
     }
   }
 
+  /**
+   * Registers `entry` again with what it asked for: mio's poll(2) selector
+   * reports a `SourceFd` once until then (it has no would-block to tell it
+   * the descriptor was drained). One it dropped after a hang-up or error
+   * stays off: its conditions hold for good, and the level-triggered turns
+   * (`poll(2)` each turn) report them.
+   */
+  #rearm(entry: Entry): void {
+    try {
+      binding.registryReregister(this.#registry(), entry.handle, entry.token, entry.bits)
+    } catch (error) {
+      if (!hasErrorCode(error, 'ENOENT')) throw error
+    }
+  }
+
   #forget(entry: Entry): void {
     this.#byFd.delete(entry.fd)
     this.#byToken.delete(entry.token)
@@ -356,6 +375,7 @@ export class Epoll {
         const entry = byToken.get(event.token)
         // A descriptor removed (or re-added) since the selector saw it.
         if (entry === undefined || !entry.armed) continue
+        if (REARM && (entry.events & ONESHOT) === 0) this.#rearm(entry)
         this.#fromSelector(entry, event.bits)
       }
     })
