@@ -54,21 +54,6 @@ pub struct KeepaliveInfo {
   pub interval_ms: Option<f64>,
 }
 
-fn sock_ref(io: &Io) -> Option<SockRef<'_>> {
-  Some(match io {
-    Io::TcpListener(s) => SockRef::from(s),
-    Io::TcpStream(s) => SockRef::from(s),
-    Io::UdpSocket(s) => SockRef::from(s),
-    #[cfg(unix)]
-    Io::UnixListener(s) => SockRef::from(s),
-    #[cfg(unix)]
-    Io::UnixStream(s) => SockRef::from(s),
-    #[cfg(unix)]
-    Io::UnixDatagram(s) => SockRef::from(s),
-    _ => return None,
-  })
-}
-
 /// Runs `f` on the socket behind `handle`, mapping errors to `syscall`.
 fn with_sock<R>(
   handle: Handle,
@@ -76,7 +61,7 @@ fn with_sock<R>(
   f: impl FnOnce(&SockRef) -> std::io::Result<R>,
 ) -> Result<R> {
   source::with(handle, |io| {
-    let sock = sock_ref(io).ok_or_else(|| Error::wrong_kind("socket"))?;
+    let sock = io.sock_ref().ok_or_else(|| Error::wrong_kind("socket"))?;
     f(&sock).map_err(|e| Error::system(&e, syscall))
   })
 }
@@ -330,7 +315,7 @@ fn with_reuse_port<R>(
   f: impl FnOnce(&SockRef) -> std::io::Result<R>,
 ) -> Result<R> {
   source::with(handle, |io| {
-    let sock = sock_ref(io).ok_or_else(|| Error::wrong_kind("socket"))?;
+    let sock = io.sock_ref().ok_or_else(|| Error::wrong_kind("socket"))?;
     if !HAS_REUSE_PORT {
       return Err(Error::unavailable(
         "reusePort (SO_REUSEPORT) is not available on this platform",
