@@ -13,34 +13,26 @@ use socket2::{SockAddr, SockAddrStorage};
 
 use crate::napi_raw::JsBytes;
 
-/// What std passes so a write to a closed socket is an `EPIPE` error, not a
-/// `SIGPIPE` (Apple sockets get `SO_NOSIGPIPE` instead).
-#[cfg(any(
-  target_os = "linux",
-  target_os = "android",
-  target_os = "dragonfly",
-  target_os = "freebsd",
-  target_os = "openbsd",
-  target_os = "netbsd",
-  target_os = "illumos",
-  target_os = "solaris",
-  target_os = "haiku",
-  target_os = "nto"
-))]
-pub const NOSIGNAL: libc::c_int = libc::MSG_NOSIGNAL;
-#[cfg(not(any(
-  target_os = "linux",
-  target_os = "android",
-  target_os = "dragonfly",
-  target_os = "freebsd",
-  target_os = "openbsd",
-  target_os = "netbsd",
-  target_os = "illumos",
-  target_os = "solaris",
-  target_os = "haiku",
-  target_os = "nto"
-)))]
-pub const NOSIGNAL: libc::c_int = 0;
+cfg_else! {
+  #[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "dragonfly",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd",
+    target_os = "illumos",
+    target_os = "solaris",
+    target_os = "haiku",
+    target_os = "nto"
+  ))] {
+    /// What std passes so a write to a closed socket is an `EPIPE` error,
+    /// not a `SIGPIPE` (Apple sockets get `SO_NOSIGPIPE` instead).
+    pub const NOSIGNAL: libc::c_int = libc::MSG_NOSIGNAL;
+  } else {
+    pub const NOSIGNAL: libc::c_int = 0;
+  }
+}
 
 /// The most buffers one vectored call takes (`IOV_MAX` is at least 1024
 /// everywhere mio runs; the binding passes at most 64).
