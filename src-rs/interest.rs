@@ -19,20 +19,26 @@ pub const INTEREST_PRIORITY: u32 = if cfg!(any(target_os = "linux", target_os = 
 } else {
   0
 };
+cfg_else! {
+  #[cfg(any(
+    target_os = "freebsd",
+    target_os = "dragonfly",
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "tvos",
+    target_os = "watchos",
+    target_os = "visionos"
+  ))] {
+    /// mio's `Interest::AIO`, where the OS has it (as mio's own list).
+    const AIO: Option<mio::Interest> = Some(mio::Interest::AIO);
+  } else {
+    const AIO: Option<mio::Interest> = None;
+  }
+}
+/// `INTEREST_AIO` where the OS has it.
+const AIO_BIT: u32 = 8;
 #[napi]
-pub const INTEREST_AIO: u32 = if cfg!(any(
-  target_os = "freebsd",
-  target_os = "dragonfly",
-  target_os = "macos",
-  target_os = "ios",
-  target_os = "tvos",
-  target_os = "watchos",
-  target_os = "visionos"
-)) {
-  8
-} else {
-  0
-};
+pub const INTEREST_AIO: u32 = if AIO.is_some() { AIO_BIT } else { 0 };
 #[napi]
 pub const INTEREST_LIO: u32 = if cfg!(target_os = "freebsd") { 16 } else { 0 };
 
@@ -61,17 +67,10 @@ pub fn from_js(bits: u32) -> Result<mio::Interest> {
   if bits & INTEREST_PRIORITY != 0 {
     add(mio::Interest::PRIORITY);
   }
-  #[cfg(any(
-    target_os = "freebsd",
-    target_os = "dragonfly",
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "tvos",
-    target_os = "watchos",
-    target_os = "visionos"
-  ))]
-  if bits & INTEREST_AIO != 0 {
-    add(mio::Interest::AIO);
+  // The bit is known (so may be set) only where `AIO` is `Some`: its OS
+  // list, longer than the others, is written once, above.
+  if let Some(aio) = AIO.filter(|_| bits & AIO_BIT != 0) {
+    add(aio);
   }
   #[cfg(target_os = "freebsd")]
   if bits & INTEREST_LIO != 0 {

@@ -14,6 +14,10 @@
 // crate is unreachable from the unit tests.
 #![cfg_attr(test, allow(dead_code, unused_imports))]
 
+// `cfg_else!`, for every module below.
+#[macro_use]
+mod cfg;
+
 mod backend;
 // With mio's poll(2) selector there is no uv watch, the only libuv callback:
 // the helpers for JavaScript called from libuv have no user then.

@@ -21,7 +21,7 @@ import { constants } from 'node:os'
 import { backend } from '../backend'
 import binding, { fast } from '../binding'
 import { invalidArgType } from '../errors'
-import { Events } from '../events'
+import { Events, type Event } from '../events'
 import { defineValue } from '../intrinsics'
 import { Interest } from '../interest'
 import { Poll } from '../poll'
@@ -42,13 +42,6 @@ const ET = 0x8000_0000
 const NVAL = 0x020
 /** What `poll(2)` is asked about; ERR and HUP are always reported. */
 const ASKABLE = IN | PRI | OUT | RDHUP
-
-const M_READABLE = binding.EVENT_READABLE
-const M_WRITABLE = binding.EVENT_WRITABLE
-const M_ERROR = binding.EVENT_ERROR
-const M_READ_CLOSED = binding.EVENT_READ_CLOSED
-const M_WRITE_CLOSED = binding.EVENT_WRITE_CLOSED
-const M_PRIORITY = binding.EVENT_PRIORITY
 
 /** `poll(2)` with a zero timeout on a source's descriptor (Unix; the hot path). */
 const pollNow = fast.sourcePollNow ?? ((): number => 0)
@@ -137,15 +130,15 @@ function interestBits(events: number): number {
  * (plus ERR and HUP): what an edge reports when `poll(2)` no longer sees
  * its condition (it came and went before the callback).
  */
-function epollBits(mio: number, events: number): number {
+function epollBits(mio: Event, events: number): number {
   let out = 0
-  if ((mio & M_PRIORITY) !== 0) out |= PRI
-  else if ((mio & M_READABLE) !== 0) out |= IN
-  if ((mio & M_WRITABLE) !== 0) out |= OUT
-  if ((mio & M_ERROR) !== 0) out |= ERR
-  if ((mio & M_READ_CLOSED) !== 0) {
+  if (mio.isPriority()) out |= PRI
+  else if (mio.isReadable()) out |= IN
+  if (mio.isWritable()) out |= OUT
+  if (mio.isError()) out |= ERR
+  if (mio.isReadClosed()) {
     out |= RDHUP
-    if ((mio & M_WRITE_CLOSED) !== 0) out |= HUP
+    if (mio.isWriteClosed()) out |= HUP
   }
   return out & (events | ERR | HUP)
 }
@@ -376,7 +369,7 @@ export class Epoll {
         // A descriptor removed (or re-added) since the selector saw it.
         if (entry === undefined || !entry.armed) continue
         if (REARM && (entry.events & ONESHOT) === 0) this.#rearm(entry)
-        this.#fromSelector(entry, event.bits)
+        this.#fromSelector(entry, event)
       }
     })
   }
@@ -393,8 +386,8 @@ export class Epoll {
     return revents & (entry.events | ERR | HUP)
   }
 
-  /** An event from the (edge-triggered) selector. */
-  #fromSelector(entry: Entry, mio: number): void {
+  /** An event from the (edge-triggered) selector; `mio` is read before this entry's callback runs. */
+  #fromSelector(entry: Entry, mio: Event): void {
     const mask = entry.events
     if ((mask & (ET | ONESHOT)) === 0) {
       // Level-triggered and already due for a look on the next turn.

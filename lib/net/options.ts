@@ -100,6 +100,22 @@ export function keepaliveArgs(value: unknown, name: string): [boolean, number | 
 
 const { create: ObjectCreate } = Object
 
+/**
+ * The handle of a socket made for `addr`: `plain(text)` when `options` is
+ * `undefined`, else `withOptions(text, checked options)`. The address is
+ * checked first, as each constructor did. @internal
+ */
+export function socketHandle(
+  addr: SocketAddressInput,
+  options: unknown,
+  kind: keyof typeof KEYS,
+  plain: (addr: string) => number,
+  withOptions: (addr: string, options: SocketOptions) => number,
+): number {
+  const text = addressText(addr)
+  return options === undefined ? plain(text) : withOptions(text, nativeOptions(options, kind))
+}
+
 /** Checks `options` for `kind` and converts it for the binding. @internal */
 export function nativeOptions(options: unknown, kind: keyof typeof KEYS): SocketOptions {
   if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options)

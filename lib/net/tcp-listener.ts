@@ -1,7 +1,7 @@
 import binding from '../binding'
 import { adopt, checkFd, kConstruct, handleOf } from '../source'
-import { addressText, type SocketAddress, type SocketAddressInput } from './addr'
-import { nativeOptions, type ListenOptions } from './options'
+import type { SocketAddress, SocketAddressInput } from './addr'
+import { socketHandle, type ListenOptions } from './options'
 import { IpSocket } from './socket'
 import { TcpStream } from './tcp-stream'
 
@@ -33,9 +33,7 @@ export class TcpListener extends IpSocket {
    * ```
    */
   static override bind(addr: SocketAddressInput, options?: ListenOptions): TcpListener {
-    const text = addressText(addr)
-    if (options === undefined) return new TcpListener(binding.tcpListenerBind(text), kConstruct)
-    return new TcpListener(binding.tcpListenerBindWith(text, nativeOptions(options, 'listen')), kConstruct)
+    return new TcpListener(socketHandle(addr, options, 'listen', binding.tcpListenerBind, binding.tcpListenerBindWith), kConstruct)
   }
 
   /**

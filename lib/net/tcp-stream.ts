@@ -3,8 +3,8 @@ import { invalidArgValue } from '../errors'
 import { badReadBuffer, checkBoolean, isUint8Array } from '../validate'
 import { read, readv, write, writev } from '../io'
 import { checkFd, kConstruct, handleOf } from '../source'
-import { addressText, type SocketAddress, type SocketAddressInput } from './addr'
-import { checkMillis, keepaliveArgs, nativeOptions, type ConnectOptions, type KeepaliveOptions } from './options'
+import type { SocketAddress, SocketAddressInput } from './addr'
+import { checkMillis, keepaliveArgs, socketHandle, type ConnectOptions, type KeepaliveOptions } from './options'
 import { IpSocket } from './socket'
 
 /** Which half of a connection `shutdown()` closes. */
@@ -52,9 +52,7 @@ export class TcpStream extends IpSocket {
    *   `nodelay`, `keepalive`, `linger`, buffer sizes, ...).
    */
   static connect(addr: SocketAddressInput, options?: ConnectOptions): TcpStream {
-    const text = addressText(addr)
-    if (options === undefined) return new TcpStream(binding.tcpStreamConnect(text), kConstruct)
-    return new TcpStream(binding.tcpStreamConnectWith(text, nativeOptions(options, 'connect')), kConstruct)
+    return new TcpStream(socketHandle(addr, options, 'connect', binding.tcpStreamConnect, binding.tcpStreamConnectWith), kConstruct)
   }
 
   /**

@@ -5,7 +5,7 @@ import { checkFd, kConstruct, handleOf } from '../source'
 import { addressOfParts, addressText, checkPort, ipv4Number, type RemoteInfo, type SocketAddress, type SocketAddressInput } from './addr'
 import { requireLinux } from '../platform'
 import { sendBatchError } from '../system-error'
-import { nativeOptions, type UdpBindOptions } from './options'
+import { socketHandle, type UdpBindOptions } from './options'
 import { batchStorage, NATIVE_BATCH, type DatagramBatch } from './datagram-batch'
 import { IpSocket } from './socket'
 import { ArrayBufferCtor, Float64ArrayCtor } from '../intrinsics'
@@ -49,9 +49,7 @@ export class UdpSocket extends IpSocket {
    *   `reusePort`, `ipv6Only`, `broadcast`, buffer sizes).
    */
   static override bind(addr: SocketAddressInput, options?: UdpBindOptions): UdpSocket {
-    const text = addressText(addr)
-    if (options === undefined) return new UdpSocket(binding.udpBind(text), kConstruct)
-    return new UdpSocket(binding.udpBindWith(text, nativeOptions(options, 'udp')), kConstruct)
+    return new UdpSocket(socketHandle(addr, options, 'udp', binding.udpBind, binding.udpBindWith), kConstruct)
   }
 
   /** Adopts a UDP socket descriptor, as mio's `from_std` (checked, made non-blocking, owned). Unix only. */

@@ -53,6 +53,15 @@ export function unixTarget(addr: unknown, name = 'address'): { path: string } | 
   throw invalidArgType(name, "a path string, { path }, or { abstract: string | Uint8Array }", addr)
 }
 
+/**
+ * The handle of a socket made for a Unix address input: `byPath(path)`, or
+ * `byName(bytes)` for a Linux abstract name. @internal
+ */
+export function unixHandle(addr: unknown, byPath: (path: string) => number, byName: (name: Uint8Array) => number): number {
+  const target = unixTarget(addr)
+  return 'path' in target ? byPath(target.path) : byName(target.abstract)
+}
+
 /** Normalizes the binding's address object (one field not `null`). @internal */
 export function unixAddress(raw: { path?: string | null; abstract?: Buffer | null; unnamed?: boolean | null }): UnixAddress {
   if (typeof raw.path === 'string') return { path: raw.path }

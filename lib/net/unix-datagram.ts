@@ -5,7 +5,7 @@ import { adoptPair, checkFd, kConstruct, handleOf, type Source } from '../source
 import { recvWithFds, sendWithFds, type FdsReceived } from './fds'
 import { Socket } from './socket'
 import { checkShutdown, type Shutdown } from './tcp-stream'
-import { unixAddress, unixTarget, type UnixAddress, type UnixAddressInput, type UnixRemoteInfo } from './unix-addr'
+import { unixAddress, unixHandle, type UnixAddress, type UnixAddressInput, type UnixRemoteInfo } from './unix-addr'
 import type { PeerCred } from './unix-stream'
 
 /**
@@ -24,10 +24,7 @@ export class UnixDatagram extends Socket {
   /** Binds to a path (or Linux abstract name). */
   static override bind(addr: UnixAddressInput): UnixDatagram {
     requireUnix('UnixDatagram')
-    const target = unixTarget(addr)
-    return new UnixDatagram(
-      'path' in target ? binding.unixDatagramBind(target.path) : binding.unixDatagramBindAbstract(target.abstract), kConstruct
-    )
+    return new UnixDatagram(unixHandle(addr, binding.unixDatagramBind, binding.unixDatagramBindAbstract), kConstruct)
   }
 
   /** A socket with no name, to send with `sendTo` (replies cannot reach it). */

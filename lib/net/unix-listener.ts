@@ -2,7 +2,7 @@ import binding from '../binding'
 import { requireUnix } from '../platform'
 import { adopt, checkFd, kConstruct, handleOf } from '../source'
 import { Socket } from './socket'
-import { unixAddress, unixTarget, type UnixAddress, type UnixAddressInput } from './unix-addr'
+import { unixAddress, unixHandle, type UnixAddress, type UnixAddressInput } from './unix-addr'
 import { UnixStream } from './unix-stream'
 
 /**
@@ -27,10 +27,7 @@ export class UnixListener extends Socket {
    */
   static override bind(addr: UnixAddressInput): UnixListener {
     requireUnix('UnixListener')
-    const target = unixTarget(addr)
-    return new UnixListener(
-      'path' in target ? binding.unixListenerBind(target.path) : binding.unixListenerBindAbstract(target.abstract), kConstruct
-    )
+    return new UnixListener(unixHandle(addr, binding.unixListenerBind, binding.unixListenerBindAbstract), kConstruct)
   }
 
   /** Adopts a listening Unix socket descriptor (checked, made non-blocking, owned). */

@@ -5,7 +5,7 @@ import { adoptPair, checkFd, kConstruct, handleOf, type Source } from '../source
 import { recvWithFds, sendWithFds, type FdsReceived } from './fds'
 import { Socket } from './socket'
 import { checkShutdown, type Shutdown } from './tcp-stream'
-import { unixAddress, unixTarget, type UnixAddress, type UnixAddressInput } from './unix-addr'
+import { unixAddress, unixHandle, type UnixAddress, type UnixAddressInput } from './unix-addr'
 
 /** A Unix socket peer's credentials (`UnixStream.peerCred()`, `UnixDatagram.peerCred()`). */
 export interface PeerCred {
@@ -36,10 +36,7 @@ export class UnixStream extends Socket {
    */
   static connect(addr: UnixAddressInput): UnixStream {
     requireUnix('UnixStream')
-    const target = unixTarget(addr)
-    return new UnixStream(
-      'path' in target ? binding.unixStreamConnect(target.path) : binding.unixStreamConnectAbstract(target.abstract), kConstruct
-    )
+    return new UnixStream(unixHandle(addr, binding.unixStreamConnect, binding.unixStreamConnectAbstract), kConstruct)
   }
 
   /** Two connected, unnamed streams (`socketpair`). */

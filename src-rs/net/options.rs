@@ -12,7 +12,7 @@ use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
 use crate::boundary::guard;
 use crate::error::{Error, Result};
 use crate::handle::Handle;
-use crate::net::addr;
+use crate::net::{addr, with_socket};
 use crate::source::{self, Io};
 
 /// Whether `SO_REUSEPORT` exists here (every Unix but Solaris and illumos).
@@ -54,30 +54,14 @@ pub struct KeepaliveInfo {
   pub interval_ms: Option<f64>,
 }
 
-fn sock_ref(io: &Io) -> Option<SockRef<'_>> {
-  Some(match io {
-    Io::TcpListener(s) => SockRef::from(s),
-    Io::TcpStream(s) => SockRef::from(s),
-    Io::UdpSocket(s) => SockRef::from(s),
-    #[cfg(unix)]
-    Io::UnixListener(s) => SockRef::from(s),
-    #[cfg(unix)]
-    Io::UnixStream(s) => SockRef::from(s),
-    #[cfg(unix)]
-    Io::UnixDatagram(s) => SockRef::from(s),
-    _ => return None,
-  })
-}
-
 /// Runs `f` on the socket behind `handle`, mapping errors to `syscall`.
 fn with_sock<R>(
   handle: Handle,
   syscall: &'static str,
   f: impl FnOnce(&SockRef) -> std::io::Result<R>,
 ) -> Result<R> {
-  source::with(handle, |io| {
-    let sock = sock_ref(io).ok_or_else(|| Error::wrong_kind("socket"))?;
-    f(&sock).map_err(|e| Error::system(&e, syscall))
+  with_socket(handle, false, "socket", |sock| {
+    f(sock).map_err(|e| Error::system(&e, syscall))
   })
 }
 
@@ -154,9 +138,16 @@ fn set_reuse_port(sock: &SockRef, on: bool) -> std::io::Result<()> {
   }
 }
 
-/// Creates a non-blocking, close-on-exec socket for `addr` and applies the
-/// options that must come before `bind`/`connect`.
-fn socket(addr: &SocketAddr, ty: Type, options: &SocketOptions, listener: bool) -> Result<Socket> {
+/// Parses `addr`, then creates a non-blocking, close-on-exec socket for it
+/// and applies the options that must come before `bind`/`connect`: the
+/// address and the socket.
+fn socket(
+  addr: &str,
+  ty: Type,
+  options: &SocketOptions,
+  listener: bool,
+) -> Result<(SocketAddr, Socket)> {
+  let addr = addr::parse(addr)?;
   if options.reuse_port == Some(true) && !HAS_REUSE_PORT {
     return Err(Error::unavailable(
       "reusePort (SO_REUSEPORT) is not available on this platform",
@@ -169,7 +160,7 @@ fn socket(addr: &SocketAddr, ty: Type, options: &SocketOptions, listener: bool) 
   };
   let fail = |e: std::io::Error, syscall: &'static str| Error::system(&e, syscall);
   let socket =
-    Socket::new(Domain::for_address(*addr), ty, Some(protocol)).map_err(|e| fail(e, "socket"))?;
+    Socket::new(Domain::for_address(addr), ty, Some(protocol)).map_err(|e| fail(e, "socket"))?;
   socket.set_nonblocking(true).map_err(|e| fail(e, "fcntl"))?;
   #[cfg(any(
     target_os = "macos",
@@ -201,7 +192,7 @@ fn socket(addr: &SocketAddr, ty: Type, options: &SocketOptions, listener: bool) 
     }
   }
   apply(&sock, options)?;
-  Ok(socket)
+  Ok((addr, socket))
 }
 
 /// Options that may be set at any time.
@@ -250,8 +241,7 @@ pub fn tcp_listener_bind_with(
   options: SocketOptions,
 ) -> napi::Result<Handle> {
   guard(&env, || {
-    let addr = addr::parse(&addr)?;
-    let socket = socket(&addr, Type::STREAM, &options, true)?;
+    let (addr, socket) = socket(&addr, Type::STREAM, &options, true)?;
     socket
       .bind(&addr.into())
       .map_err(|e| Error::system(&e, "bind").at(addr))?;
@@ -272,8 +262,7 @@ pub fn tcp_stream_connect_with(
   options: SocketOptions,
 ) -> napi::Result<Handle> {
   guard(&env, || {
-    let addr = addr::parse(&addr)?;
-    let socket = socket(&addr, Type::STREAM, &options, false)?;
+    let (addr, socket) = socket(&addr, Type::STREAM, &options, false)?;
     if let Some(local) = &options.local_address {
       let local = addr::parse(local)?;
       socket
@@ -296,8 +285,7 @@ pub fn tcp_stream_connect_with(
 #[napi]
 pub fn udp_bind_with(env: Env, addr: String, options: SocketOptions) -> napi::Result<Handle> {
   guard(&env, || {
-    let addr = addr::parse(&addr)?;
-    let socket = socket(&addr, Type::DGRAM, &options, false)?;
+    let (addr, socket) = socket(&addr, Type::DGRAM, &options, false)?;
     socket
       .bind(&addr.into())
       .map_err(|e| Error::system(&e, "bind").at(addr))?;
@@ -329,14 +317,13 @@ fn with_reuse_port<R>(
   syscall: &'static str,
   f: impl FnOnce(&SockRef) -> std::io::Result<R>,
 ) -> Result<R> {
-  source::with(handle, |io| {
-    let sock = sock_ref(io).ok_or_else(|| Error::wrong_kind("socket"))?;
+  with_socket(handle, false, "socket", |sock| {
     if !HAS_REUSE_PORT {
       return Err(Error::unavailable(
         "reusePort (SO_REUSEPORT) is not available on this platform",
       ));
     }
-    f(&sock).map_err(|e| Error::system(&e, syscall))
+    f(sock).map_err(|e| Error::system(&e, syscall))
   })
 }
 

@@ -6,6 +6,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
+use mio::net::UdpSocket;
 use napi::bindgen_prelude::Unknown;
 use napi::{sys, Env, JsValue};
 use napi_derive::napi;
@@ -443,73 +444,104 @@ pub fn udp_peek(env: Env, handle: Handle, buf: Unknown) -> napi::Result<Option<u
 }
 
 /// Runs `f` on the mio socket behind `handle`.
-fn with_mio_udp<R>(handle: Handle, f: impl FnOnce(&mio::net::UdpSocket) -> Result<R>) -> Result<R> {
+fn with_mio_udp<R>(handle: Handle, f: impl FnOnce(&UdpSocket) -> Result<R>) -> Result<R> {
   with_udp(handle, |io| match io {
     crate::source::Io::UdpSocket(s) => f(s),
     _ => Err(Error::wrong_kind("UdpSocket")),
   })
 }
 
+/// An option setter's body: `set(socket, value)` on the mio socket behind
+/// `handle`, a failure a `setsockopt` error.
+fn set_option<T>(
+  env: &Env,
+  handle: Handle,
+  value: T,
+  set: fn(&UdpSocket, T) -> std::io::Result<()>,
+) -> napi::Result<()> {
+  guard(env, || {
+    with_mio_udp(handle, |s| option(set(s, value), "setsockopt"))
+  })
+}
+
+/// An option getter's body: `get(socket)`, a failure a `getsockopt` error.
+fn get_option<T>(
+  env: &Env,
+  handle: Handle,
+  get: fn(&UdpSocket) -> std::io::Result<T>,
+) -> napi::Result<T> {
+  guard(env, || {
+    with_mio_udp(handle, |s| option(get(s), "getsockopt"))
+  })
+}
+
+/// Joins or leaves (`op`) the IPv4 multicast `group` on `interface`.
+fn multicast_v4(
+  env: &Env,
+  handle: Handle,
+  group: String,
+  interface: String,
+  op: fn(&UdpSocket, &Ipv4Addr, &Ipv4Addr) -> std::io::Result<()>,
+) -> napi::Result<()> {
+  guard(env, || {
+    let (group, interface) = (ipv4(&group)?, ipv4(&interface)?);
+    with_mio_udp(handle, |s| option(op(s, &group, &interface), "setsockopt"))
+  })
+}
+
+/// Joins or leaves (`op`) the IPv6 multicast `group` on the interface with
+/// index `interface`.
+fn multicast_v6(
+  env: &Env,
+  handle: Handle,
+  group: String,
+  interface: u32,
+  op: fn(&UdpSocket, &Ipv6Addr, u32) -> std::io::Result<()>,
+) -> napi::Result<()> {
+  guard(env, || {
+    let group = ipv6(&group)?;
+    with_mio_udp(handle, |s| option(op(s, &group, interface), "setsockopt"))
+  })
+}
+
 #[napi]
 pub fn udp_set_broadcast(env: Env, handle: Handle, on: bool) -> napi::Result<()> {
-  guard(&env, || {
-    with_mio_udp(handle, |s| option(s.set_broadcast(on), "setsockopt"))
-  })
+  set_option(&env, handle, on, UdpSocket::set_broadcast)
 }
 
 #[napi]
 pub fn udp_broadcast(env: Env, handle: Handle) -> napi::Result<bool> {
-  guard(&env, || {
-    with_mio_udp(handle, |s| option(s.broadcast(), "getsockopt"))
-  })
+  get_option(&env, handle, UdpSocket::broadcast)
 }
 
 #[napi]
 pub fn udp_set_multicast_loop_v4(env: Env, handle: Handle, on: bool) -> napi::Result<()> {
-  guard(&env, || {
-    with_mio_udp(handle, |s| {
-      option(s.set_multicast_loop_v4(on), "setsockopt")
-    })
-  })
+  set_option(&env, handle, on, UdpSocket::set_multicast_loop_v4)
 }
 
 #[napi]
 pub fn udp_multicast_loop_v4(env: Env, handle: Handle) -> napi::Result<bool> {
-  guard(&env, || {
-    with_mio_udp(handle, |s| option(s.multicast_loop_v4(), "getsockopt"))
-  })
+  get_option(&env, handle, UdpSocket::multicast_loop_v4)
 }
 
 #[napi]
 pub fn udp_set_multicast_ttl_v4(env: Env, handle: Handle, ttl: u32) -> napi::Result<()> {
-  guard(&env, || {
-    with_mio_udp(handle, |s| {
-      option(s.set_multicast_ttl_v4(ttl), "setsockopt")
-    })
-  })
+  set_option(&env, handle, ttl, UdpSocket::set_multicast_ttl_v4)
 }
 
 #[napi]
 pub fn udp_multicast_ttl_v4(env: Env, handle: Handle) -> napi::Result<u32> {
-  guard(&env, || {
-    with_mio_udp(handle, |s| option(s.multicast_ttl_v4(), "getsockopt"))
-  })
+  get_option(&env, handle, UdpSocket::multicast_ttl_v4)
 }
 
 #[napi]
 pub fn udp_set_multicast_loop_v6(env: Env, handle: Handle, on: bool) -> napi::Result<()> {
-  guard(&env, || {
-    with_mio_udp(handle, |s| {
-      option(s.set_multicast_loop_v6(on), "setsockopt")
-    })
-  })
+  set_option(&env, handle, on, UdpSocket::set_multicast_loop_v6)
 }
 
 #[napi]
 pub fn udp_multicast_loop_v6(env: Env, handle: Handle) -> napi::Result<bool> {
-  guard(&env, || {
-    with_mio_udp(handle, |s| option(s.multicast_loop_v6(), "getsockopt"))
-  })
+  get_option(&env, handle, UdpSocket::multicast_loop_v6)
 }
 
 /// `UdpSocket::join_multicast_v4(group, interface)`.
@@ -520,12 +552,7 @@ pub fn udp_join_multicast_v4(
   group: String,
   interface: String,
 ) -> napi::Result<()> {
-  guard(&env, || {
-    let (group, interface) = (ipv4(&group)?, ipv4(&interface)?);
-    with_mio_udp(handle, |s| {
-      option(s.join_multicast_v4(&group, &interface), "setsockopt")
-    })
-  })
+  multicast_v4(&env, handle, group, interface, UdpSocket::join_multicast_v4)
 }
 
 /// `UdpSocket::leave_multicast_v4(group, interface)`.
@@ -536,12 +563,13 @@ pub fn udp_leave_multicast_v4(
   group: String,
   interface: String,
 ) -> napi::Result<()> {
-  guard(&env, || {
-    let (group, interface) = (ipv4(&group)?, ipv4(&interface)?);
-    with_mio_udp(handle, |s| {
-      option(s.leave_multicast_v4(&group, &interface), "setsockopt")
-    })
-  })
+  multicast_v4(
+    &env,
+    handle,
+    group,
+    interface,
+    UdpSocket::leave_multicast_v4,
+  )
 }
 
 /// `UdpSocket::join_multicast_v6(group, interface index)`.
@@ -552,12 +580,7 @@ pub fn udp_join_multicast_v6(
   group: String,
   interface: u32,
 ) -> napi::Result<()> {
-  guard(&env, || {
-    let group = ipv6(&group)?;
-    with_mio_udp(handle, |s| {
-      option(s.join_multicast_v6(&group, interface), "setsockopt")
-    })
-  })
+  multicast_v6(&env, handle, group, interface, UdpSocket::join_multicast_v6)
 }
 
 /// `UdpSocket::leave_multicast_v6(group, interface index)`.
@@ -568,23 +591,20 @@ pub fn udp_leave_multicast_v6(
   group: String,
   interface: u32,
 ) -> napi::Result<()> {
-  guard(&env, || {
-    let group = ipv6(&group)?;
-    with_mio_udp(handle, |s| {
-      option(s.leave_multicast_v6(&group, interface), "setsockopt")
-    })
-  })
+  multicast_v6(
+    &env,
+    handle,
+    group,
+    interface,
+    UdpSocket::leave_multicast_v6,
+  )
 }
 
 /// `UdpSocket::only_v6()` (`IPV6_V6ONLY`).
 #[napi]
 pub fn udp_only_v6(env: Env, handle: Handle) -> napi::Result<bool> {
-  guard(&env, || {
-    // Through socket2 like `ipv6Only()`, not mio's `only_v6()`: mio reads a
-    // 4-byte int it leaves uninitialised, and Wine fills one byte of it
-    // (scripts/cross/winsock-probe.c), so it read `true` for `false`.
-    with_mio_udp(handle, |s| {
-      option(socket2::SockRef::from(s).only_v6(), "getsockopt")
-    })
-  })
+  // Through socket2 like `ipv6Only()`, not mio's `only_v6()`: mio reads a
+  // 4-byte int it leaves uninitialised, and Wine fills one byte of it
+  // (scripts/cross/winsock-probe.c), so it read `true` for `false`.
+  get_option(&env, handle, |s| socket2::SockRef::from(s).only_v6())
 }

@@ -2,6 +2,7 @@
 //! `{ unnamed: true }`.
 
 use std::os::unix::net::SocketAddr;
+use std::path::Path;
 
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
@@ -23,42 +24,37 @@ pub struct UnixAddress {
 
 impl From<&SocketAddr> for UnixAddress {
   fn from(addr: &SocketAddr) -> Self {
-    let mut out = UnixAddress {
-      path: None,
-      abstract_name: None,
-      unnamed: None,
-    };
-    if let Some(path) = addr.as_pathname() {
-      out.path = Some(path.to_string_lossy().into_owned());
-      return out;
-    }
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
+    let name = {
       #[cfg(target_os = "android")]
       use std::os::android::net::SocketAddrExt;
       #[cfg(target_os = "linux")]
       use std::os::linux::net::SocketAddrExt;
-      if let Some(name) = addr.as_abstract_name() {
-        out.abstract_name = Some(name.to_vec().into());
-        return out;
-      }
-    }
-    out.unnamed = Some(true);
-    out
+      addr.as_abstract_name()
+    };
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let name = None;
+    UnixAddress::of(addr.as_pathname(), name)
   }
 }
 
 impl UnixAddress {
   /// A received sender's address (`recvfrom` fills a `SockAddr`).
   pub fn from_sock_addr(addr: &socket2::SockAddr) -> UnixAddress {
+    UnixAddress::of(addr.as_pathname(), addr.as_abstract_namespace())
+  }
+
+  /// The address with `path` if there is one, else with the abstract
+  /// `name`, else unnamed.
+  fn of(path: Option<&Path>, name: Option<&[u8]>) -> UnixAddress {
     let mut out = UnixAddress {
       path: None,
       abstract_name: None,
       unnamed: None,
     };
-    if let Some(path) = addr.as_pathname() {
+    if let Some(path) = path {
       out.path = Some(path.to_string_lossy().into_owned());
-    } else if let Some(name) = addr.as_abstract_namespace() {
+    } else if let Some(name) = name {
       out.abstract_name = Some(name.to_vec().into());
     } else {
       out.unnamed = Some(true);

@@ -30,24 +30,20 @@ pub const MAX_FDS: usize = 253;
 /// Control buffer room for `MAX_FDS` descriptors, aligned for `cmsghdr`.
 type Control = [u64; (MAX_FDS * 4 + 64) / 8];
 
-#[cfg(any(
-  target_os = "linux",
-  target_os = "android",
-  target_os = "freebsd",
-  target_os = "dragonfly",
-  target_os = "netbsd",
-  target_os = "openbsd"
-))]
-const CLOEXEC: libc::c_int = libc::MSG_CMSG_CLOEXEC;
-#[cfg(not(any(
-  target_os = "linux",
-  target_os = "android",
-  target_os = "freebsd",
-  target_os = "dragonfly",
-  target_os = "netbsd",
-  target_os = "openbsd"
-)))]
-const CLOEXEC: libc::c_int = 0;
+cfg_else! {
+  #[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "dragonfly",
+    target_os = "netbsd",
+    target_os = "openbsd"
+  ))] {
+    const CLOEXEC: libc::c_int = libc::MSG_CMSG_CLOEXEC;
+  } else {
+    const CLOEXEC: libc::c_int = 0;
+  }
+}
 
 /// Runs a system call `op` on the descriptor of a `UnixStream` or
 /// `UnixDatagram`, as `nonblocking` does: `None` when it would block.

@@ -13,34 +13,26 @@ use socket2::{SockAddr, SockAddrStorage};
 
 use crate::napi_raw::JsBytes;
 
-/// What std passes so a write to a closed socket is an `EPIPE` error, not a
-/// `SIGPIPE` (Apple sockets get `SO_NOSIGPIPE` instead).
-#[cfg(any(
-  target_os = "linux",
-  target_os = "android",
-  target_os = "dragonfly",
-  target_os = "freebsd",
-  target_os = "openbsd",
-  target_os = "netbsd",
-  target_os = "illumos",
-  target_os = "solaris",
-  target_os = "haiku",
-  target_os = "nto"
-))]
-pub const NOSIGNAL: libc::c_int = libc::MSG_NOSIGNAL;
-#[cfg(not(any(
-  target_os = "linux",
-  target_os = "android",
-  target_os = "dragonfly",
-  target_os = "freebsd",
-  target_os = "openbsd",
-  target_os = "netbsd",
-  target_os = "illumos",
-  target_os = "solaris",
-  target_os = "haiku",
-  target_os = "nto"
-)))]
-pub const NOSIGNAL: libc::c_int = 0;
+cfg_else! {
+  #[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "dragonfly",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd",
+    target_os = "illumos",
+    target_os = "solaris",
+    target_os = "haiku",
+    target_os = "nto"
+  ))] {
+    /// What std passes so a write to a closed socket is an `EPIPE` error,
+    /// not a `SIGPIPE` (Apple sockets get `SO_NOSIGPIPE` instead).
+    pub const NOSIGNAL: libc::c_int = libc::MSG_NOSIGNAL;
+  } else {
+    pub const NOSIGNAL: libc::c_int = 0;
+  }
+}
 
 /// The most buffers one vectored call takes (`IOV_MAX` is at least 1024
 /// everywhere mio runs; the binding passes at most 64).
@@ -321,20 +313,33 @@ impl Slots {
   }
 }
 
+/// Writes the first `batch.len()` headers of `msgs` for `recvmmsg(2)` or
+/// `sendmmsg(2)`: header `i`'s message is `msg(i, &batch[i])`.
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+#[inline]
+fn mmsghdrs(
+  msgs: &mut [MaybeUninit<libc::mmsghdr>; MAX_BATCH],
+  batch: &[Datagram<'_>],
+  mut msg: impl FnMut(usize, &Datagram<'_>) -> libc::msghdr,
+) {
+  for (i, datagram) in batch.iter().enumerate() {
+    msgs[i].write(libc::mmsghdr {
+      msg_hdr: msg(i, datagram),
+      msg_len: 0,
+    });
+  }
+}
+
 /// Receives up to `MAX_BATCH` datagrams into `batch` with one `recvmmsg(2)`:
 /// how many arrived (the rest of `batch` is untouched).
 #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
 pub fn recv_batch(fd: RawFd, batch: &mut [Datagram<'_>]) -> io::Result<usize> {
   let n = batch.len().min(MAX_BATCH);
   let mut slots = Slots::new();
-  let mut msgs: [MaybeUninit<libc::mmsghdr>; MAX_BATCH] =
-    [const { MaybeUninit::uninit() }; MAX_BATCH];
-  for (i, datagram) in batch[..n].iter().enumerate() {
-    msgs[i].write(libc::mmsghdr {
-      msg_hdr: slots.receiving(i, datagram),
-      msg_len: 0,
-    });
-  }
+  let mut msgs = [const { MaybeUninit::uninit() }; MAX_BATCH];
+  mmsghdrs(&mut msgs, &batch[..n], |i, datagram| {
+    slots.receiving(i, datagram)
+  });
   // SAFETY: the first `n` headers are written, each over a live buffer's
   // writable bytes and the slots' storage, which outlive the call.
   let got = unsafe {
@@ -361,14 +366,10 @@ pub fn recv_batch(fd: RawFd, batch: &mut [Datagram<'_>]) -> io::Result<usize> {
 pub fn send_batch(fd: RawFd, batch: &[Datagram<'_>]) -> io::Result<usize> {
   let n = batch.len().min(MAX_BATCH);
   let mut slots = Slots::new();
-  let mut msgs: [MaybeUninit<libc::mmsghdr>; MAX_BATCH] =
-    [const { MaybeUninit::uninit() }; MAX_BATCH];
-  for (i, datagram) in batch[..n].iter().enumerate() {
-    msgs[i].write(libc::mmsghdr {
-      msg_hdr: slots.sending(i, datagram),
-      msg_len: 0,
-    });
-  }
+  let mut msgs = [const { MaybeUninit::uninit() }; MAX_BATCH];
+  mmsghdrs(&mut msgs, &batch[..n], |i, datagram| {
+    slots.sending(i, datagram)
+  });
   // SAFETY: the first `n` headers are written, over live buffers' readable
   // bytes and addresses.
   let sent = unsafe { libc::sendmmsg(fd, msgs.as_mut_ptr().cast(), n as _, NOSIGNAL as _) };
