@@ -363,6 +363,17 @@ pub struct SourceEntry {
   owner: Option<Owner>,
 }
 
+impl SourceEntry {
+  /// Records that the source is registered with no Poll (and frees its
+  /// token on `core`, the Poll it was registered with).
+  fn forget_registration(&mut self, core: &PollCore) {
+    self.registered = None;
+    if let Some(old) = self.token.take() {
+      core.token_removed(old);
+    }
+  }
+}
+
 thread_local! {
   static SOURCES: RefCell<Table<SourceEntry>> = const { RefCell::new(Table::new(Tag::Source)) };
 }
@@ -556,18 +567,28 @@ pub fn registration(
             core.token_removed(old);
           }
           core.token_added(token);
+        } else if matches!(&result, Err(e) if e.kind() == io::ErrorKind::NotFound) {
+          // The selector forgot the source by itself (mio's poll(2)
+          // selector drops one that reported a hang-up or an error): it
+          // is not registered, so a register must work again.
+          entry.forget_registration(core);
         }
         result
       }
       (Op::Deregister, Some(true)) => {
-        let result = registry.deregister(entry.io.as_source());
-        if result.is_ok() {
-          entry.registered = None;
-          if let Some(old) = entry.token.take() {
-            core.token_removed(old);
+        match registry.deregister(entry.io.as_source()) {
+          Ok(()) => {
+            entry.forget_registration(core);
+            Ok(())
           }
+          // Forgotten by the selector already (as above): not registered,
+          // which is what a deregister asks for.
+          Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            entry.forget_registration(core);
+            Ok(())
+          }
+          Err(e) => Err(e),
         }
-        result
       }
     };
     result.map_err(|e| registration_error(&e, syscall))
