@@ -7,6 +7,7 @@
 // - is_event_send_sync: `Event` and `Events` are Send + Sync.
 import test from 'ava'
 import { Token, Waker } from 'node-mio'
+import * as raw from '../index.js'
 import { initWithPoll } from './support/events.ts'
 
 const WAKE_TOKEN = Token(10)
@@ -66,4 +67,11 @@ test('every event of a batch is decoded, not only the first: tokens and flags by
     sender.close()
     poll.close()
   }
+})
+
+test('the raw eventsRelease says whether it released: true once, then false', (t) => {
+  const handle = raw.eventsRegister(new Float64Array(raw.EVENT_STRIDE * 2))
+  t.true(raw.eventsRelease(handle))
+  t.false(raw.eventsRelease(handle), 'already released')
+  t.false(raw.eventsRelease(0), 'the closed handle')
 })
