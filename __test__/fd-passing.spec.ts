@@ -201,3 +201,44 @@ test('descriptors with no payload: a RangeError on a stream, an empty datagram o
     for (const s of [a, b, x, y, ...carried]) s.close()
   }
 })
+
+test('the raw descriptor calls take exactly their limits: 253 descriptors, a full fds array, descriptor 0, out of max + 1', (t) => {
+  if (!UNIX) return t.pass('Unix only')
+  const stream = binding.unixStreamPair()
+  const datagram = binding.unixDatagramPair()
+  const [tx, rx] = [stream.first, stream.second]
+  const devNull = openSync('/dev/null', 'r')
+  t.teardown(() => {
+    for (const handle of [tx, rx, datagram.first, datagram.second]) binding.sourceClose(handle)
+    closeSync(devNull)
+  })
+  const buf = Buffer.from('x')
+  /** Receives one message with up to `max` descriptors into an `out` of exactly `max + 1`; closes them. */
+  const received = (max: number): number => {
+    const out = new Int32Array(max + 1)
+    t.is(binding.unixRecvFds(rx, Buffer.alloc(4), out, max), 1)
+    const count = out[0]!
+    for (const fd of out.subarray(1, 1 + count)) closeSync(fd)
+    return count
+  }
+  // Linux's SCM_MAX_FD descriptors, from an array exactly as long as the
+  // count (other kernels may take fewer in one message).
+  const most = LINUX ? 253 : 4
+  t.is(binding.unixSendFds(tx, buf, new Int32Array(most).fill(devNull), most), 1)
+  t.is(received(most), most)
+  t.throws(() => binding.unixSendFds(tx, buf, new Int32Array(254).fill(devNull), 254), { instanceOf: RangeError })
+  t.throws(() => binding.unixRecvFds(rx, Buffer.alloc(4), new Int32Array(255), 254), { instanceOf: RangeError })
+  // Descriptor 0 is a descriptor like any other.
+  t.is(binding.unixSendFds(tx, buf, Int32Array.of(0), 1), 1)
+  t.is(received(1), 1)
+  // An out with no room for the count is refused.
+  t.throws(() => binding.unixRecvFds(rx, Buffer.alloc(4), new Int32Array(2), 2), { instanceOf: RangeError })
+  // The receive with the sender is a UnixDatagram's only.
+  t.throws(() => binding.unixDatagramRecvFromFds(rx, Buffer.alloc(4), new Int32Array(2), 1), { instanceOf: TypeError })
+  t.is(binding.unixDatagramRecvFromFds(datagram.first, Buffer.alloc(4), new Int32Array(2), 1), null)
+  // The hot-path receive takes an out of exactly 256 and an addr of exactly 108 bytes.
+  const recvMsg = binding.fastCalls().unixDatagramRecvMsg!
+  t.is(recvMsg(datagram.first, Buffer.alloc(4), new Int32Array(256), Buffer.alloc(108)), null)
+  t.throws(() => recvMsg(datagram.first, Buffer.alloc(4), new Int32Array(255), Buffer.alloc(108)), { instanceOf: RangeError })
+  t.throws(() => recvMsg(datagram.first, Buffer.alloc(4), new Int32Array(256), Buffer.alloc(107)), { instanceOf: RangeError })
+})
