@@ -3,10 +3,11 @@
 // Mutation testing for TypeScript (lib/) and Rust (src-rs/): each mutant
 // flips one operator or literal on one line (`===`/`!==`, `<`/`<=`,
 // `>`/`>=`, `&&`/`||`, `true`/`false`, `+ 1`/`- 1`, `break`/`continue`),
-// the package is rebuilt (tsc for TypeScript; for Rust, the napi build with
-// Cargo's `mutate` profile: release semantics without LTO, incremental, a few
-// seconds a mutant) and the given specs run; a mutant the specs do not fail
-// survived. The release build is made again at the end. A mutant
+// the package is rebuilt (for TypeScript, the file alone transpiled into
+// dist/; for Rust, the napi build with Cargo's `mutate` profile: release
+// semantics without LTO, incremental, a few seconds a mutant) and the given
+// specs run; a mutant the specs do not fail survived. The full build is
+// made again at the end. A mutant
 // that does not build is not counted. The file is restored after each
 // mutant, and on Ctrl-C. Prints each survivor (file:line, before and after)
 // and the score: killed / (killed + survived). `--match` narrows the specs to
@@ -19,6 +20,7 @@
 //   npm run mutate -- src-rs/stream.rs --specs __test__/io-window.spec.ts --lines 240-275
 import { spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -106,6 +108,25 @@ function build(file, profile = 'mutate') {
   return run(process.execPath, [join(root, 'scripts', 'build.mjs'), 'ts']).status === 0
 }
 
+/**
+ * Rebuilds a mutated TypeScript file alone: transpiled with the project's
+ * compiler options into its place in `dist/` (a second a mutant, where the
+ * whole `tsc` build takes tens of seconds). Types are not checked, which a
+ * mutant that flips an operator does not need; the full build runs first
+ * and last.
+ */
+function transpile(file) {
+  const ts = createRequire(import.meta.url)('typescript')
+  const config = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })
+  if (config === undefined) return false
+  const source = readFileSync(join(root, file), 'utf8')
+  const { outputText, diagnostics } = ts.transpileModule(source, { compilerOptions: config.options, fileName: join(root, file), reportDiagnostics: true })
+  if (diagnostics !== undefined && diagnostics.length > 0) return false
+  const out = join(config.options.outDir, relative(config.options.rootDir, join(root, file))).replace(/\.ts$/, '.js')
+  writeFileSync(out, outputText)
+  return true
+}
+
 /** The mutants to run: every one of the files, or those that survived an earlier run. */
 function chosenMutants() {
   const all = positionals.flatMap(mutantsOf)
@@ -151,9 +172,10 @@ const results = []
 for (const [k, mutant] of mutants.entries()) {
   writeFileSync(join(root, mutant.file), mutant.apply())
   let outcome
-  if (!build(mutant.file)) outcome = 'invalid'
+  if (!(mutant.file.endsWith('.ts') ? transpile(mutant.file) : build(mutant.file))) outcome = 'invalid'
   else outcome = run(bin('ava'), avaArgs, { FORCE_COLOR: '0' }).status === 0 ? 'survived' : 'killed'
   writeFileSync(join(root, mutant.file), originals.get(mutant.file))
+  if (mutant.file.endsWith('.ts')) transpile(mutant.file)
   results.push({ file: relative(root, join(root, mutant.file)), line: mutant.line, before: mutant.before, after: mutant.after, outcome })
   console.log(`${String(k + 1).padStart(4)}/${mutants.length} ${outcome.padEnd(8)} ${mutant.file}:${mutant.line}  ${mutant.after}`)
 }
