@@ -91,6 +91,10 @@ test('more descriptors than the receive asked for is ERR_MIO_FDS_TRUNCATED and l
   a.sendWithFds(Buffer.from('x'), [fd, fd, fd])
   const error = t.throws(() => soon(() => b.recvWithFds(Buffer.alloc(4), 1))) as Error & { code?: string }
   t.is(error.code, 'ERR_MIO_FDS_TRUNCATED')
+  // Asking for 2 sizes the control buffer for exactly 2 (1 rounds up to
+  // room for 2): the kernel then cuts the third and says so (MSG_CTRUNC).
+  a.sendWithFds(Buffer.from('x'), [fd, fd, fd])
+  t.throws(() => soon(() => b.recvWithFds(Buffer.alloc(4), 2)), { code: 'ERR_MIO_FDS_TRUNCATED' }, 'cut by the kernel')
   // Under qemu-user the count is qemu's: it receives into a control buffer
   // twice the program's (linux-user's do_sendrecvmsg_locked), so the kernel
   // installs descriptors that qemu then cuts from the message and never
@@ -232,7 +236,7 @@ test('the raw descriptor calls take exactly their limits: 253 descriptors, a ful
   t.is(binding.unixSendFds(tx, buf, Int32Array.of(0), 1), 1)
   t.is(received(1), 1)
   // An out with no room for the count is refused.
-  t.throws(() => binding.unixRecvFds(rx, Buffer.alloc(4), new Int32Array(2), 2), { instanceOf: RangeError })
+  t.throws(() => binding.unixRecvFds(rx, Buffer.alloc(4), new Int32Array(2), 2), { instanceOf: RangeError, message: /out must hold 3 elements \(a count and 2 descriptors\), it holds 2/ })
   // The receive with the sender is a UnixDatagram's only.
   t.throws(() => binding.unixDatagramRecvFromFds(rx, Buffer.alloc(4), new Int32Array(2), 1), { instanceOf: TypeError })
   t.is(binding.unixDatagramRecvFromFds(datagram.first, Buffer.alloc(4), new Int32Array(2), 1), null)
