@@ -628,3 +628,28 @@ test('SharedWaker: wake() returns false once the waker is closed (here, in a wor
   t.throws(() => SharedWaker.from({ id: 1.5 }), { code: 'ERR_INVALID_ARG_TYPE' })
   t.throws(() => SharedWaker.from(null as unknown as { id: number }), { code: 'ERR_INVALID_ARG_TYPE' })
 })
+
+test('a blocking poll(null) ends with the wake that ends it, however long it waited', async (t) => {
+  // A long wait is cut into slices, between which the binding asks whether
+  // the environment is being torn down: a slice ending must never end the
+  // poll. The worker wakes this thread after a few slices have passed.
+  using poll = new Poll()
+  const waker = new Waker(poll.registry, Token(7))
+  t.teardown(() => waker.close())
+  const worker = new EvalWorker(
+    t,
+    `
+    const shared = mio.SharedWaker.from(data)
+    post('started')
+    await new Promise((resolve) => setTimeout(resolve, 350))
+    post(shared.wake())
+  `,
+    waker.share(),
+  )
+  t.is(await worker.next('the worker to start'), 'started')
+  const events = new Events(4)
+  t.is(poll.poll(events, null), 1, 'the wake, not an early 0')
+  t.deepEqual([...events].map((event) => event.token), [7])
+  t.true(await worker.next('the wake'))
+  t.is(await guard(worker.exited, 'the worker to exit'), 0)
+})
