@@ -129,11 +129,19 @@ export class Example {
     return match!
   }
 
-  /** Waits until `done()` holds, checking as output arrives. */
+  /** How much the child has printed: while it grows, the child is getting somewhere. */
+  #printed = (): number => this.stdout.length + this.stderr.length
+
+  /** Waits until `done()` holds, checking as output arrives; fails after `patience` ms with no new output. */
   async waitUntil(done: () => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + this.#patience
+    let deadline = Date.now() + this.#patience
+    let printed = this.#printed()
     for (;;) {
       if (done()) return
+      if (this.#printed() !== printed) {
+        printed = this.#printed()
+        deadline = Date.now() + this.#patience
+      }
       if (this.child.exitCode !== null || this.child.signalCode !== null) {
         throw new Error(`${this.file} exited before it did ${what}\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`)
       }
@@ -154,9 +162,9 @@ export class Example {
     return { host, port: Number(port) }
   }
 
-  /** Waits for the child to exit by itself. */
+  /** Waits for the child to exit by itself (while it keeps printing, however long that takes). */
   exit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    return guard(this.exited, () => `${this.file} to exit\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`, this.#patience)
+    return guard(this.exited, () => `${this.file} to exit\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`, this.#patience, this.#printed)
   }
 }
 
