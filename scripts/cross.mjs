@@ -587,11 +587,14 @@ async function checkGroup(targets) {
  * whole ava suite under Bun and Deno (scripts/runtime-ava.mjs).
  */
 async function runtimesGroup() {
-  const row = { target: 'x86_64-unknown-linux-gnu', built: existsSync(join(root, 'mio.linux-x64-gnu.node')), linked: null, checked: null, runs: [] }
-  if (!existsSync(join(root, 'dist', 'index.js'))) {
+  const addon = join(root, 'mio.linux-x64-gnu.node')
+  // The other groups build dist/ but never this machine's addon: a fresh
+  // clone has neither.
+  if (!existsSync(join(root, 'dist', 'index.js')) || !existsSync(addon)) {
     say('building the package for this machine (npm run build)')
     sh('npm', ['run', 'build'], { log: join(logs, 'host-build.log') })
   }
+  const row = { target: 'x86_64-unknown-linux-gnu', built: existsSync(addon), linked: null, checked: null, runs: [] }
   const smoke = join(root, 'scripts', 'runtime-smoke.mjs')
   // [name, binary, arguments before the script, whether ava runs there too]
   const runtimes = [
