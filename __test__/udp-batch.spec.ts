@@ -248,6 +248,11 @@ test('the hot-path calls check their ArrayBuffer, numbers and windows as the bin
   const text = (address: unknown) => () => fast.udpSendTo(handle, buf, address as string, 9, 0, 8)
   t.throws(text('localhost'), { code: 'ERR_INVALID_ADDRESS' })
   t.throws(text('1'.repeat(200)), { code: 'ERR_INVALID_ADDRESS' }, 'longer than any address text')
+  // The text is read into 64 bytes on the stack: 62 characters fit; 63 are
+  // refused whole, never cut to what fits.
+  using v6 = UdpSocket.bind('[::1]:0')
+  t.is(v6.sendTo(Buffer.from('x'), { address: `::1%${'0'.repeat(58)}`, port: 9 }, 0, 1), 1)
+  t.throws(() => v6.sendTo(Buffer.from('x'), { address: `::1%${'0'.repeat(59)}`, port: 9 }, 0, 1), { code: 'ERR_INVALID_ADDRESS' })
   t.throws(text({ toString: () => '127.0.0.1' }), { instanceOf: TypeError }, 'no conversion runs')
 })
 
