@@ -6,6 +6,7 @@
 //   property with no JS equivalent.
 // - is_event_send_sync: `Event` and `Events` are Send + Sync.
 import test from 'ava'
+import { inspect } from 'node:util'
 import { Token, Waker } from 'node-mio'
 import * as raw from '../index.js'
 import { initWithPoll } from './support/events.ts'
@@ -74,4 +75,25 @@ test('the raw eventsRelease says whether it released: true once, then false', (t
   t.true(raw.eventsRelease(handle))
   t.false(raw.eventsRelease(handle), 'already released')
   t.false(raw.eventsRelease(0), 'the closed handle')
+})
+
+test('an Event prints its token and the readiness it has, and a plain copy holds every flag', (t) => {
+  const { poll, events } = initWithPoll()
+  using _poll = poll
+  using waker = new Waker(poll.registry, WAKE_TOKEN)
+  waker.wake()
+  t.is(poll.poll(events, 1000), 1)
+  const event = events.get(0)!
+  t.is(inspect(event), 'Event { token: 10, readable }')
+  t.deepEqual(event.toJSON(), {
+    token: 10,
+    readable: true,
+    writable: false,
+    error: false,
+    readClosed: false,
+    writeClosed: false,
+    priority: false,
+    aio: false,
+    lio: false,
+  })
 })
