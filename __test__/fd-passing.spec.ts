@@ -93,8 +93,14 @@ test('more descriptors than the receive asked for is ERR_MIO_FDS_TRUNCATED and l
   t.is(error.code, 'ERR_MIO_FDS_TRUNCATED')
   // Asking for 2 sizes the control buffer for exactly 2 (1 rounds up to
   // room for 2): the kernel then cuts the third and says so (MSG_CTRUNC).
+  // qemu-user receives into a buffer of its own (above), cuts the message
+  // to the program's and does not say so: there the receive gets 2.
   a.sendWithFds(Buffer.from('x'), [fd, fd, fd])
-  t.throws(() => soon(() => b.recvWithFds(Buffer.alloc(4), 2)), { code: 'ERR_MIO_FDS_TRUNCATED' }, 'cut by the kernel')
+  if (underQemu) {
+    for (const got of soon(() => b.recvWithFds(Buffer.alloc(4), 2)).fds) closeSync(got)
+  } else {
+    t.throws(() => soon(() => b.recvWithFds(Buffer.alloc(4), 2)), { code: 'ERR_MIO_FDS_TRUNCATED' }, 'cut by the kernel')
+  }
   // Under qemu-user the count is qemu's: it receives into a control buffer
   // twice the program's (linux-user's do_sendrecvmsg_locked), so the kernel
   // installs descriptors that qemu then cuts from the message and never
