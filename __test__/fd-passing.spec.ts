@@ -249,6 +249,6 @@ test('the raw descriptor calls take exactly their limits: 253 descriptors, a ful
   // The hot-path receive takes an out of exactly 256 and an addr of exactly 108 bytes.
   const recvMsg = binding.fastCalls().unixDatagramRecvMsg!
   t.is(recvMsg(datagram.first, Buffer.alloc(4), new Int32Array(256), Buffer.alloc(108)), null)
-  t.throws(() => recvMsg(datagram.first, Buffer.alloc(4), new Int32Array(255), Buffer.alloc(108)), { instanceOf: RangeError })
-  t.throws(() => recvMsg(datagram.first, Buffer.alloc(4), new Int32Array(256), Buffer.alloc(107)), { instanceOf: RangeError })
+  t.throws(() => recvMsg(datagram.first, Buffer.alloc(4), new Int32Array(255), Buffer.alloc(108)), { instanceOf: RangeError, message: 'out must hold 256 elements, it holds 255' })
+  t.throws(() => recvMsg(datagram.first, Buffer.alloc(4), new Int32Array(256), Buffer.alloc(107)), { instanceOf: RangeError, message: 'addr must hold 108 bytes, it holds 107' })
 })
