@@ -97,3 +97,18 @@ test('an Event prints its token and the readiness it has, and a plain copy holds
     lio: false,
   })
 })
+
+test('a nested pass over the same Events gets its own iterator; the outer one keeps its place', async (t) => {
+  const { Interest, UdpSocket } = await import('node-mio')
+  const { poll, events } = initWithPoll()
+  using _poll = poll
+  const sockets = Array.from({ length: 3 }, () => UdpSocket.bind('127.0.0.1:0'))
+  t.teardown(() => sockets.forEach((socket) => socket.close()))
+  sockets.forEach((socket, i) => poll.registry.register(socket, Token(i), Interest.WRITABLE))
+  t.is(poll.poll(events, 1000), 3, 'three writable sockets')
+  const pairs: string[] = []
+  for (const outer of events) {
+    for (const inner of events) pairs.push(`${outer.token}:${inner.token}`)
+  }
+  t.deepEqual(pairs.sort(), ['0:0', '0:1', '0:2', '1:0', '1:1', '1:2', '2:0', '2:1', '2:2'])
+})
