@@ -636,10 +636,12 @@ test('SharedWaker: wake() returns false once the waker is closed (here, in a wor
   t.throws(() => SharedWaker.from(null as unknown as { id: number }), { code: 'ERR_INVALID_ARG_TYPE' })
 })
 
-test('a blocking poll(null) ends with the wake that ends it, however long it waited', async (t) => {
+test.serial('a blocking poll(null) ends with the wake that ends it, however long it waited', async (t) => {
   // A long wait is cut into slices, between which the binding asks whether
   // the environment is being torn down: a slice ending must never end the
   // poll. The worker wakes this thread after a few slices have passed.
+  // Serial: a signal also ends a blocking poll (with 0, as EINTR), and the
+  // other tests of this file end child processes (SIGCHLD).
   using poll = new Poll()
   const waker = new Waker(poll.registry, Token(7))
   t.teardown(() => waker.close())
