@@ -16,6 +16,7 @@
 //   npm run test:backends -- --cargo poll        also the Rust unit tests
 //   npm run test:backends -- poll -- __test__/watch-*.spec.ts   some specs
 import { spawnSync } from 'node:child_process'
+import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { addonOf, backendOf, backends, root } from './backends.mjs'
 
@@ -84,6 +85,17 @@ const POLL_DIFFERENCES = [
 function knownDifference(backend, line) {
   if (!backend.cfgs.includes('mio_unsupported_force_poll_poll')) return null
   return POLL_DIFFERENCES.find(([title]) => line.includes(`✘ [fail]: ${title}`) || line.includes(`✘ [fail]: ${title.slice(title.indexOf(' › ') + 3)}`)) ?? null
+}
+
+// Every variant runs the specs against dist/, built here from this tree's
+// lib/, and load-errors.spec and install.spec load the package's own addon
+// (mio.<platform>.node beside index.js): a fresh clone has neither. The
+// default addon is built only when it is missing.
+const hostAddon = readdirSync(root).some((name) => /^mio\..*\.node$/.test(name))
+console.log(`# build: ${hostAddon ? 'dist/ (scripts/build.mjs ts)' : "dist/ and this machine's addon (scripts/build.mjs)"}`)
+if (!run(process.execPath, [join(root, 'scripts', 'build.mjs'), ...(hostAddon ? ['ts'] : [])]).ok) {
+  console.error('test:backends: the build of the package failed')
+  process.exit(1)
 }
 
 const results = []
