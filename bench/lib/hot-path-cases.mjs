@@ -1,6 +1,8 @@
 // The hot path's cases, through the public wrapper and the raw binding:
-// `poll(events, 0)` with nothing ready, a `read` that would block, and a
-// 64-byte write + read on a connected loopback pair. Shared by
+// `poll(events, 0)` with nothing ready, a `read` that would block, a
+// 64-byte write + read on a connected loopback pair, and the same two for
+// UDP through the raw calls (a `recvFrom` that would block, a 64-byte
+// `sendTo` + `recvFrom` on loopback). Shared by
 // bench/hot-path.ts (this tree's build) and bench/per-call.mjs (any built
 // tree); plain JavaScript so that per-call.mjs runs without a loader (under
 // valgrind, tsx's start-up is large and varies from run to run). Types:
@@ -11,7 +13,7 @@
  * the wrapper, the raw binding and a source's handle); `close()` releases them.
  */
 export function hotPathCases({ mio, raw, handleOf }) {
-  const { Events, Interest, Poll, TcpListener, TcpStream, Token } = mio
+  const { Events, Interest, Poll, TcpListener, TcpStream, Token, UdpSocket } = mio
   const fast = raw.fastCalls()
   // A connected pair on loopback, with nothing in flight.
   const poll = new Poll()
@@ -35,6 +37,14 @@ export function hotPathCases({ mio, raw, handleOf }) {
   const sh = h(server)
   const idleHandle = raw.pollNew()
   const idleStorage = raw.eventsRegister(new Float64Array(128))
+  // Two UDP sockets on loopback; `from` is the record the hot-path receive
+  // writes the sender into (an ArrayBuffer of 7 numbers).
+  const udpA = UdpSocket.bind('127.0.0.1:0')
+  const udpB = UdpSocket.bind('127.0.0.1:0')
+  const ah = h(udpA)
+  const bh = h(udpB)
+  const bport = udpB.localAddr().port
+  const from = new ArrayBuffer(7 * 8)
   const cases = {
     pollWrapper: { label: 'poll(events, 0), nothing ready (wrapper)', share: 1, body: () => idle.poll(idleEvents, 0) },
     pollRaw: { label: 'pollPoll(h, events, 0), nothing ready (raw)', share: 1, body: () => fast.pollPoll(idleHandle, idleStorage, 0) },
@@ -56,9 +66,20 @@ export function hotPathCases({ mio, raw, handleOf }) {
         fast.streamRead(sh, rbuf)
       },
     },
+    recvFromRaw: { label: 'udpRecvFrom(h, buf, from) -> null (raw)', share: 1, body: () => fast.udpRecvFrom(bh, rbuf, from) },
+    sendRecvRaw: {
+      label: 'udpSendToV4 + udpRecvFrom 64 B (raw)',
+      share: 1 / 4,
+      body: () => {
+        fast.udpSendToV4(ah, buf, 0x7f000001, bport, 0, 64)
+        fast.udpRecvFrom(bh, rbuf, from)
+      },
+    },
   }
   const close = () => {
     raw.pollClose(idleHandle)
+    udpA.close()
+    udpB.close()
     client.close()
     server.close()
     listener.close()
