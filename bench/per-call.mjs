@@ -4,8 +4,8 @@
 // Run: node bench/per-call.mjs ROOT CASE N [time]
 //   ROOT: a built tree (its dist/ and addon); CASE: pollWrapper, pollRaw,
 //   readWrapper, readRaw, writeRead, writeReadRaw, recvFromRaw or
-//   sendRecvRaw; N: calls in the measured
-//   loop, after a fixed warm-up of 50,000 calls.
+//   sendRecvRaw; N: calls in the measured loop, after a fixed warm-up of
+//   50,000 calls.
 //   With `time`: prints the median wall-clock ns per call of 5 loops of N.
 // Under `valgrind --tool=callgrind`, the instructions of a run with N2 calls
 // minus those of a run with N1, divided by N2 - N1, are the cost of one call:
