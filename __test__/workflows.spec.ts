@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { promisify } from 'node:util'
 import { platformKeyOfTarget } from '../lib/load-error.ts'
+import { runtime } from './support/platform.ts'
 
 const root = join(import.meta.dirname, '..')
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { engines: { node: string }; napi: { targets: string[] }; scripts: Record<string, string> }
@@ -108,9 +109,11 @@ test('the publish steps take the downloaded artifacts of every target (napi arti
   // prepublish runs `npm pack` through the shell: when the runner named its
   // npm CLI (npm_execpath, as npm run does), that one, first on PATH (a
   // Windows Node from npm's registry, as under Wine, ships without npm).
+  // Deno cannot run npm's CLI (CommonJS in a `.js` file), so under Deno the
+  // npm on PATH runs it, with its own Node.
   const env: NodeJS.ProcessEnv = { ...process.env, DEBUG: '' }
   const cli = process.env.npm_execpath
-  if (cli?.endsWith('.js')) {
+  if (cli?.endsWith('.js') && runtime !== 'deno') {
     const shims = join(dir, 'shims')
     mkdirSync(shims)
     if (process.platform === 'win32') writeFileSync(join(shims, 'npm.cmd'), `@"${process.execPath}" "${cli}" %*\r\n`)
